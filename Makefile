@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh clone:
+#   make demo   set up, generate the demo talk, run the workflow on it
+#   make test   set up, run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := examples/demo
+CORES ?= 2
+
+.PHONY: setup system-packages demo test lint format schemas bench clean-demo
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@bash tools/system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m ave_core.synth demo $(DEMO)/input/talk.mp4
+	$(BIN)/snakemake --cores $(CORES) -d $(DEMO)
+	@echo
+	@echo "Results: $(DEMO)/results/talk/ (media.json, audio.json, context.json)"
+	@echo "Logs: $(DEMO)/logs/talk/  Benchmarks: $(DEMO)/benchmarks/talk/"
+	@echo "Ground truth of the generated talk: $(DEMO)/input/talk.truth.json"
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check ave_core scripts tests bench
+	$(BIN)/ruff format --check ave_core scripts tests bench
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint -d $(DEMO) --cores 1
+
+format: setup
+	$(BIN)/ruff format ave_core scripts tests bench
+	$(BIN)/ruff check --fix ave_core scripts tests bench
+	$(BIN)/snakefmt Snakefile rules
+
+schemas: setup
+	$(BIN)/python -m ave_core.schemas .
+
+bench: setup
+	$(BIN)/python bench/stages.py
+
+clean-demo:
+	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake

@@ -1,0 +1,33 @@
+# ave: an AI video editor for talking-head and educational videos, as a Snakemake workflow.
+# Run in a project directory that holds input/: snakemake --cores 2 -d PROJECT
+
+
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+configfile: workflow.source_path("config/config.yaml")
+
+
+# a project's own config.yaml deep-merges over the defaults; --configfile and --config go on top
+if os.path.exists("config.yaml"):
+
+    configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    video=video_slug_pattern(),
+
+
+include: "rules/analyze.smk"
+include: "rules/produce.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

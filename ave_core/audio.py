@@ -1,0 +1,224 @@
+"""The audio stage: a 16 kHz mono WAV, EBU R128 loudness, Silero VAD speech/silence, envelope, peaks."""
+
+from __future__ import annotations
+
+import os
+import re
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, ToolError
+from .models import (
+    AudioAnalysis,
+    AudioPeak,
+    Envelope,
+    Loudness,
+    MediaInfo,
+    Span,
+    make_producer,
+)
+from .tools import ffmpeg_binary, run_tool, tool_version
+
+SPEECH_SAMPLE_RATE = 16000
+SILENT_LUFS = -70.0  # the absolute gate of EBU R128: nothing measurable below it
+ENVELOPE_FLOOR_DB = -100.0
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Silero VAD knobs (see config `vad`)."""
+
+    threshold: float = 0.5
+    min_speech_ms: int = 120
+    min_silence_ms: int = 250
+    speech_pad_ms: int = 30
+
+
+@dataclass(frozen=True)
+class EnergySettings:
+    """Envelope and peak knobs (see config `audio`)."""
+
+    envelope_hz: float = 10.0
+    peak_prominence_db: float = 6.0
+    peak_min_distance_s: float = 1.0
+
+
+def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Path) -> None:
+    """Decode the main audio stream to 16 kHz mono 16-bit WAV; a video without audio gets an empty WAV."""
+    target = Path(wav_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part.wav")
+    stream = media.main_audio()
+    if stream is None:
+        _write_pcm16(partial, np.zeros(0, dtype=np.int16))
+    else:
+        ffmpeg = ffmpeg_binary()
+        args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
+        args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
+        args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
+        try:
+            run_tool(args, what=f"{source}: decoding audio")
+        except ToolError as exc:
+            partial.unlink(missing_ok=True)
+            raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
+    os.replace(partial, target)
+
+
+def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, str]:
+    """EBU R128 integrated loudness, loudness range and true peak of one audio stream (ffmpeg ebur128)."""
+    ffmpeg = ffmpeg_binary()
+    args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
+    args += ["-map", f"0:{stream_index}", "-vn", "-af", "ebur128=peak=true:framelog=verbose"]
+    args += ["-f", "null", "-"]
+    proc = run_tool(args, what=f"{source}: measuring loudness")
+    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
+    integrated = _summary_value(summary, "I")
+    loudness_range = _summary_value(summary, "LRA")
+    peak = _summary_value(summary, "Peak")
+    if integrated is None or loudness_range is None:
+        raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
+    return (
+        Loudness(
+            integrated_lufs=None if integrated <= SILENT_LUFS else integrated,
+            range_lu=loudness_range,
+            true_peak_dbtp=None if peak is None or peak == float("-inf") else peak,
+        ),
+        tool_version(ffmpeg),
+    )
+
+
+def _summary_value(summary: str, label: str) -> float | None:
+    match = re.search(rf"^\s*{label}:\s+(-?inf|-?[\d.]+)", summary, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
+    """Samples as float32 in [-1, 1] and the sample rate of a mono 16-bit WAV."""
+    with wave.open(str(wav_path), "rb") as handle:
+        if handle.getsampwidth() != 2 or handle.getnchannels() != 1:
+            raise InputError(f"{wav_path}: expected 16-bit mono WAV — delete it and rerun")
+        rate = handle.getframerate()
+        frames = handle.readframes(handle.getnframes())
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    return samples, rate
+
+
+def _write_pcm16(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(SPEECH_SAMPLE_RATE)
+        handle.writeframes(samples.astype("<i2").tobytes())
+
+
+def detect_speech(samples: np.ndarray, rate: int, settings: VadSettings) -> list[Span]:
+    """Speech segments found by Silero VAD (the model inside the faster-whisper package)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if samples.size == 0:
+        return []
+    options = VadOptions(
+        threshold=settings.threshold,
+        min_speech_duration_ms=settings.min_speech_ms,
+        min_silence_duration_ms=settings.min_silence_ms,
+        speech_pad_ms=settings.speech_pad_ms,
+    )
+    chunks = get_speech_timestamps(samples, options, sampling_rate=rate)
+    duration = samples.size / rate
+    return [
+        Span(start=round(c["start"] / rate, 3), end=round(min(c["end"] / rate, duration), 3)) for c in chunks
+    ]
+
+
+def silences_between(speech: list[Span], duration: float) -> list[Span]:
+    """The gaps of [0, duration] that are not speech."""
+    gaps: list[Span] = []
+    cursor = 0.0
+    for span in speech:
+        if span.start > cursor:
+            gaps.append(Span(start=round(cursor, 3), end=round(span.start, 3)))
+        cursor = max(cursor, span.end)
+    if duration > cursor:
+        gaps.append(Span(start=round(cursor, 3), end=round(duration, 3)))
+    return gaps
+
+
+def energy_envelope(samples: np.ndarray, rate: int, envelope_hz: float) -> Envelope:
+    """RMS level in dBFS of consecutive windows of 1/envelope_hz seconds."""
+    window = max(1, int(round(rate / envelope_hz)))
+    count = int(np.ceil(samples.size / window))
+    padded = np.zeros(count * window, dtype=np.float64)
+    padded[: samples.size] = samples
+    rms = np.sqrt(np.mean(padded.reshape(count, window) ** 2, axis=1)) if count else np.zeros(0)
+    with np.errstate(divide="ignore"):
+        levels = np.maximum(20.0 * np.log10(rms), ENVELOPE_FLOOR_DB)
+    return Envelope(rate_hz=rate / window, rms_db=[round(float(v), 2) for v in levels])
+
+
+def find_peaks(envelope: Envelope, settings: EnergySettings) -> list[AudioPeak]:
+    """Moments where the level rises at least `peak_prominence_db` above its surroundings."""
+    from scipy.signal import find_peaks as scipy_find_peaks
+
+    levels = np.asarray(envelope.rms_db)
+    if levels.size < 3:
+        return []
+    distance = max(1, int(round(settings.peak_min_distance_s * envelope.rate_hz)))
+    indices, props = scipy_find_peaks(levels, prominence=settings.peak_prominence_db, distance=distance)
+    return [
+        AudioPeak(
+            time=round((i + 0.5) / envelope.rate_hz, 3),
+            level_db=float(levels[i]),
+            prominence_db=round(float(p), 2),
+        )
+        for i, p in zip(indices, props["prominences"], strict=False)
+    ]
+
+
+def analyze_audio(
+    source: str | Path,
+    wav_path: str | Path,
+    media: MediaInfo,
+    vad: VadSettings,
+    energy: EnergySettings,
+) -> AudioAnalysis:
+    """audio.json for one video: loudness of the source, VAD speech/silence, envelope and peaks."""
+    stream = media.main_audio()
+    if stream is None:
+        return AudioAnalysis(
+            producer=make_producer("audio", "none"),
+            has_audio=False,
+            skip_reason=f"{media.source.path}: no audio track — speech stages are skipped",
+            duration_s=media.duration_s,
+        )
+    loudness, ffmpeg_version = measure_loudness(source, stream.index)
+    samples, rate = read_pcm16(wav_path)
+    duration = samples.size / rate
+    speech = detect_speech(samples, rate, vad)
+    envelope = energy_envelope(samples, rate, energy.envelope_hz)
+    warnings = []
+    if duration < media.duration_s - 1.0:
+        warnings.append(
+            f"audio ends {media.duration_s - duration:.1f} s before the video; the rest counts as silence"
+        )
+    return AudioAnalysis(
+        producer=make_producer(
+            "audio",
+            "silero-vad+ebur128",
+            packages=("faster-whisper", "onnxruntime", "numpy", "scipy"),
+            extra_versions={"ffmpeg": ffmpeg_version},
+            warnings=warnings,
+        ),
+        has_audio=True,
+        stream_index=stream.index,
+        sample_rate=rate,
+        duration_s=round(duration, 3),
+        loudness=loudness,
+        speech=speech,
+        silences=silences_between(speech, duration),
+        speech_ratio=round(sum(s.duration for s in speech) / duration, 4) if duration else 0.0,
+        envelope=envelope,
+        peaks=find_peaks(envelope, energy),
+    )

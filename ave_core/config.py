@@ -1,0 +1,186 @@
+"""The workflow configuration: one pydantic model per section, the source of config/schema.yaml.
+
+Rules pass `section_params(config, name)` as params, so a change of a section's values, and only that,
+reruns the rules that use it. Values are normalised through the model (27 and 27.0 are the same).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(Section):
+    """Where videos are found."""
+
+    folder: str = Field("input", description="folder of the project that holds the videos")
+    extensions: list[str] = Field(
+        ["mp4", "mov", "mkv", "webm", "avi", "mpg", "m4v"],
+        description="file extensions taken as videos, matched in any case",
+        min_length=1,
+    )
+
+
+class ProbeConfig(Section):
+    """Reading what an input file holds."""
+
+    vfr_tolerance: float = Field(
+        0.1,
+        ge=0,
+        description="spread of frame intervals, (max - min) / median, above which a video "
+        "counts as variable frame rate",
+    )
+    vfr_sample_frames: int = Field(
+        600, ge=10, description="video packets sampled from the start to judge the frame rate"
+    )
+
+
+class VadConfig(Section):
+    """Silero voice activity detection (speech and silence segments)."""
+
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="speech probability above which a 32 ms window is speech"
+    )
+    min_speech_ms: int = Field(120, ge=0, description="speech shorter than this, in milliseconds, is dropped")
+    min_silence_ms: int = Field(
+        250, ge=0, description="a pause must last this long, in milliseconds, to split speech"
+    )
+    speech_pad_ms: int = Field(30, ge=0, description="milliseconds added to each side of a speech segment")
+
+
+class AudioConfig(Section):
+    """Energy envelope and audio peaks."""
+
+    envelope_hz: float = Field(10.0, gt=0, le=100, description="energy envelope rate in Hz")
+    peak_prominence_db: float = Field(
+        6.0, gt=0, description="how many dB a peak must rise above its surroundings"
+    )
+    peak_min_distance_s: float = Field(1.0, gt=0, description="minimum seconds between two reported peaks")
+
+
+class ContextConfig(Section):
+    """The assembled context.json."""
+
+    embed_artifacts: bool = Field(
+        True,
+        description="copy every artifact's content into context.json; false lists paths only",
+    )
+
+
+class AveConfig(Section):
+    """The whole workflow configuration."""
+
+    input: InputConfig = Field(default_factory=InputConfig, description=InputConfig.__doc__)
+    probe: ProbeConfig = Field(default_factory=ProbeConfig, description=ProbeConfig.__doc__)
+    vad: VadConfig = Field(default_factory=VadConfig, description=VadConfig.__doc__)
+    audio: AudioConfig = Field(default_factory=AudioConfig, description=AudioConfig.__doc__)
+    context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in, nested mappings merged key by key."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def coerce_strings(values: Any, schema: Mapping[str, Any]) -> Any:
+    """Parse strings where the schema wants a number or boolean.
+
+    Snakemake's `--config section={key: 0.6}` delivers nested values as strings; this turns them
+    into what the schema expects. Strings that do not parse are left for validation to report.
+    """
+    wanted = schema.get("type")
+    if isinstance(values, Mapping):
+        props = schema.get("properties", {})
+        return {k: coerce_strings(v, props.get(k, {})) for k, v in values.items()}
+    if isinstance(values, list):
+        return [coerce_strings(v, schema.get("items", {})) for v in values]
+    if isinstance(values, str) and wanted in ("number", "integer", "boolean"):
+        try:
+            parsed = yaml.safe_load(values)
+        except yaml.YAMLError:
+            return values
+        kinds = {"number": (int, float), "integer": (int,), "boolean": (bool,)}[wanted]
+        if isinstance(parsed, kinds) and not (wanted != "boolean" and isinstance(parsed, bool)):
+            return parsed
+    return values
+
+
+def load_config(values: Mapping[str, Any]) -> AveConfig:
+    """Validate a merged config dict; the error is one line naming the key."""
+    try:
+        return AveConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        given = first.get("input")
+        raise ConfigError(
+            f"config key '{key}': {first['msg'].lower()} (got {given!r}) "
+            "— fix it in config.yaml or --config; see config/README.md"
+        ) from exc
+
+
+def section_params(config: AveConfig, name: str) -> dict[str, Any]:
+    """A section as plain JSON data, for Snakemake params (which ignore non-plain values)."""
+    section = getattr(config, name)
+    return dict(section.model_dump(mode="json"))
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema of AveConfig with definitions inlined, as config/schema.yaml holds it."""
+    schema = AveConfig.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+                merged = {**inline(target), **{k: v for k, v in node.items() if k != "$ref"}}
+                return merged
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    inlined = inline(schema)
+    for section in inlined["properties"].values():
+        section["default"] = {}  # so validate() fills nested defaults (DESIGN.md)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **inlined}
+
+
+def schema_error_line(values: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:
+    """The most relevant schema violation as one line naming the key, or None when valid."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+    if error is None:
+        return None
+    key = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        name = ".".join([key, unknown[0]]) if key else unknown[0]
+        return (
+            f"config key '{name}' is unknown — remove it or use one of: {', '.join(allowed)}"
+            " (see config/README.md)"
+        )
+    return (
+        f"config key '{key or '(top level)'}': {error.message} "
+        "— fix it in config.yaml or --config (see config/README.md)"
+    )

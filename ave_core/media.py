@@ -1,0 +1,219 @@
+"""Probing an input file with ffprobe: streams, duration, frame rate (and whether it varies), rotation."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
+from .tools import ffprobe_binary, last_line, tool_version
+
+# ffprobe messages that mean the file stops before its index says it should
+# B-frames reorder at most this many frames between decode and presentation order
+_REORDER_DEPTH = 16
+_TRUNCATION_SIGNS = ("partial file", "truncat", "invalid nal unit size", "end of file")
+
+
+def probe(
+    path: str | Path,
+    *,
+    slug: str,
+    original_name: str | None = None,
+    vfr_tolerance: float = 0.1,
+    vfr_sample_frames: int = 600,
+) -> MediaInfo:
+    """Describe the media file at `path`; raise InputError naming the file when it is unusable."""
+    source = Path(path)
+    if not source.exists():
+        raise InputError(f"{source}: file not found — check the name in input/")
+    size = source.stat().st_size
+    if size == 0:
+        raise InputError(f"{source}: empty file (0 bytes) — copy the recording again")
+
+    ffprobe = ffprobe_binary()
+    info, errors = _ffprobe_json(ffprobe, source)
+    streams = info.get("streams", [])
+    fmt = info.get("format", {})
+    video_raw = next((s for s in streams if _is_video(s)), None)
+    audio_raw = [s for s in streams if s.get("codec_type") == "audio"]
+    if video_raw is None and not audio_raw:
+        raise InputError(f"{source}: no video or audio stream found — is it a media file?")
+    if video_raw is None:
+        raise InputError(
+            f"{source}: no video stream, only audio — ave edits videos; "
+            "add a picture (e.g. ffmpeg -loop 1 -i cover.png -i audio -shortest out.mp4)"
+        )
+    _check_complete(source, video_raw, errors)
+
+    duration = _float(fmt.get("duration")) or _float(video_raw.get("duration"))
+    if not duration or duration <= 0:
+        raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
+
+    video = _video_stream(ffprobe, source, video_raw, duration, vfr_tolerance, vfr_sample_frames)
+    return MediaInfo(
+        producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
+        source=SourceFile(
+            path=str(source),
+            original_name=original_name or source.name,
+            slug=slug,
+            size_bytes=size,
+        ),
+        container=str(fmt.get("format_name", "unknown")),
+        duration_s=duration,
+        bit_rate=_int(fmt.get("bit_rate")),
+        video=video,
+        audio_streams=[_audio_stream(s) for s in audio_raw],
+    )
+
+
+def _ffprobe_json(ffprobe: str, source: Path) -> tuple[dict[str, Any], str]:
+    """ffprobe's format and streams (with packets counted by demuxing the whole file) and its errors."""
+    args = [ffprobe, "-v", "error", "-of", "json", "-show_format", "-show_streams"]
+    args += ["-count_packets", "--", str(source)]
+    proc = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False)
+    if proc.returncode != 0:
+        reason = _explain(proc.stderr, source)
+        raise InputError(f"{source}: cannot be read as media ({reason})")
+    try:
+        return json.loads(proc.stdout), proc.stderr
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: ffprobe gave no readable description — re-export it") from exc
+
+
+def _explain(stderr: str, source: Path) -> str:
+    """What ffprobe's complaint means for the user, and what to do."""
+    lowered = stderr.lower()
+    with source.open("rb") as handle:
+        head = handle.read(12)
+    is_iso_media = head[4:8] == b"ftyp"  # MP4/MOV start with an ftyp box
+    if "moov atom not found" in lowered and is_iso_media:
+        return "no index (moov atom): the file is truncated or still being written — copy it again"
+    if "invalid data" in lowered:
+        return "not a recognised audio/video format — is it really a video?"
+    return f"{last_line(stderr)} — re-export or copy the file again"
+
+
+def _is_video(stream: dict[str, Any]) -> bool:
+    # cover art in audio files is a 'video' stream with the attached_pic disposition
+    attached = stream.get("disposition", {}).get("attached_pic", 0)
+    return stream.get("codec_type") == "video" and not attached
+
+
+def _check_complete(source: Path, video: dict[str, Any], errors: str) -> None:
+    """Raise when the file holds fewer packets than its index announces (a cut-off copy)."""
+    announced = _int(video.get("nb_frames"))
+    read = _int(video.get("nb_read_packets"))
+    cut_short = announced is not None and read is not None and read < 0.98 * announced
+    damaged = any(sign in errors.lower() for sign in _TRUNCATION_SIGNS)
+    if cut_short or (damaged and announced is not None and read is not None and read < announced):
+        found = f"{read} of {announced} video frames present" if cut_short else last_line(errors)
+        raise InputError(f"{source}: truncated ({found}) — copy or export the file again")
+
+
+def _video_stream(
+    ffprobe: str,
+    source: Path,
+    raw: dict[str, Any],
+    duration: float,
+    vfr_tolerance: float,
+    sample_frames: int,
+) -> VideoStream:
+    width, height = int(raw.get("width", 0)), int(raw.get("height", 0))
+    if width <= 0 or height <= 0:
+        raise InputError(f"{source}: video stream has no picture size — re-export the file")
+    rotation = _rotation(raw)
+    swapped = rotation in (90, 270)
+    frame_count = _int(raw.get("nb_read_packets")) or _int(raw.get("nb_frames"))
+    nominal = _rate(raw.get("r_frame_rate"))
+    average = _rate(raw.get("avg_frame_rate"))
+    stream_duration = _float(raw.get("duration")) or duration
+    if frame_count and stream_duration:
+        average = frame_count / stream_duration
+    spread = _interval_spread(ffprobe, source, int(raw["index"]), sample_frames)
+    declared_mismatch = bool(nominal and average and abs(nominal - average) / nominal > 0.02)
+    return VideoStream(
+        index=int(raw["index"]),
+        codec=str(raw.get("codec_name", "unknown")),
+        width=width,
+        height=height,
+        display_width=height if swapped else width,
+        display_height=width if swapped else height,
+        rotation=rotation,
+        fps=round(average or nominal or 0.0, 6),
+        nominal_fps=round(nominal or average or 0.0, 6),
+        variable_frame_rate=spread > vfr_tolerance or declared_mismatch,
+        frame_interval_spread=round(spread, 6),
+        frame_count=frame_count,
+        pix_fmt=raw.get("pix_fmt"),
+        bit_rate=_int(raw.get("bit_rate")),
+    )
+
+
+def _interval_spread(ffprobe: str, source: Path, index: int, sample_frames: int) -> float:
+    """(max - min) / median of the intervals between the first frames' timestamps."""
+    args = [ffprobe, "-v", "error", "-select_streams", str(index), "-read_intervals"]
+    args += [f"%+#{sample_frames}", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]
+    proc = subprocess.run(args + ["--", str(source)], capture_output=True, text=True, check=False)
+    times = sorted(t for t in (_float(v.strip(",")) for v in proc.stdout.split()) if t is not None)
+    if len(times) > 2 * _REORDER_DEPTH:
+        # packets come in decode order: the last few frames' neighbours lie beyond the sample
+        times = times[:-_REORDER_DEPTH]
+    intervals = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    if len(intervals) < 3:
+        return 0.0
+    median = statistics.median(intervals)
+    # drop the single largest and smallest interval: an edit list can shift one timestamp
+    trimmed = sorted(intervals)[1:-1]
+    return (max(trimmed) - min(trimmed)) / median if median > 0 else 0.0
+
+
+def _rotation(raw: dict[str, Any]) -> int:
+    """Degrees clockwise a player turns the picture, normalised to 0/90/180/270."""
+    degrees = 0.0
+    for side in raw.get("side_data_list", []) or []:
+        if "rotation" in side:
+            # the display matrix angle is counter-clockwise
+            degrees = -float(side["rotation"])
+    if not degrees and "rotate" in raw.get("tags", {}):
+        degrees = float(raw["tags"]["rotate"])
+    return int(round(degrees / 90.0)) * 90 % 360
+
+
+def _audio_stream(raw: dict[str, Any]) -> AudioStream:
+    return AudioStream(
+        index=int(raw["index"]),
+        codec=str(raw.get("codec_name", "unknown")),
+        channels=int(raw.get("channels", 0)),
+        channel_layout=raw.get("channel_layout"),
+        sample_rate=int(raw.get("sample_rate", 0) or 0),
+        duration_s=_float(raw.get("duration")),
+        language=raw.get("tags", {}).get("language"),
+        is_default=bool(raw.get("disposition", {}).get("default", 0)),
+    )
+
+
+def _rate(value: Any) -> float | None:
+    try:
+        rate = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(rate) if rate > 0 else None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,221 @@
+"""Synthetic talking-head recordings with exact ground truth, for the demo, the tests and benchmarks.
+
+Speech comes from espeak-ng, one utterance at a time, so every phrase, filler and pause has a known
+start and end; the picture is a sequence of visually distinct ffmpeg test sources with known cuts.
+
+    python -m ave_core.synth demo examples/demo/input/talk.mp4
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ToolError
+from .tools import ffmpeg_binary, run_tool
+
+SAMPLE_RATE = 22050  # espeak-ng's native rate
+SILENCE_LEVEL = 0.01  # |sample| below this counts as silence when trimming an utterance
+FILLERS = {"um", "uh", "erm", "hmm"}
+
+# (text, pause after in seconds). Fillers are their own utterances so their times are exact.
+DEMO_SCRIPT: list[tuple[str, float]] = [
+    ("Welcome to this short lesson about saving energy at home.", 0.6),
+    ("um", 0.4),
+    ("Heating is the biggest part of most energy bills.", 1.5),
+    ("In a typical house it uses about 60 percent of all the energy.", 0.8),
+    ("uh", 0.5),
+    ("The first step is simple.", 0.3),
+    ("Turn the thermostat down by one degree.", 2.0),
+    ("That alone can cut your heating bill by 10 percent.", 0.9),
+    ("um", 0.6),
+    ("The second step is insulation.", 1.2),
+    ("Most heat escapes through the roof and the walls.", 0.7),
+    ("A well insulated loft saves around 300 dollars a year.", 2.5),
+    ("uh", 0.4),
+    ("The third step is the windows.", 0.8),
+    ("Double glazing keeps the heat inside and the noise outside.", 1.0),
+    ("um", 0.5),
+    ("Finally, think about the lights.", 0.6),
+    ("Modern LED bulbs use 80 percent less power than old ones.", 1.8),
+    ("So remember the three steps: thermostat, insulation, and windows.", 0.7),
+    ("Thanks for watching, and see you in the next lesson.", 1.0),
+]
+
+# lavfi sources that look nothing alike, so each shot change is a clear cut
+SHOT_SOURCES = [
+    "testsrc2=size={w}x{h}:rate={fps}",
+    "smptehdbars=size={w}x{h}:rate={fps}",
+    "mandelbrot=size={w}x{h}:rate={fps}",
+    "color=c=0x1f4e79:size={w}x{h}:rate={fps},drawgrid=w=80:h=80:t=4:c=white@0.6",
+    "rgbtestsrc=size={w}x{h}:rate={fps}",
+    "color=c=0xe0a030:size={w}x{h}:rate={fps},drawbox=x=iw/4:y=ih/4:w=iw/2:h=ih/2:c=0x203040:t=fill",
+]
+
+
+@dataclass
+class Utterance:
+    text: str
+    start: float
+    end: float
+    is_filler: bool
+
+
+@dataclass
+class Truth:
+    """What a synthetic recording contains, in seconds."""
+
+    duration: float
+    width: int
+    height: int
+    fps: float
+    utterances: list[Utterance] = field(default_factory=list)
+    pauses: list[tuple[float, float]] = field(default_factory=list)
+    shot_cuts: list[float] = field(default_factory=list)
+
+    @property
+    def speech(self) -> list[Utterance]:
+        return self.utterances
+
+    @property
+    def fillers(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.is_filler]
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["fillers"] = [asdict(u) for u in self.fillers]
+        return json.dumps(data, indent=2) + "\n"
+
+
+def espeak_binary() -> str:
+    found = shutil.which("espeak-ng")
+    if not found:
+        raise ToolError("espeak-ng not found — install it (apt-get install espeak-ng)")
+    return found
+
+
+def speak(text: str, voice: str = "en-us", words_per_minute: int = 160) -> np.ndarray:
+    """One utterance from espeak-ng as float32 samples at SAMPLE_RATE, silence trimmed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "u.wav"
+        run_tool(
+            [espeak_binary(), "-v", voice, "-s", str(words_per_minute), "-w", str(out), text],
+            what=f"speaking {text!r}",
+        )
+        with wave.open(str(out), "rb") as handle:
+            rate = handle.getframerate()
+            raw = handle.readframes(handle.getnframes())
+    if rate != SAMPLE_RATE:
+        raise ToolError(f"espeak-ng wrote {rate} Hz, expected {SAMPLE_RATE} Hz")
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    loud = np.flatnonzero(np.abs(samples) > SILENCE_LEVEL)
+    return samples[loud[0] : loud[-1] + 1] if loud.size else samples[:0]
+
+
+def build_speech(
+    script: list[tuple[str, float]], lead_in: float = 1.0, repeat: int = 1
+) -> tuple[np.ndarray, list[Utterance], list[tuple[float, float]]]:
+    """The whole soundtrack, its utterances and its pauses; the script is spoken `repeat` times."""
+    spoken = {text: speak(text) for text in dict.fromkeys(t for t, _ in script)}
+    pieces = [np.zeros(int(lead_in * SAMPLE_RATE), dtype=np.float32)]
+    cursor = len(pieces[0])
+    utterances: list[Utterance] = []
+    pauses: list[tuple[float, float]] = [(0.0, round(lead_in, 4))] if lead_in > 0 else []
+    for _ in range(repeat):
+        for text, pause in script:
+            clip = spoken[text]
+            start = cursor / SAMPLE_RATE
+            cursor += clip.size
+            end = cursor / SAMPLE_RATE
+            utterances.append(Utterance(text, round(start, 4), round(end, 4), text.lower() in FILLERS))
+            gap = np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32)
+            pauses.append((round(end, 4), round((cursor + gap.size) / SAMPLE_RATE, 4)))
+            cursor += gap.size
+            pieces += [clip, gap]
+    return np.concatenate(pieces), utterances, pauses
+
+
+def make_recording(
+    output: str | Path,
+    script: list[tuple[str, float]] | None = None,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    shots: int = 5,
+    repeat: int = 1,
+    audio: bool = True,
+    crf: int = 28,
+) -> Truth:
+    """Write a talking-head-like video of `script` to `output` and its truth to OUTPUT.truth.json."""
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    samples, utterances, pauses = build_speech(script or DEMO_SCRIPT, repeat=repeat)
+    duration = round(samples.size / SAMPLE_RATE, 4)
+    # shot cuts on whole frames, spread evenly but not on round numbers
+    cuts = [round(round(duration * k / shots * fps + 0.37 * k) / fps, 4) for k in range(1, shots)]
+    bounds = [0.0, *cuts, duration]
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        with wave.open(str(wav), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(SAMPLE_RATE)
+            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        args: list[str] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
+        graph = []
+        for k in range(shots):
+            source = SHOT_SOURCES[k % len(SHOT_SOURCES)].format(w=width, h=height, fps=fps)
+            length = bounds[k + 1] - bounds[k]
+            args += ["-f", "lavfi", "-t", f"{length:.4f}", "-i", source]
+            graph.append(f"[{k}:v]format=yuv420p,setsar=1[v{k}]")
+        graph.append("".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1:a=0[v]")
+        args += ["-i", str(wav), "-filter_complex", ";".join(graph), "-map", "[v]"]
+        if audio:
+            args += ["-map", f"{shots}:a", "-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-g", str(fps * 2)]
+        args += ["-t", f"{duration:.4f}", "-movflags", "+faststart", str(target)]
+        run_tool(args, what=f"{target}: generating")
+    truth = Truth(
+        duration=duration,
+        width=width,
+        height=height,
+        fps=fps,
+        utterances=utterances if audio else [],
+        pauses=pauses if audio else [],
+        shot_cuts=cuts,
+    )
+    target.with_suffix(".truth.json").write_text(truth.to_json(), encoding="utf-8")
+    return truth
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] != "demo":
+        print("usage: python -m ave_core.synth demo OUTPUT.mp4", file=sys.stderr)
+        return 2
+    target = Path(argv[1])
+    if target.exists() and target.with_suffix(".truth.json").exists():
+        print(f"{target} exists")
+        return 0
+    try:
+        truth = make_recording(target)
+    except (ToolError, subprocess.SubprocessError) as exc:
+        print(f"ave synth: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {target}: {truth.duration:.1f} s, {len(truth.utterances)} utterances, "
+        f"{len(truth.fillers)} fillers, {len(truth.shot_cuts)} cuts"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

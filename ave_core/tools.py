@@ -1,0 +1,60 @@
+"""Locating and running the external programs ave needs (ffmpeg, ffprobe)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ToolError
+
+
+def ffmpeg_binary() -> str:
+    """The system ffmpeg, else the binary that imageio-ffmpeg ships."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg  # type: ignore[import-not-found]
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception as exc:  # any failure means: not available
+        raise ToolError(
+            "ffmpeg not found — install it (apt-get install ffmpeg) or pip install imageio-ffmpeg"
+        ) from exc
+
+
+def ffprobe_binary() -> str:
+    """The system ffprobe (imageio-ffmpeg ships none)."""
+    found = shutil.which("ffprobe")
+    if not found:
+        raise ToolError("ffprobe not found — install ffmpeg (apt-get install ffmpeg)")
+    return found
+
+
+def run_tool(args: Sequence[str | Path], *, what: str) -> subprocess.CompletedProcess[str]:
+    """Run a program with an argument list (never a shell string) and capture its output.
+
+    Raises ToolError naming `what` with the last line of stderr when it fails.
+    """
+    argv = [str(a) for a in args]
+    proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
+    if proc.returncode != 0:
+        last = last_line(proc.stderr) or f"exit code {proc.returncode}"
+        raise ToolError(f"{what}: {Path(argv[0]).name} failed: {last}")
+    return proc
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of a program's output."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def tool_version(binary: str) -> str:
+    """The version string an ffmpeg-family binary reports (`ffmpeg version 5.1.4 ...`)."""
+    proc = subprocess.run([binary, "-version"], capture_output=True, text=True, check=False)
+    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    parts = first.split()
+    return parts[2] if len(parts) > 2 else "unknown"

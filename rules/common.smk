@@ -1,0 +1,88 @@
+# Everything that is not a rule: configuration, input discovery, paths and input functions.
+
+import hashlib
+import importlib.util
+import re
+from pathlib import Path
+
+import yaml
+from snakemake.logging import logger
+from snakemake.utils import validate
+
+from ave_core.config import (
+    coerce_strings,
+    load_config,
+    schema_error_line,
+    section_params,
+)
+from ave_core.errors import ConfigError
+from ave_core.project import discover_videos
+
+CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+
+_schema = yaml.safe_load(CONFIG_SCHEMA.read_text(encoding="utf-8"))
+config.update(coerce_strings(config, _schema))
+_problem = schema_error_line(config, _schema)
+if _problem:
+    raise ConfigError(_problem)
+validate(config, schema=str(CONFIG_SCHEMA))
+AVE = load_config(config)
+
+VIDEOS = {
+    video.slug: video
+    for video in discover_videos(AVE.input.folder, AVE.input.extensions)
+}
+if not VIDEOS:
+    logger.warning(
+        f"ave: no videos in {Path(AVE.input.folder).resolve()} "
+        f"({', '.join(AVE.input.extensions)}) — put your recordings there"
+    )
+
+
+def video_slug_pattern():
+    """A regex matching exactly the known video slugs (nothing when there are none)."""
+    return "|".join(re.escape(slug) for slug in VIDEOS) or "(?!x)x"
+
+
+def get_final_output():
+    """The default target: the assembled context of every video."""
+    return expand("results/{video}/context.json", video=sorted(VIDEOS))
+
+
+def get_video_path(wildcards):
+    """The user's input file behind a slug."""
+    return VIDEOS[wildcards.video].path
+
+
+def get_original_name(wildcards):
+    """The input file's name as the user gave it, recorded in media.json."""
+    return VIDEOS[wildcards.video].original_name
+
+
+def section(name):
+    """A validated config section as plain data, so that changing it reruns the rules using it."""
+    return section_params(AVE, name)
+
+
+def code_version(*modules):
+    """A hash of ave_core modules' source: a change to a stage's logic reruns its rule."""
+    digest = hashlib.sha256()
+    for module in modules:
+        origin = importlib.util.find_spec(f"ave_core.{module}").origin
+        digest.update(Path(origin).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# artifact name -> rule producing it, for every per-video artifact the workflow makes so far
+ARTIFACT_RULES = {"media": "probe", "audio": "audio"}
+
+
+def get_context_inputs(wildcards):
+    """Every artifact of a video that the context assembles, by name."""
+    return {name: f"results/{wildcards.video}/{name}.json" for name in ARTIFACT_RULES}
+
+
+def get_benchmarks(wildcards):
+    """Benchmark files of the rules upstream of the context, by rule."""
+    rules_run = ["probe", "extract_audio", "audio"]
+    return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}

@@ -1,0 +1,17 @@
+"""audio: video + WAV + media.json -> audio.json."""
+
+from ave_core.audio import EnergySettings, VadSettings, analyze_audio
+from ave_core.models import MediaInfo, read_artifact, write_artifact
+from ave_core.stage import stage_logging
+
+with stage_logging(snakemake.log[0], "audio") as log:
+    media = read_artifact(snakemake.input.media, MediaInfo)
+    result = analyze_audio(
+        snakemake.input.video,
+        snakemake.input.wav,
+        media,
+        VadSettings(**snakemake.params.vad),
+        EnergySettings(**snakemake.params.audio),
+    )
+    write_artifact(snakemake.output.audio, result)
+    log.info("speech ratio %.2f, %d peaks", result.speech_ratio, len(result.peaks))

@@ -1,0 +1,99 @@
+"""Fixtures that generate real media once per test run, and locate the shared recordings."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ave_core.synth import Truth, make_recording
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = REPO.parent / "shared" / "media"
+
+# a short lesson: speech, fillers and pauses of known length
+SHORT_SCRIPT = [
+    ("Today we look at three ways to save energy.", 0.8),
+    ("um", 0.6),
+    ("Heating uses about 60 percent of the energy in a house.", 1.6),
+    ("Turn the thermostat down by one degree.", 0.5),
+    ("uh", 0.7),
+    ("That saves 10 percent on the bill.", 1.0),
+]
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("ffmpeg", "ffprobe", "espeak-ng") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: run `make test`, which installs them")
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly; fail the test with its message if it fails."""
+    proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_tools()
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def talk(media_dir: Path) -> tuple[Path, Truth]:
+    """A 640x360 25 fps clip of SHORT_SCRIPT with three shots, and its truth."""
+    path = media_dir / "talk.mp4"
+    truth = make_recording(path, SHORT_SCRIPT, width=640, height=360, fps=25, shots=3)
+    return path, truth
+
+
+@pytest.fixture(scope="session")
+def silent_video(media_dir: Path) -> Path:
+    """A 4 s video with no audio track."""
+    path = media_dir / "no audio.mp4"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def bad_inputs(media_dir: Path, talk: tuple[Path, Truth]) -> dict[str, Path]:
+    """Files that must fail their probe: empty, text, and truncated copies."""
+    folder = media_dir / "bad"
+    folder.mkdir()
+    good = talk[0].read_bytes()
+    files = {
+        "zero": folder / "zero.mp4",
+        "text": folder / "notes.mp4",
+        "truncated": folder / "truncated.mp4",
+        "truncated_index_at_end": folder / "cut index.mp4",
+    }
+    files["zero"].write_bytes(b"")
+    files["text"].write_text("These are my notes for the lesson, not a video.\n")
+    files["truncated"].write_bytes(good[: len(good) // 3])
+    moov_at_end = folder / "moov-at-end.mp4"
+    ffmpeg("-i", str(talk[0]), "-c", "copy", str(moov_at_end))
+    files["truncated_index_at_end"].write_bytes(moov_at_end.read_bytes()[: len(good) // 2])
+    moov_at_end.unlink()
+    return files
+
+
+@pytest.fixture(scope="session")
+def shared_dev() -> Path:
+    """../shared/media/dev, the real recordings with ground truth."""
+    path = SHARED_MEDIA / "dev"
+    if not path.is_dir():
+        pytest.skip(f"real test recordings not found at {path} (a user's clone has none)")
+    return path

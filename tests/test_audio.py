@@ -1,0 +1,158 @@
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ave_core.audio import (
+    EnergySettings,
+    VadSettings,
+    analyze_audio,
+    detect_speech,
+    energy_envelope,
+    extract_speech_wav,
+    find_peaks,
+    measure_loudness,
+    read_pcm16,
+    silences_between,
+)
+from ave_core.media import probe
+from ave_core.models import Span
+from ave_core.synth import Truth
+from tests.conftest import ffmpeg
+
+
+def overlap(a: Span | tuple[float, float], spans: list[Span]) -> float:
+    start, end = (a.start, a.end) if isinstance(a, Span) else a
+    return sum(max(0.0, min(end, s.end) - max(start, s.start)) for s in spans)
+
+
+def decode_16k(source: Path, scratch: Path) -> tuple[np.ndarray, int]:
+    wav = scratch / f"{source.stem}.16k.wav"
+    ffmpeg("-i", str(source), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
+    return read_pcm16(wav)
+
+
+@pytest.fixture(scope="module")
+def talk_audio(talk: tuple[Path, Truth], media_dir: Path):
+    path, truth = talk
+    media = probe(path, slug="talk")
+    wav = media_dir / "talk_16k.wav"
+    extract_speech_wav(path, media, wav)
+    return analyze_audio(path, wav, media, VadSettings(), EnergySettings()), truth, wav
+
+
+def test_wav_is_16k_mono_and_as_long_as_the_video(talk_audio) -> None:
+    _, truth, wav = talk_audio
+    with wave.open(str(wav)) as handle:
+        assert (handle.getframerate(), handle.getnchannels(), handle.getsampwidth()) == (
+            16000,
+            1,
+            2,
+        )
+        assert handle.getnframes() / 16000 == pytest.approx(truth.duration, abs=0.06)
+
+
+def test_vad_finds_every_utterance_of_the_truth(talk_audio) -> None:
+    analysis, truth, _ = talk_audio
+    for utterance in truth.utterances:
+        covered = overlap((utterance.start, utterance.end), analysis.speech)
+        assert covered >= 0.8 * (utterance.end - utterance.start), utterance
+
+
+def test_vad_leaves_the_known_pauses_silent(talk_audio) -> None:
+    analysis, truth, _ = talk_audio
+    for start, end in truth.pauses:
+        if end - start >= 0.5:
+            assert overlap((start, end), analysis.silences) >= 0.75 * (end - start), (start, end)
+    speech_total = sum(u.end - u.start for u in truth.utterances)
+    assert analysis.speech_ratio == pytest.approx(speech_total / truth.duration, abs=0.08)
+
+
+def test_silences_complement_speech(talk_audio) -> None:
+    analysis, _, _ = talk_audio
+    covered = sum(s.duration for s in analysis.speech) + sum(s.duration for s in analysis.silences)
+    assert covered == pytest.approx(analysis.duration_s, abs=0.01)
+    assert silences_between([Span(start=1, end=2)], 3.0) == [
+        Span(start=0, end=1),
+        Span(start=2, end=3),
+    ]
+
+
+def test_loudness_matches_ebu_r128_reference(media_dir: Path) -> None:
+    # EBU Tech 3341: a stereo 997 Hz sine at -23 dBFS reads -23.0 LUFS
+    tone = media_dir / "tone.mp4"
+    level = 10 ** (-23 / 20)
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"aevalsrc={level}*sin(2*PI*997*t)|{level}*sin(2*PI*997*t):s=48000:d=8",
+        "-c:a",
+        "pcm_s16le",
+        str(tone.with_suffix(".wav")),
+    )
+    loudness, _ = measure_loudness(tone.with_suffix(".wav"), 0)
+    assert loudness.integrated_lufs == pytest.approx(-23.0, abs=0.2)
+    assert loudness.range_lu == pytest.approx(0.0, abs=0.5)
+    assert loudness.true_peak_dbtp == pytest.approx(-23.0, abs=0.5)
+
+
+def test_envelope_and_peaks_find_a_known_burst() -> None:
+    rate = 16000
+    samples = np.full(rate * 6, 0.001, dtype=np.float32)  # -60 dBFS floor
+    samples[int(3.0 * rate) : int(3.2 * rate)] = 0.5  # a loud 200 ms burst at 3.0 s
+    envelope = energy_envelope(samples, rate, 10.0)
+    assert envelope.rate_hz == 10.0 and len(envelope.rms_db) == 60
+    assert envelope.rms_db[0] == pytest.approx(-60.0, abs=0.1)
+    assert envelope.rms_db[30] == pytest.approx(-6.02, abs=0.1)
+    peaks = find_peaks(envelope, EnergySettings(peak_prominence_db=6.0))
+    assert len(peaks) == 1 and 3.0 <= peaks[0].time <= 3.2
+    assert peaks[0].prominence_db == pytest.approx(54, abs=1)
+
+
+def test_video_without_audio_is_recorded_not_failed(silent_video: Path, media_dir: Path) -> None:
+    media = probe(silent_video, slug="no-audio")
+    wav = media_dir / "silent_16k.wav"
+    extract_speech_wav(silent_video, media, wav)
+    samples, rate = read_pcm16(wav)
+    assert samples.size == 0 and rate == 16000
+    analysis = analyze_audio(silent_video, wav, media, VadSettings(), EnergySettings())
+    assert analysis.has_audio is False
+    assert "no audio track" in (analysis.skip_reason or "")
+    assert str(silent_video) in (analysis.skip_reason or "")
+    assert analysis.speech == [] and analysis.loudness is None
+
+
+def test_real_speech_jfk(shared_dev: Path, tmp_path: Path) -> None:
+    samples, rate = decode_16k(shared_dev / "speech" / "jfk" / "jfk.flac", tmp_path)
+    speech = detect_speech(samples, rate, VadSettings())
+    assert overlap((1.6, 2.0), speech) >= 0.3  # "Americans" is spoken around 1.8 s
+    assert sum(s.duration for s in speech) / (samples.size / rate) > 0.6
+
+
+def test_real_isolated_words(shared_dev: Path, tmp_path: Path) -> None:
+    # 8 words separated by about 2 s of silence; times are a model's output, not exact
+    words = [
+        (0.76, 1.46),
+        (2.90, 3.68),
+        (5.71, 6.27),
+        (7.89, 8.94),
+        (10.93, 11.69),
+        (14.07, 14.77),
+        (17.14, 17.78),
+        (20.73, 21.37),
+    ]
+    samples, rate = decode_16k(shared_dev / "speech" / "whisper_timestamped" / "words.wav", tmp_path)
+    speech = detect_speech(samples, rate, VadSettings())
+    assert len(speech) == len(words)
+    for (start, end), found in zip(words, speech, strict=False):
+        assert overlap((start, end), [found]) >= 0.5 * (end - start)
+
+
+def test_real_long_pause_auto_editor_example(shared_dev: Path, tmp_path: Path) -> None:
+    # ffmpeg silencedetect finds 17.30-39.97 s silent in this clip (NOTES.txt)
+    samples, rate = decode_16k(shared_dev / "speech" / "auto_editor_example" / "example.mp4", tmp_path)
+    speech = detect_speech(samples, rate, VadSettings())
+    assert overlap((17.6, 39.7), speech) < 0.5
+    assert overlap((1.4, 12.9), speech) > 8.0

@@ -1,0 +1,44 @@
+"""Helpers that run the real workflow with Snakemake's command line on generated projects."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEFILE = REPO / "Snakefile"
+
+JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
+WILDCARDS = re.compile(r"^\s+wildcards: video=(\S+)$")
+
+
+def run_workflow(project: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`snakemake -s REPO/Snakefile -d PROJECT --cores 2 ARGS` from `cwd` (default: the project's parent)."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(project)]
+    command += ["--cores", "2", *args]
+    return subprocess.run(command, cwd=cwd or project.parent, capture_output=True, text=True, timeout=600)
+
+
+def planned_jobs(project: Path, *args: str) -> set[tuple[str, str]]:
+    """(rule, video) of every job Snakemake's dry run plans; rule `all` is left out."""
+    proc = run_workflow(project, "--dry-run", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jobs: set[tuple[str, str]] = set()
+    rule = None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        header = JOB_HEADER.match(line)
+        if header:
+            rule = header.group(1)
+            continue
+        wildcards = WILDCARDS.match(line)
+        if wildcards and rule:
+            jobs.add((rule, wildcards.group(1)))
+            rule = None
+    return jobs
+
+
+def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The one-line errors ave printed."""
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("ave ")]

@@ -1,0 +1,163 @@
+"""The workflow end to end on generated media: a batch with bad inputs, reruns on change, config errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ave_core.synth import Truth
+from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
+
+pytestmark = pytest.mark.workflow
+
+STAGES = {"probe", "extract_audio", "audio", "context"}
+
+
+def make_project(root: Path, files: dict[str, Path]) -> Path:
+    """A project folder whose input/ holds copies of `files` under the given names."""
+    (root / "input").mkdir(parents=True)
+    for name, source in files.items():
+        shutil.copyfile(source, root / "input" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path, bad_inputs):
+    """A project of good, silent and broken videos, run once with --keep-going."""
+    project = make_project(
+        tmp_path_factory.mktemp("batch") / "my channel",
+        {
+            "Leçon 1 (draft).MP4": talk[0],
+            "no audio.mov": silent_video,
+            "empty.mp4": bad_inputs["zero"],
+            "notes.mp4": bad_inputs["text"],
+            "cut off.mp4": bad_inputs["truncated"],
+        },
+    )
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    return project, run_workflow(project, "--keep-going", cwd=elsewhere)
+
+
+def test_good_videos_finish_with_every_artifact(batch) -> None:
+    project, proc = batch
+    results = project / "results" / "lecon-1-draft"
+    for name in ("media.json", "audio.json", "context.json"):
+        assert (results / name).is_file(), proc.stderr
+    media = json.loads((results / "media.json").read_text())
+    assert media["source"]["original_name"] == "Leçon 1 (draft).MP4"
+    assert media["source"]["path"] == "input/Leçon 1 (draft).MP4"
+    context = json.loads((results / "context.json").read_text())
+    assert set(context["artifacts"]) == {"media", "audio"}
+    assert {s["rule"] for s in context["stages"]} == {"probe", "extract_audio", "audio"}
+    assert context["content"]["audio"]["speech"], "no speech found in a clip full of speech"
+    assert not (results / "audio_16k.wav").exists(), "the temp() WAV was kept"
+    for rule in STAGES:
+        assert (project / "logs" / "lecon-1-draft" / f"{rule}.log").is_file()
+        assert (project / "benchmarks" / "lecon-1-draft" / f"{rule}.tsv").is_file()
+
+
+def test_video_without_audio_is_skipped_with_reason(batch) -> None:
+    project, _ = batch
+    context = json.loads((project / "results" / "no-audio" / "context.json").read_text())
+    assert context["content"]["audio"]["has_audio"] is False
+    assert [e["kind"] for e in context["history"]] == ["skip"]
+    assert "no audio track" in context["history"][0]["message"]
+
+
+def test_bad_inputs_fail_with_one_line_and_leave_nothing(batch) -> None:
+    project, proc = batch
+    assert proc.returncode != 0
+    lines = error_lines(proc)
+    expected = {
+        "empty": "ave probe: error: input/empty.mp4: empty file (0 bytes)",
+        "notes": "ave probe: error: input/notes.mp4: cannot be read as media",
+        "cut-off": "ave probe: error: input/cut off.mp4: truncated",
+    }
+    for slug, start in expected.items():
+        assert any(line.startswith(start) for line in lines), (start, lines)
+        assert not any((project / "results" / slug).glob("*")), f"partial output for {slug}"
+        assert start.split("error: ")[1] in (project / "logs" / slug / "probe.log").read_text()
+    leftovers = [p for p in (project / "results").rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, talk: tuple[Path, Truth]) -> Path:
+    project = make_project(tmp_path_factory.mktemp("reruns") / "project", {"talk.mp4": talk[0]})
+    proc = run_workflow(project)
+    assert proc.returncode == 0, proc.stderr
+    return project
+
+
+def test_no_change_plans_nothing(finished: Path) -> None:
+    assert planned_jobs(finished) == set()
+
+
+def test_vad_change_plans_audio_and_after_but_not_probe(finished: Path) -> None:
+    planned = planned_jobs(finished, "--config", "vad={threshold: 0.6}")
+    assert planned == {("extract_audio", "talk"), ("audio", "talk"), ("context", "talk")}
+
+
+def test_same_values_written_differently_plan_nothing(finished: Path) -> None:
+    assert planned_jobs(finished, "--config", "audio={envelope_hz: 10}") == set()
+
+
+def test_downstream_section_change_plans_nothing_upstream(finished: Path) -> None:
+    assert planned_jobs(finished, "--config", "context={embed_artifacts: false}") == {("context", "talk")}
+
+
+def test_project_config_deep_merges_over_defaults(finished: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(finished, project)
+    (project / "config.yaml").write_text(yaml.safe_dump({"probe": {"vfr_tolerance": 0.2}}))
+    assert planned_jobs(project) == {(rule, "talk") for rule in STAGES}
+    (project / "config.yaml").write_text(yaml.safe_dump({"vad": {"min_silence_ms": 400}}))
+    assert planned_jobs(project) == {
+        ("extract_audio", "talk"),
+        ("audio", "talk"),
+        ("context", "talk"),
+    }
+
+
+def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silent_video: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(finished, project)
+    shutil.copyfile(silent_video, project / "input" / "second take.webm")
+    assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("vad={threshold: loud}", "config key 'vad.threshold': 'loud' is not of type 'number'"),
+        ("vad={treshold: 0.4}", "config key 'vad.treshold' is unknown"),
+        ("audio={peak_min_distance_s: -1}", "config key 'audio.peak_min_distance_s'"),
+    ],
+)
+def test_bad_config_stops_with_the_key_named(finished: Path, override: str, message: str) -> None:
+    proc = run_workflow(finished, "--dry-run", "--config", override)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    matching = [line for line in output.splitlines() if line.startswith(message)]
+    assert len(matching) == 1, output
+
+
+def test_names_that_slug_alike_are_an_error_naming_both(tmp_path: Path, silent_video: Path) -> None:
+    project = make_project(tmp_path / "p", {"My Talk.mp4": silent_video, "my-talk.mkv": silent_video})
+    proc = run_workflow(project, "--dry-run")
+    assert proc.returncode != 0
+    assert "input/My Talk.mp4 and input/my-talk.mkv: both names become 'my-talk'" in (
+        proc.stdout + proc.stderr
+    )
+
+
+def test_empty_project_says_where_to_put_videos(tmp_path: Path) -> None:
+    (tmp_path / "p" / "input").mkdir(parents=True)
+    proc = run_workflow(tmp_path / "p", "--dry-run")
+    assert proc.returncode == 0
+    output = proc.stdout + proc.stderr
+    assert "ave: no videos in" in output and "put your recordings there" in output
