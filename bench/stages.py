@@ -77,13 +77,34 @@ def stage_figures(clip: Path) -> dict[str, object]:
         for rule in ("probe", "extract_audio", "audio")
     }
     total = sum(s["seconds"] for s in stages.values())
+    audio = json.loads((project / "results/talk/audio.json").read_text())
+    truth = json.loads(clip.with_suffix(".truth.json").read_text())
     return {
+        "vad_against_truth": vad_agreement(audio["speech"], truth),
         "clip_seconds": json.loads((project / "results/talk/media.json").read_text())["duration_s"],
         "ffmpeg_null_decode_s": round(reference, 2),
         "stages": stages,
         "stages_total_s": round(total, 2),
         "ratio_to_ffmpeg_decode": round(total / reference, 3),
         "workflow_wall_s": round(workflow, 2),
+    }
+
+
+def covered(start: float, end: float, spans: list[dict[str, float]]) -> float:
+    return sum(max(0.0, min(end, s["end"]) - max(start, s["start"])) for s in spans)
+
+
+def vad_agreement(speech: list[dict[str, float]], truth: dict) -> dict[str, float]:
+    """Share of the truth's speech found as speech, and of its pauses (>= 0.5 s) left silent."""
+    spoken = [(u["start"], u["end"]) for u in truth["utterances"]]
+    pauses = [(a, b) for a, b in truth["pauses"] if b - a >= 0.5]
+    speech_time = sum(b - a for a, b in spoken)
+    pause_time = sum(b - a for a, b in pauses)
+    return {
+        "speech_recall": round(sum(covered(a, b, speech) for a, b in spoken) / speech_time, 4),
+        "pause_silence_share": round(1 - sum(covered(a, b, speech) for a, b in pauses) / pause_time, 4),
+        "utterances": len(spoken),
+        "pauses_over_half_second": len(pauses),
     }
 
 
@@ -142,6 +163,11 @@ def main() -> None:
     for rule, fig in s["stages"].items():
         print(f"| {rule} | {fig['seconds']:.2f} s, max RSS {fig['max_rss_mb']:.0f} MB |")
     print(f"| probe+audio / ffmpeg decode | {s['ratio_to_ffmpeg_decode']} |")
+    vad = s["vad_against_truth"]
+    print(
+        f"| VAD speech recall / pause time left silent | {vad['speech_recall']} "
+        f"/ {vad['pause_silence_share']} |"
+    )
     print(f"| dry run, 1 video | {p['dry_run_1_video_s']} s |")
     many = p[f"dry_run_{p['videos']}_videos_s"]
     print(
