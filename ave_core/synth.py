@@ -82,10 +82,6 @@ class Truth:
     shot_cuts: list[float] = field(default_factory=list)
 
     @property
-    def speech(self) -> list[Utterance]:
-        return self.utterances
-
-    @property
     def fillers(self) -> list[Utterance]:
         return [u for u in self.utterances if u.is_filler]
 
