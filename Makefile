@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# PyTorch for the openai-whisper backend's tests; 2.13.0 has a CPU build on this project's machines
+TORCH ?= torch==2.13.0
 DEMO := examples/demo
 CORES ?= 2
 
@@ -18,7 +21,15 @@ system-packages:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
+	@# scenedetect >= 0.7 hard-requires the GUI opencv-python; we use the headless build (pyproject: vision)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "scenedetect>=0.7,<0.8"
 	@touch $(STAMP)
+
+# the openai-whisper backend is tested too; it brings PyTorch, so only `make test` installs it
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev,openai-whisper]"
+	@touch $(TEST_STAMP)
 
 demo: setup
 	$(BIN)/python -m ave_core.synth demo $(DEMO)/input/talk.mp4
@@ -28,7 +39,7 @@ demo: setup
 	@echo "Logs: $(DEMO)/logs/talk/  Benchmarks: $(DEMO)/benchmarks/talk/"
 	@echo "Ground truth of the generated talk: $(DEMO)/input/talk.truth.json"
 
-test: setup
+test: setup $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -47,6 +58,7 @@ schemas: setup
 
 bench: setup
 	$(BIN)/python bench/stages.py
+	$(BIN)/python bench/quality.py
 
 clean-demo:
 	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .config import AudioConfig, VadConfig
 from .errors import InputError, ToolError
 from .models import (
     AudioAnalysis,
@@ -25,25 +25,6 @@ from .tools import ffmpeg_binary, run_tool, tool_version
 SPEECH_SAMPLE_RATE = 16000
 SILENT_LUFS = -70.0  # the absolute gate of EBU R128: nothing measurable below it
 ENVELOPE_FLOOR_DB = -100.0
-
-
-@dataclass(frozen=True)
-class VadSettings:
-    """Silero VAD knobs (see config `vad`)."""
-
-    threshold: float = 0.5
-    min_speech_ms: int = 120
-    min_silence_ms: int = 250
-    speech_pad_ms: int = 30
-
-
-@dataclass(frozen=True)
-class EnergySettings:
-    """Envelope and peak knobs (see config `audio`)."""
-
-    envelope_hz: float = 10.0
-    peak_prominence_db: float = 6.0
-    peak_min_distance_s: float = 1.0
 
 
 def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Path) -> None:
@@ -114,7 +95,7 @@ def _write_pcm16(path: Path, samples: np.ndarray) -> None:
         handle.writeframes(samples.astype("<i2").tobytes())
 
 
-def detect_speech(samples: np.ndarray, rate: int, settings: VadSettings) -> list[Span]:
+def detect_speech(samples: np.ndarray, rate: int, settings: VadConfig) -> list[Span]:
     """Speech segments found by Silero VAD (the model inside the faster-whisper package)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -158,7 +139,7 @@ def energy_envelope(samples: np.ndarray, rate: int, envelope_hz: float) -> Envel
     return Envelope(rate_hz=rate / window, rms_db=[round(float(v), 2) for v in levels])
 
 
-def find_peaks(envelope: Envelope, settings: EnergySettings) -> list[AudioPeak]:
+def find_peaks(envelope: Envelope, settings: AudioConfig) -> list[AudioPeak]:
     """Moments where the level rises at least `peak_prominence_db` above its surroundings."""
     from scipy.signal import find_peaks as scipy_find_peaks
 
@@ -181,8 +162,8 @@ def analyze_audio(
     source: str | Path,
     wav_path: str | Path,
     media: MediaInfo,
-    vad: VadSettings,
-    energy: EnergySettings,
+    vad: VadConfig,
+    energy: AudioConfig,
 ) -> AudioAnalysis:
     """audio.json for one video: loudness of the source, VAD speech/silence, envelope and peaks."""
     stream = media.main_audio()

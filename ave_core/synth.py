@@ -37,6 +37,7 @@ DEMO_SCRIPT: list[tuple[str, float]] = [
     ("Turn the thermostat down by one degree.", 2.0),
     ("That alone can cut your heating bill by 10 percent.", 0.9),
     ("um", 0.6),
+    ("The second step is", 0.5),
     ("The second step is insulation.", 1.2),
     ("Most heat escapes through the roof and the walls.", 0.7),
     ("A well insulated loft saves around 300 dollars a year.", 2.5),
@@ -67,6 +68,7 @@ class Utterance:
     start: float
     end: float
     is_filler: bool
+    is_retake: bool = False  # a false start: the next utterance begins with the same words
 
 
 @dataclass
@@ -85,9 +87,14 @@ class Truth:
     def fillers(self) -> list[Utterance]:
         return [u for u in self.utterances if u.is_filler]
 
+    @property
+    def retakes(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.is_retake]
+
     def to_json(self) -> str:
         data = asdict(self)
         data["fillers"] = [asdict(u) for u in self.fillers]
+        data["retakes"] = [asdict(u) for u in self.retakes]
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -136,7 +143,21 @@ def build_speech(
             pauses.append((round(end, 4), round((cursor + gap.size) / SAMPLE_RATE, 4)))
             cursor += gap.size
             pieces += [clip, gap]
+    mark_retakes(utterances)
     return np.concatenate(pieces), utterances, pauses
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?;:").lower() for w in text.split()]
+
+
+def mark_retakes(utterances: list[Utterance]) -> None:
+    """Flag utterances whose words the next spoken (non-filler) utterance starts with."""
+    spoken = [u for u in utterances if not u.is_filler]
+    for first, second in zip(spoken, spoken[1:], strict=False):
+        head = _words(first.text)
+        following = _words(second.text)
+        first.is_retake = len(head) < len(following) and following[: len(head)] == head
 
 
 def make_recording(
@@ -208,7 +229,7 @@ def main(argv: list[str]) -> int:
         return 1
     print(
         f"wrote {target}: {truth.duration:.1f} s, {len(truth.utterances)} utterances, "
-        f"{len(truth.fillers)} fillers, {len(truth.shot_cuts)} cuts"
+        f"{len(truth.fillers)} fillers, {len(truth.retakes)} retakes, {len(truth.shot_cuts)} cuts"
     )
     return 0
 

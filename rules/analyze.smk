@@ -1,4 +1,4 @@
-# Understanding a video: probe, audio.
+# Understanding a video: probe, audio, transcribe, scenes, analyze.
 
 
 rule probe:
@@ -25,7 +25,9 @@ rule extract_audio:
         video=get_video_path,
         media="results/{video}/media.json",
     output:
-        wav=temp("results/{video}/audio_16k.wav"),
+        # kept, not temp(): audio, transcribe and analyze read it, and regenerating it for one of them
+        # would rerun the others (DESIGN.md)
+        wav="results/{video}/audio_16k.wav",
     log:
         "logs/{video}/extract_audio.log",
     benchmark:
@@ -57,3 +59,65 @@ rule audio:
         code=code_version("audio", "tools"),
     script:
         "../scripts/audio.py"
+
+
+rule transcribe:
+    input:
+        wav="results/{video}/audio_16k.wav",
+        audio="results/{video}/audio.json",
+        captions=get_captions,
+    output:
+        transcript="results/{video}/transcript.json",
+    log:
+        "logs/{video}/transcribe.log",
+    benchmark:
+        "benchmarks/{video}/transcribe.tsv"
+    conda:
+        "../envs/asr.yaml"
+    threads: 2
+    params:
+        asr=section("asr"),
+        code=code_version("asr", "transcript", "audio"),
+    script:
+        "../scripts/transcribe.py"
+
+
+rule scenes:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+    output:
+        scenes="results/{video}/scenes.json",
+        frames=directory("results/{video}/frames"),
+    log:
+        "logs/{video}/scenes.log",
+    benchmark:
+        "benchmarks/{video}/scenes.tsv"
+    conda:
+        "../envs/vision.yaml"
+    params:
+        scenes=section("scenes"),
+        code=code_version("vision"),
+    script:
+        "../scripts/scenes.py"
+
+
+rule analyze:
+    input:
+        transcript="results/{video}/transcript.json",
+        audio="results/{video}/audio.json",
+        wav="results/{video}/audio_16k.wav",
+        media="results/{video}/media.json",
+    output:
+        analysis="results/{video}/analysis.json",
+    log:
+        "logs/{video}/analyze.log",
+    benchmark:
+        "benchmarks/{video}/analyze.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        analysis=section("analysis"),
+        code=code_version("analysis"),
+    script:
+        "../scripts/analyze.py"

@@ -9,6 +9,7 @@ import yaml
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+from ave_core.asr import find_sidecar
 from ave_core.config import (
     coerce_strings,
     load_config,
@@ -73,8 +74,20 @@ def code_version(*modules):
     return digest.hexdigest()[:16]
 
 
+def get_captions(wildcards):
+    """Captions beside the video (NAME.srt / NAME.vtt), as a list of zero or one path."""
+    sidecar = find_sidecar(get_video_path(wildcards))
+    return [str(sidecar)] if sidecar else []
+
+
 # artifact name -> rule producing it, for every per-video artifact the workflow makes so far
-ARTIFACT_RULES = {"media": "probe", "audio": "audio"}
+ARTIFACT_RULES = {
+    "media": "probe",
+    "audio": "audio",
+    "transcript": "transcribe",
+    "scenes": "scenes",
+    "analysis": "analyze",
+}
 
 
 def get_context_inputs(wildcards):
@@ -84,5 +97,5 @@ def get_context_inputs(wildcards):
 
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
-    rules_run = ["probe", "extract_audio", "audio"]
+    rules_run = dict.fromkeys(["probe", "extract_audio", *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}

@@ -1,6 +1,7 @@
 """audio: video + WAV + media.json -> audio.json."""
 
-from ave_core.audio import EnergySettings, VadSettings, analyze_audio
+from ave_core.audio import analyze_audio
+from ave_core.config import AudioConfig, VadConfig
 from ave_core.models import MediaInfo, read_artifact, write_artifact
 from ave_core.stage import stage_logging
 
@@ -10,8 +11,8 @@ with stage_logging(snakemake.log[0], "audio") as log:
         snakemake.input.video,
         snakemake.input.wav,
         media,
-        VadSettings(**snakemake.params.vad),
-        EnergySettings(**snakemake.params.audio),
+        VadConfig(**snakemake.params.vad),
+        AudioConfig(**snakemake.params.audio),
     )
     write_artifact(snakemake.output.audio, result)
     log.info("speech ratio %.2f, %d peaks", result.speech_ratio, len(result.peaks))

@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 
 from ave_core.audio import (
-    EnergySettings,
-    VadSettings,
     analyze_audio,
     detect_speech,
     energy_envelope,
@@ -16,6 +14,7 @@ from ave_core.audio import (
     read_pcm16,
     silences_between,
 )
+from ave_core.config import AudioConfig, VadConfig
 from ave_core.media import probe
 from ave_core.models import Span
 from ave_core.synth import Truth
@@ -39,7 +38,7 @@ def talk_audio(talk: tuple[Path, Truth], media_dir: Path):
     media = probe(path, slug="talk")
     wav = media_dir / "talk_16k.wav"
     extract_speech_wav(path, media, wav)
-    return analyze_audio(path, wav, media, VadSettings(), EnergySettings()), truth, wav
+    return analyze_audio(path, wav, media, VadConfig(), AudioConfig()), truth, wav
 
 
 def test_wav_is_16k_mono_and_as_long_as_the_video(talk_audio) -> None:
@@ -106,7 +105,7 @@ def test_envelope_and_peaks_find_a_known_burst() -> None:
     assert envelope.rate_hz == 10.0 and len(envelope.rms_db) == 60
     assert envelope.rms_db[0] == pytest.approx(-60.0, abs=0.1)
     assert envelope.rms_db[30] == pytest.approx(-6.02, abs=0.1)
-    peaks = find_peaks(envelope, EnergySettings(peak_prominence_db=6.0))
+    peaks = find_peaks(envelope, AudioConfig(peak_prominence_db=6.0))
     assert len(peaks) == 1 and 3.0 <= peaks[0].time <= 3.2
     assert peaks[0].prominence_db == pytest.approx(54, abs=1)
 
@@ -117,7 +116,7 @@ def test_video_without_audio_is_recorded_not_failed(silent_video: Path, media_di
     extract_speech_wav(silent_video, media, wav)
     samples, rate = read_pcm16(wav)
     assert samples.size == 0 and rate == 16000
-    analysis = analyze_audio(silent_video, wav, media, VadSettings(), EnergySettings())
+    analysis = analyze_audio(silent_video, wav, media, VadConfig(), AudioConfig())
     assert analysis.has_audio is False
     assert "no audio track" in (analysis.skip_reason or "")
     assert str(silent_video) in (analysis.skip_reason or "")
@@ -126,7 +125,7 @@ def test_video_without_audio_is_recorded_not_failed(silent_video: Path, media_di
 
 def test_real_speech_jfk(shared_dev: Path, tmp_path: Path) -> None:
     samples, rate = decode_16k(shared_dev / "speech" / "jfk" / "jfk.flac", tmp_path)
-    speech = detect_speech(samples, rate, VadSettings())
+    speech = detect_speech(samples, rate, VadConfig())
     assert overlap((1.6, 2.0), speech) >= 0.3  # "Americans" is spoken around 1.8 s
     assert sum(s.duration for s in speech) / (samples.size / rate) > 0.6
 
@@ -144,7 +143,7 @@ def test_real_isolated_words(shared_dev: Path, tmp_path: Path) -> None:
         (20.73, 21.37),
     ]
     samples, rate = decode_16k(shared_dev / "speech" / "whisper_timestamped" / "words.wav", tmp_path)
-    speech = detect_speech(samples, rate, VadSettings())
+    speech = detect_speech(samples, rate, VadConfig())
     assert len(speech) == len(words)
     for (start, end), found in zip(words, speech, strict=False):
         assert overlap((start, end), [found]) >= 0.5 * (end - start)
@@ -153,6 +152,6 @@ def test_real_isolated_words(shared_dev: Path, tmp_path: Path) -> None:
 def test_real_long_pause_auto_editor_example(shared_dev: Path, tmp_path: Path) -> None:
     # ffmpeg silencedetect finds 17.30-39.97 s silent in this clip (NOTES.txt)
     samples, rate = decode_16k(shared_dev / "speech" / "auto_editor_example" / "example.mp4", tmp_path)
-    speech = detect_speech(samples, rate, VadSettings())
+    speech = detect_speech(samples, rate, VadConfig())
     assert overlap((17.6, 39.7), speech) < 0.5
     assert overlap((1.4, 12.9), speech) > 8.0

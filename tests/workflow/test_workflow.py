@@ -14,7 +14,8 @@ from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-STAGES = {"probe", "extract_audio", "audio", "context"}
+STAGES = {"probe", "extract_audio", "audio", "transcribe", "scenes", "analyze", "context"}
+AFTER_AUDIO = {"audio", "transcribe", "analyze", "context"}
 
 
 def make_project(root: Path, files: dict[str, Path]) -> Path:
@@ -36,7 +37,11 @@ def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path, bad_in
             "empty.mp4": bad_inputs["zero"],
             "notes.mp4": bad_inputs["text"],
             "cut off.mp4": bad_inputs["truncated"],
+            "bad captions.mp4": talk[0],
         },
+    )
+    (project / "input" / "bad captions.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n2\n00:00:0x,000 --> 00:00:03,000\nBroken.\n"
     )
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     return project, run_workflow(project, "--keep-going", cwd=elsewhere)
@@ -45,16 +50,28 @@ def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path, bad_in
 def test_good_videos_finish_with_every_artifact(batch) -> None:
     project, proc = batch
     results = project / "results" / "lecon-1-draft"
-    for name in ("media.json", "audio.json", "context.json"):
-        assert (results / name).is_file(), proc.stderr
+    for name in (
+        "media.json",
+        "audio.json",
+        "transcript.json",
+        "scenes.json",
+        "analysis.json",
+        "context.json",
+    ):
+        assert (results / name).is_file(), proc.stdout + proc.stderr
     media = json.loads((results / "media.json").read_text())
     assert media["source"]["original_name"] == "Leçon 1 (draft).MP4"
     assert media["source"]["path"] == "input/Leçon 1 (draft).MP4"
     context = json.loads((results / "context.json").read_text())
-    assert set(context["artifacts"]) == {"media", "audio"}
-    assert {s["rule"] for s in context["stages"]} == {"probe", "extract_audio", "audio"}
+    assert set(context["artifacts"]) == {"media", "audio", "transcript", "scenes", "analysis"}
+    assert {s["rule"] for s in context["stages"]} == STAGES - {"context"}
     assert context["content"]["audio"]["speech"], "no speech found in a clip full of speech"
-    assert not (results / "audio_16k.wav").exists(), "the temp() WAV was kept"
+    transcript = context["content"]["transcript"]
+    assert transcript["backend"] == "faster-whisper" and "thermostat" in transcript["text"].lower()
+    assert [w["word"] for w in transcript["words"] if w["is_filler"]], "no filler kept"
+    shots = context["content"]["scenes"]["shots"]
+    assert len(shots) == 3 and all((results / s["keyframe"]).is_file() for s in shots)
+    assert context["content"]["analysis"]["concepts"]
     for rule in STAGES:
         assert (project / "logs" / "lecon-1-draft" / f"{rule}.log").is_file()
         assert (project / "benchmarks" / "lecon-1-draft" / f"{rule}.tsv").is_file()
@@ -64,8 +81,11 @@ def test_video_without_audio_is_skipped_with_reason(batch) -> None:
     project, _ = batch
     context = json.loads((project / "results" / "no-audio" / "context.json").read_text())
     assert context["content"]["audio"]["has_audio"] is False
-    assert [e["kind"] for e in context["history"]] == ["skip"]
-    assert "no audio track" in context["history"][0]["message"]
+    assert context["content"]["transcript"]["words"] == []
+    assert context["content"]["scenes"]["shots"], "scenes must not depend on sound"
+    skips = {e["stage"]: e["message"] for e in context["history"] if e["kind"] == "skip"}
+    assert set(skips) == {"audio", "transcribe", "analyze"}
+    assert all("no audio track" in message for message in skips.values())
 
 
 def test_bad_inputs_fail_with_one_line_and_leave_nothing(batch) -> None:
@@ -81,8 +101,18 @@ def test_bad_inputs_fail_with_one_line_and_leave_nothing(batch) -> None:
         assert any(line.startswith(start) for line in lines), (start, lines)
         assert not any((project / "results" / slug).glob("*")), f"partial output for {slug}"
         assert start.split("error: ")[1] in (project / "logs" / slug / "probe.log").read_text()
-    leftovers = [p for p in (project / "results").rglob("*") if p.name.startswith(".")]
-    assert leftovers == []
+    # temporary files start with "."; Snakemake marks directory() outputs with its own timestamp file
+    hidden = [p for p in (project / "results").rglob(".*") if p.name != ".snakemake_timestamp"]
+    assert hidden == []
+
+
+def test_malformed_captions_fail_their_transcript_naming_file_and_line(batch) -> None:
+    project, proc = batch
+    start = "ave transcribe: error: input/bad captions.srt:6: bad cue timing"
+    assert any(line.startswith(start) for line in error_lines(proc)), error_lines(proc)
+    results = project / "results" / "bad-captions"
+    assert (results / "scenes.json").is_file(), "the captions' error must not stop the other stages"
+    assert not (results / "transcript.json").exists()
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +129,26 @@ def test_no_change_plans_nothing(finished: Path) -> None:
 
 def test_vad_change_plans_audio_and_after_but_not_probe(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "vad={threshold: 0.6}")
-    assert planned == {("extract_audio", "talk"), ("audio", "talk"), ("context", "talk")}
+    assert planned == {(rule, "talk") for rule in AFTER_AUDIO}
+
+
+def test_asr_change_plans_transcript_and_after_only(finished: Path) -> None:
+    planned = planned_jobs(finished, "--config", "asr={beam_size: 2}")
+    assert planned == {("transcribe", "talk"), ("analyze", "talk"), ("context", "talk")}
+
+
+def test_scenes_change_plans_only_scenes(finished: Path) -> None:
+    assert planned_jobs(finished, "--config", "scenes={face_sample_hz: 1}") == {
+        ("scenes", "talk"),
+        ("context", "talk"),
+    }
+
+
+def test_captions_added_later_rerun_the_transcript(finished: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(finished, project)
+    (project / "input" / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nToday we look.\n")
+    assert planned_jobs(project) == {("transcribe", "talk"), ("analyze", "talk"), ("context", "talk")}
 
 
 def test_same_values_written_differently_plan_nothing(finished: Path) -> None:
@@ -116,11 +165,7 @@ def test_project_config_deep_merges_over_defaults(finished: Path, tmp_path: Path
     (project / "config.yaml").write_text(yaml.safe_dump({"probe": {"vfr_tolerance": 0.2}}))
     assert planned_jobs(project) == {(rule, "talk") for rule in STAGES}
     (project / "config.yaml").write_text(yaml.safe_dump({"vad": {"min_silence_ms": 400}}))
-    assert planned_jobs(project) == {
-        ("extract_audio", "talk"),
-        ("audio", "talk"),
-        ("context", "talk"),
-    }
+    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO}
 
 
 def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silent_video: Path) -> None:

@@ -1,0 +1,271 @@
+"""From recognised speech to transcript.json: fillers, voiced stretches without words, and retakes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from .asr import RecognizedSpeech, make_recognizer, uses_captions
+from .audio import read_pcm16
+from .config import AsrConfig
+from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
+
+# "like" after these words is a verb or a comparison, not a filler
+_LIKE_IS_MEANT = {
+    "i", "you", "we", "they", "would", "do", "don't", "did", "didn't", "to", "feel", "feels", "look",
+    "looks", "sound", "sounds", "seem", "seems", "just", "really", "also", "more", "much", "something",
+    "anything", "nothing", "things", "people", "he", "she", "it",
+}  # fmt: skip
+# "you know" after these words is a question or a clause, not a filler
+_YOU_KNOW_IS_MEANT = {"do", "did", "if", "what", "as", "don't", "didn't", "now"}
+FILLER_PAUSE_S = 0.25  # a pause this long around "like" / "you know" marks it as a filler
+PHRASE_PAUSE_S = 0.5  # a pause this long ends a phrase for retake detection
+SNAP_DISTANCE_S = 1.5  # how far a filler may move onto a voiced stretch between its neighbours
+BACKEND_PACKAGES = {
+    "faster-whisper": ("faster-whisper", "ctranslate2"),
+    "openai-whisper": ("openai-whisper", "torch"),
+}  # how far a filler's time may be moved onto a voiced stretch
+
+
+def normalise(token: str) -> str:
+    """Lowercase letters, digits and apostrophes only ("Um," -> "um", "Mm-hmm" -> "mmhmm")."""
+    return re.sub(r"[^a-z0-9']", "", token.lower())
+
+
+def mark_fillers(words: list[Word], lexicon: Sequence[str]) -> None:
+    """Set is_filler from the lexicon, plus context rules for "like", "you know" and "I mean"."""
+    always = {normalise(w) for w in lexicon}
+    for i, word in enumerate(words):
+        token = normalise(word.word)
+        before = words[i - 1] if i > 0 else None
+        after = words[i + 1] if i + 1 < len(words) else None
+        if token in always:
+            word.is_filler = True
+        elif token == "like" and _set_off(before, word, after):
+            word.is_filler = (
+                before is None or before.word.endswith(",") or normalise(before.word) not in _LIKE_IS_MEANT
+            )
+        elif token == "know" and before is not None and normalise(before.word) == "you":
+            earlier = words[i - 2] if i > 1 else None
+            meant = earlier is not None and normalise(earlier.word) in _YOU_KNOW_IS_MEANT
+            if _set_off(earlier, before, after, last=word) and not meant:
+                before.is_filler = word.is_filler = True
+        elif token == "mean" and before is not None and normalise(before.word) == "i":
+            if word.word.endswith(","):
+                before.is_filler = word.is_filler = True
+
+
+def _set_off(before: Word | None, first: Word, after: Word | None, last: Word | None = None) -> bool:
+    """Whether a word (or two-word phrase) stands apart: commas or pauses on both sides."""
+    last = last or first
+    left = before is None or before.word.endswith(",") or first.start - before.end >= FILLER_PAUSE_S
+    right = (
+        after is None
+        or last.word.endswith(",")
+        or after.start - last.end >= FILLER_PAUSE_S
+        or bool(re.search(r"[,.!?]$", last.word))
+    )
+    return left and right
+
+
+def voiced_without_words(speech: Sequence[Span], words: Sequence[Word], min_s: float) -> list[Span]:
+    """Parts of the VAD speech spans that no word covers, at least `min_s` long."""
+    stretches: list[Span] = []
+    ordered = sorted(words, key=lambda w: w.start)
+    for span in speech:
+        cursor = span.start
+        for word in ordered:
+            if word.end <= cursor or word.start >= span.end:
+                continue
+            if word.start - cursor >= min_s:
+                stretches.append(Span(start=round(cursor, 3), end=round(word.start, 3)))
+            cursor = max(cursor, word.end)
+        if span.end - cursor >= min_s:
+            stretches.append(Span(start=round(cursor, 3), end=round(span.end, 3)))
+    return stretches
+
+
+def snap_fillers(words: list[Word], stretches: list[Span]) -> list[Span]:
+    """Move each filler onto the nearby voiced stretch that has no word; return the stretches left.
+
+    Whisper places "um"/"uh" badly (often zero length, up to half a second off), while the VAD sees
+    exactly where the sound is; a cut made on the snapped times removes the filler and nothing else.
+    """
+    remaining = list(stretches)
+    for i, word in enumerate(words):
+        if not word.is_filler or not remaining:
+            continue
+        low = words[i - 1].end if i > 0 else 0.0
+        high = words[i + 1].start if i + 1 < len(words) else float("inf")
+        centre = (word.start + word.end) / 2
+        nearby = [
+            s
+            for s in remaining
+            if s.start >= low - 0.05
+            and s.end <= high + 0.05
+            and abs((s.start + s.end) / 2 - centre) <= SNAP_DISTANCE_S
+        ]
+        if nearby:
+            best = min(nearby, key=lambda s: abs((s.start + s.end) / 2 - centre))
+            word.start, word.end = best.start, best.end
+            remaining.remove(best)
+    return remaining
+
+
+def phrases(words: Sequence[Word]) -> list[list[int]]:
+    """Indices of the non-filler words grouped into phrases split at punctuation and pauses."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    previous_end = None
+    for i, word in enumerate(words):
+        if word.is_filler:
+            continue
+        if current and previous_end is not None and word.start - previous_end >= PHRASE_PAUSE_S:
+            groups.append(current)
+            current = []
+        current.append(i)
+        previous_end = word.end
+        if re.search(r"([.!?;]|\.\.\.|—|-)$", word.word):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def find_retakes(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
+    """Earlier takes of a phrase said again soon after: restarted at once, or as a new sentence."""
+    retakes = _immediate_repeats(words, settings)
+    taken = {(r.start, r.end) for r in retakes}
+    for retake in _repeated_phrases(words, settings):
+        overlaps = any(r.start < retake.end and retake.start < r.end for r in retakes)
+        if (retake.start, retake.end) not in taken and not overlaps:
+            retakes.append(retake)
+    return sorted(retakes, key=lambda r: r.start)
+
+
+def _retake(words: Sequence[Word], first: Sequence[int], later_start: float, similarity: float) -> Retake:
+    return Retake(
+        start=words[first[0]].start,
+        end=words[first[-1]].end,
+        text=" ".join(words[i].word for i in first),
+        repeated_at=later_start,
+        similarity=round(similarity, 3),
+    )
+
+
+def _similarity(a: Sequence[str], b: Sequence[str]) -> float:
+    return SequenceMatcher(a=list(a), b=list(b), autojunk=False).ratio()
+
+
+def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
+    """ "the second step is the second step is insulation": k words followed at once by the same k."""
+    spoken = [i for i, w in enumerate(words) if not w.is_filler]
+    tokens = [normalise(words[i].word) for i in spoken]
+    # a take never spans the end of a sentence
+    ends_sentence = [bool(re.search(r"[.!?]$", words[i].word)) for i in spoken]
+    retakes: list[Retake] = []
+    i = 0
+    while i < len(spoken):
+        found = 0
+        for k in range((len(spoken) - i) // 2, settings.retake_min_words - 1, -1):
+            if tokens[i] != tokens[i + k] or any(ends_sentence[i : i + k - 1]):
+                continue
+            similarity = _similarity(tokens[i : i + k], tokens[i + k : i + 2 * k])
+            in_window = words[spoken[i + k]].start - words[spoken[i]].start <= settings.retake_window_s
+            if similarity >= settings.retake_similarity and in_window:
+                retakes.append(_retake(words, spoken[i : i + k], words[spoken[i + k]].start, similarity))
+                found = k
+                break
+        i += found or 1
+    return retakes
+
+
+def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
+    """A phrase whose words start a later phrase within the window (a restarted sentence)."""
+    groups = phrases(words)
+    tokens = [[normalise(words[i].word) for i in g] for g in groups]
+    retakes: list[Retake] = []
+    for a, first in enumerate(groups):
+        if len(first) < settings.retake_min_words:
+            continue
+        for b in range(a + 1, len(groups)):
+            later = groups[b]
+            if words[later[0]].start - words[first[-1]].end > settings.retake_window_s:
+                break
+            head = tokens[b][: len(tokens[a])]
+            similarity = _similarity(tokens[a], head)
+            if len(head) == len(tokens[a]) and similarity >= settings.retake_similarity:
+                retakes.append(_retake(words, first, words[later[0]].start, similarity))
+                break
+    return retakes
+
+
+def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig) -> Transcript:
+    """transcript.json from recognised speech and the audio stage's VAD."""
+    words = [
+        Word(
+            word=w.word,
+            start=round(w.start, 3),
+            end=round(max(w.end, w.start), 3),
+            probability=min(1.0, max(0.0, w.probability)),
+            interpolated=w.interpolated,
+        )
+        for segment in speech.segments
+        for w in segment.words
+        if w.word
+    ]
+    mark_fillers(words, settings.filler_words)
+    stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
+    if speech.backend != "sidecar":  # caption times are a person's, leave them
+        stretches = snap_fillers(words, stretches)
+    segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
+    return Transcript(
+        producer=make_producer(
+            "transcribe",
+            speech.backend,
+            packages=BACKEND_PACKAGES.get(speech.backend, ()),
+        ),
+        language=speech.language,
+        text=" ".join(s.text for s in segments).strip(),
+        segments=segments,
+        words=words,
+        backend=speech.backend,
+        model=speech.model,
+        unlabelled_speech=stretches,
+        retakes=find_retakes(words, settings),
+    )
+
+
+def empty_transcript(reason: str) -> Transcript:
+    """The transcript of a video without speech to recognise, saying why."""
+    return Transcript(
+        producer=make_producer("transcribe", "none"),
+        language="und",
+        text="",
+        segments=[],
+        words=[],
+        backend="none",
+        model="none",
+        skip_reason=reason,
+    )
+
+
+def transcribe_video(
+    wav_path: str | Path,
+    audio: AudioAnalysis,
+    captions: Sequence[str | Path],
+    asr: AsrConfig,
+    cpu_threads: int = 0,
+) -> Transcript:
+    """transcript.json for one video: captions when given and wanted, else speech recognition."""
+    sidecar = Path(captions[0]) if captions else None
+    from_captions = uses_captions(asr, sidecar)
+    if not audio.has_audio and not from_captions:
+        return empty_transcript(audio.skip_reason or "no audio track")
+    recognizer = make_recognizer(asr, sidecar, cpu_threads)
+    samples = None if from_captions else read_pcm16(wav_path)[0]
+    speech = recognizer.recognize(samples)
+    return build_transcript(speech, audio, asr)

