@@ -239,8 +239,8 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
     )
 
 
-def empty_transcript(reason: str) -> Transcript:
-    """The transcript of a video without speech to recognise, saying why."""
+def empty_transcript(reason: str | None) -> Transcript:
+    """A transcript without words, saying why when there is a reason (no audio track)."""
     return Transcript(
         producer=make_producer("transcribe", "none"),
         language="und",

@@ -15,6 +15,7 @@ from ave_core.analysis import CONTENT_PATHS, analyze_content, spoken_numbers
 from ave_core.config import AnalysisConfig
 from ave_core.errors import ArtifactError
 from ave_core.models import AudioAnalysis, AudioPeak, Segment, Transcript, Word, make_producer
+from ave_core.transcript import empty_transcript
 
 FILLERS = {"um", "uh", "erm"}
 WORD_S = 0.4  # seconds per word when the next sentence leaves room
@@ -306,19 +307,6 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
         handle.setframerate(rate)
         handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     return path
-
-
-def empty_transcript(reason: str | None) -> Transcript:
-    return Transcript(
-        producer=make_producer("transcribe", "test"),
-        language="en",
-        text="",
-        segments=[],
-        words=[],
-        backend="none",
-        model="none",
-        skip_reason=reason,
-    )
 
 
 def test_music_beats_and_tempo(tmp_path: Path) -> None:
