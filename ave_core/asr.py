@@ -21,6 +21,7 @@ from .errors import AveError, InputError
 # An initial prompt written with disfluencies makes Whisper keep them instead of cleaning them up.
 VERBATIM_PROMPT = "Um, so, uh, I was, like, thinking about it. Hmm, you know, er, it's, uh, fine. Um."
 CAPTION_SUFFIXES = (".srt", ".vtt")
+SAMPLING_SEED = 0
 
 
 class AsrModelError(AveError):
@@ -121,6 +122,10 @@ class FasterWhisperRecognizer:
         return bundled_models().get(model)
 
     def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+        import ctranslate2
+
+        # the temperature fallback samples: a fixed seed keeps transcripts reproducible
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, info = self.model.transcribe(
             samples,
             language=self.settings.language,
@@ -166,6 +171,9 @@ class OpenAIWhisperRecognizer:
             raise AsrModelError(f"{model_hint(settings.model)} ({type(exc).__name__})") from exc
 
     def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+        import torch
+
+        torch.manual_seed(SAMPLING_SEED)  # the temperature fallback samples
         result = self.model.transcribe(
             samples.astype(np.float32),
             language=self.settings.language,

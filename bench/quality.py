@@ -193,7 +193,7 @@ def scene_figures(scratch: Path) -> dict[str, object]:
     golden = [f / fps for f in golden_frames]
     scenes, t_ours = timed(analyze_scenes, testvideo, media, settings, scratch / "frames-testvideo")
     plain, t_plain = timed(detect, str(testvideo), AdaptiveDetector())
-    plain_cuts = [start.get_seconds() for start, _ in plain[1:]]
+    plain_cuts = [start.seconds for start, _ in plain[1:]]
     decode = timed(
         subprocess.run,
         ["ffmpeg", "-nostdin", "-v", "error", "-i", str(testvideo), "-f", "null", "-"],
