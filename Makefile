@@ -56,9 +56,10 @@ format: setup
 schemas: setup
 	$(BIN)/python -m ave_core.schemas .
 
-bench: setup
+bench: demo
 	$(BIN)/python bench/stages.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/director.py
 
 clean-demo:
 	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake

@@ -24,6 +24,7 @@ wildcard_constraints:
 
 
 include: "rules/analyze.smk"
+include: "rules/decide.smk"
 include: "rules/produce.smk"
 
 

@@ -103,7 +103,7 @@ def token(text: str) -> str:
     return re.sub(r"'s$", "", cleaned)
 
 
-def _stem(word: str) -> str:
+def fold_plural(word: str) -> str:
     """A crude plural fold so that "car" and "cars" count as one word.
 
     Only a key for comparing: "focus" becomes "focu", which is harmless as long as both sides fold alike.
@@ -138,7 +138,9 @@ class _Unit:
 
     def content_counts(self) -> Counter[str]:
         """Stemmed content words, for cohesion."""
-        return Counter(_stem(t) for t in map(token, (w.word for w in self.words)) if _is_content_word(t))
+        return Counter(
+            fold_plural(t) for t in map(token, (w.word for w in self.words)) if _is_content_word(t)
+        )
 
 
 def _units(transcript: Transcript, spoken: Sequence[Word]) -> list[_Unit]:
@@ -270,13 +272,13 @@ def _display_forms(spoken: Sequence[Word]) -> dict[str, str]:
 
 def key_concepts(spoken: Sequence[Word], max_concepts: int) -> list[Concept]:
     """The top YAKE phrases with score in (0, 1] (1 = the video's best) and the times they are said."""
-    stems = [_stem(token(w.word)) for w in spoken]
+    stems = [fold_plural(token(w.word)) for w in spoken]
     kept: list[_Candidate] = []
     for phrase, raw in yake_phrases(_join(spoken), top=max_concepts * 4):
         parts = _phrase_tokens(phrase)
         if parts is None:
             continue
-        key = tuple(_stem(p) for p in parts)
+        key = tuple(fold_plural(p) for p in parts)
         positions = _occurrences(key, stems)
         if positions:
             _add_candidate(kept, _Candidate(parts, key, raw, positions))
@@ -303,10 +305,10 @@ def _theme_terms(words: Sequence[Word]) -> Iterable[tuple[str, str, float]]:
         if not _is_content_word(surface):
             previous = None
             continue
-        yield _stem(surface), surface, word.start
+        yield fold_plural(surface), surface, word.start
         if previous is not None:
-            yield f"{previous[0]} {_stem(surface)}", f"{previous[1]} {surface}", previous[2]
-        previous = None if _CLAUSE_END.search(word.word) else (_stem(surface), surface, word.start)
+            yield f"{previous[0]} {fold_plural(surface)}", f"{previous[1]} {surface}", previous[2]
+        previous = None if _CLAUSE_END.search(word.word) else (fold_plural(surface), surface, word.start)
 
 
 def themes(spoken: Sequence[Word], chapters: Sequence[Chapter], limit: int = MAX_THEMES) -> list[str]:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .models import inline_refs
 
 
 class Section(BaseModel):
@@ -140,6 +141,52 @@ class AnalysisConfig(Section):
     )
 
 
+class ResearchConfig(Section):
+    """Keyword research shared by the project's videos (DuckDuckGo through ddgs, cached)."""
+
+    backend: Literal["auto", "ddgs", "offline"] = Field(
+        "auto", description="auto: ddgs when installed, falling back to the transcripts' own keywords"
+    )
+    max_queries: int = Field(6, ge=0, le=50, description="search queries per project run")
+    max_results: int = Field(10, ge=1, le=50, description="results read per query")
+    timeout_s: float = Field(10.0, gt=0, description="seconds before a search request is abandoned")
+    rate_limit_s: float = Field(1.0, ge=0, description="minimum seconds between two search requests")
+    ttl_hours: float = Field(24.0, ge=0, description="how long a cached search answer is reused")
+    region: str = Field("us-en", description="search region code")
+    cache_dir: str = Field("cache/research", description="search cache folder, relative to the project")
+
+
+class DirectorConfig(Section):
+    """The AI Director that turns the analysis into plan.json."""
+
+    backend: Literal["auto", "gemini", "rules"] = Field(
+        "auto", description="auto: Gemini when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the rules"
+    )
+    model: str = Field("gemini-2.5-flash", description="Gemini model name")
+    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature of the LLM")
+    timeout_s: float = Field(60.0, gt=0, description="seconds before one LLM request is abandoned")
+    max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx and timeouts")
+    base_url: str | None = Field(None, description="a Gemini-compatible endpoint; null: Google's")
+    cache_dir: str = Field("cache/llm", description="LLM response cache folder, relative to the project")
+    price_in_per_million: float = Field(0.30, ge=0, description="USD per million input tokens")
+    price_out_per_million: float = Field(2.50, ge=0, description="USD per million output tokens")
+    min_silence_s: float = Field(
+        0.6, gt=0, description="silences (as the VAD measures them, ~60 ms shorter) longer than this are cut"
+    )
+    margin_s: float = Field(0.15, ge=0, description="seconds of silence kept next to speech at a cut")
+    cut_fillers: bool = Field(True, description="cut filler words")
+    cut_retakes: bool = Field(True, description="cut the earlier take of a repeated phrase")
+    cut_unlabelled_speech: bool = Field(
+        True, description="cut short voiced sounds the recogniser wrote no word for (usually fillers)"
+    )
+    unlabelled_max_s: float = Field(
+        0.8, gt=0, description="longest wordless voiced stretch that is cut as a probable filler"
+    )
+    breathing_room_s: float = Field(
+        0.4, ge=0, description="pause kept after a key concept, seconds (longer than margin_s)"
+    )
+
+
 class ContextConfig(Section):
     """The assembled context.json."""
 
@@ -159,6 +206,8 @@ class AveConfig(Section):
     asr: AsrConfig = Field(default_factory=AsrConfig, description=AsrConfig.__doc__)
     scenes: ScenesConfig = Field(default_factory=ScenesConfig, description=ScenesConfig.__doc__)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)
+    research: ResearchConfig = Field(default_factory=ResearchConfig, description=ResearchConfig.__doc__)
+    director: DirectorConfig = Field(default_factory=DirectorConfig, description=DirectorConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
 
 
@@ -218,21 +267,7 @@ def section_params(config: AveConfig, name: str) -> dict[str, Any]:
 
 def config_json_schema() -> dict[str, Any]:
     """The JSON Schema of AveConfig with definitions inlined, as config/schema.yaml holds it."""
-    schema = AveConfig.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = definitions[node["$ref"].rsplit("/", 1)[-1]]
-                merged = {**inline(target), **{k: v for k, v in node.items() if k != "$ref"}}
-                return merged
-            return {k: inline(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    inlined = inline(schema)
+    inlined = inline_refs(AveConfig.model_json_schema())
     for section in inlined["properties"].values():
         section["default"] = {}  # so validate() fills nested defaults (DESIGN.md)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **inlined}

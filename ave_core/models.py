@@ -349,7 +349,7 @@ class Analysis(Artifact):
 
 class Keyword(Model):
     phrase: str
-    score: float
+    score: float = Field(ge=0, le=1)
     source: str = Field(description="search backend or 'transcript'")
 
 
@@ -424,6 +424,9 @@ class Plan(Artifact):
     metadata_strategy: MetadataStrategy = Field(default_factory=MetadataStrategy)
     thumbnail_concepts: list[ThumbnailConcept] = Field(default_factory=list)
     metrics: dict[str, float] = Field(default_factory=dict)
+    repairs: list[str] = Field(
+        default_factory=list, description="what validation changed in the proposed plan, and why"
+    )
 
 
 # --- thumbnails.json, metadata.json ---------------------------------------------------------
@@ -502,6 +505,26 @@ ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "metadata": Metadata,
     "context": ContentContext,
 }
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema with its `$defs` references replaced by the definitions themselves."""
+    schema = dict(schema)
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+                merged = {**inline(target), **{k: v for k, v in node.items() if k != "$ref"}}
+                return merged
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)
+
 
 A = TypeVar("A", bound=BaseModel)
 

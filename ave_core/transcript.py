@@ -70,6 +70,24 @@ def _set_off(before: Word | None, first: Word, after: Word | None, last: Word | 
     return left and right
 
 
+def refine_word_times(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
+    """Copies of the words with their edges pulled onto the VAD speech segment they overlap most.
+
+    Whisper stretches words into the pauses beside them (a word can even swallow a dropped "uh");
+    the VAD hears where the sound starts and stops, so cuts planned on these times do not clip words.
+    """
+    refined = []
+    for word in words:
+        overlaps = [(min(word.end, s.end) - max(word.start, s.start), s) for s in speech]
+        best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+        if best[1] is None or best[0] <= 0:
+            refined.append(word)
+            continue
+        start, end = max(word.start, best[1].start), min(word.end, best[1].end)
+        refined.append(word.model_copy(update={"start": round(start, 3), "end": round(max(start, end), 3)}))
+    return refined
+
+
 def voiced_without_words(speech: Sequence[Span], words: Sequence[Word], min_s: float) -> list[Span]:
     """Parts of the VAD speech spans that no word covers, at least `min_s` long."""
     stretches: list[Span] = []
@@ -218,6 +236,7 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         if w.word
     ]
     mark_fillers(words, settings.filler_words)
+    words = refine_word_times(words, audio.speech)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
     if speech.backend != "sidecar":  # caption times are a person's, leave them
         stretches = snap_fillers(words, stretches)

@@ -20,6 +20,7 @@ from ave_core.errors import ConfigError
 from ave_core.project import discover_videos
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+DIRECTOR_PROMPT = str(Path(workflow.basedir) / "config" / "prompts" / "director.md")
 
 _schema = yaml.safe_load(CONFIG_SCHEMA.read_text(encoding="utf-8"))
 config.update(coerce_strings(config, _schema))
@@ -46,8 +47,9 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context of every video."""
-    return expand("results/{video}/context.json", video=sorted(VIDEOS))
+    """The default target: the assembled context of every video, and the project's research."""
+    research = ["results/research.json"] if VIDEOS else []
+    return expand("results/{video}/context.json", video=sorted(VIDEOS)) + research
 
 
 def get_video_path(wildcards):
@@ -87,6 +89,7 @@ ARTIFACT_RULES = {
     "transcript": "transcribe",
     "scenes": "scenes",
     "analysis": "analyze",
+    "plan": "direct",
 }
 
 

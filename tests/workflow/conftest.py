@@ -22,21 +22,19 @@ def run_workflow(project: Path, *args: str, cwd: Path | None = None) -> subproce
 
 
 def planned_jobs(project: Path, *args: str) -> set[tuple[str, str]]:
-    """(rule, video) of every job Snakemake's dry run plans; rule `all` is left out."""
+    """(rule, video) of every job a dry run plans; video "" for project-wide jobs; `all` left out."""
     proc = run_workflow(project, "--dry-run", *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    jobs: set[tuple[str, str]] = set()
-    rule = None
+    jobs: dict[int, list[str]] = {}
     for line in (proc.stdout + proc.stderr).splitlines():
         header = JOB_HEADER.match(line)
         if header:
-            rule = header.group(1)
+            jobs[len(jobs)] = [header.group(1), ""]
             continue
         wildcards = WILDCARDS.match(line)
-        if wildcards and rule:
-            jobs.add((rule, wildcards.group(1)))
-            rule = None
-    return jobs
+        if wildcards and jobs:
+            jobs[len(jobs) - 1][1] = wildcards.group(1)
+    return {(rule, video) for rule, video in jobs.values() if rule != "all"}
 
 
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:

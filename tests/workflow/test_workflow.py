@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ave_core.evaluation import edit_scores
 from ave_core.synth import Truth
 from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-STAGES = {"probe", "extract_audio", "audio", "transcribe", "scenes", "analyze", "context"}
-AFTER_AUDIO = {"audio", "transcribe", "analyze", "context"}
+STAGES = {"probe", "extract_audio", "audio", "transcribe", "scenes", "analyze", "direct", "context"}
+AFTER_AUDIO = {"audio", "transcribe", "analyze", "direct", "context"}
+RESEARCH = ("research", "")
 
 
 def make_project(root: Path, files: dict[str, Path]) -> Path:
@@ -63,7 +65,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     assert media["source"]["original_name"] == "Leçon 1 (draft).MP4"
     assert media["source"]["path"] == "input/Leçon 1 (draft).MP4"
     context = json.loads((results / "context.json").read_text())
-    assert set(context["artifacts"]) == {"media", "audio", "transcript", "scenes", "analysis"}
+    assert set(context["artifacts"]) == {"media", "audio", "transcript", "scenes", "analysis", "plan"}
     assert {s["rule"] for s in context["stages"]} == STAGES - {"context"}
     assert context["content"]["audio"]["speech"], "no speech found in a clip full of speech"
     transcript = context["content"]["transcript"]
@@ -72,6 +74,16 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     shots = context["content"]["scenes"]["shots"]
     assert len(shots) == 3 and all((results / s["keyframe"]).is_file() for s in shots)
     assert context["content"]["analysis"]["concepts"]
+
+
+def test_the_plan_cuts_known_dead_air_and_fillers_but_no_speech(batch, talk: tuple[Path, Truth]) -> None:
+    project, _ = batch
+    plan = json.loads((project / "results" / "lecon-1-draft" / "plan.json").read_text())
+    assert plan["backend"] == "rules"
+    assert "GEMINI_API_KEY" in plan["producer"]["fallback"]["reason"]  # offline: says which fallback
+    scores = edit_scores([(c["start"], c["end"]) for c in plan["cuts"]], json.loads(talk[1].to_json()))
+    assert scores["utterances_clipped"] == 0 and scores["speech_clipped_ms"] == 0
+    assert scores["dead_air_removed"] >= 0.9 and scores["fillers_cut"] >= 0.5
     for rule in STAGES:
         assert (project / "logs" / "lecon-1-draft" / f"{rule}.log").is_file()
         assert (project / "benchmarks" / "lecon-1-draft" / f"{rule}.tsv").is_file()
@@ -84,7 +96,7 @@ def test_video_without_audio_is_skipped_with_reason(batch) -> None:
     assert context["content"]["transcript"]["words"] == []
     assert context["content"]["scenes"]["shots"], "scenes must not depend on sound"
     skips = {e["stage"]: e["message"] for e in context["history"] if e["kind"] == "skip"}
-    assert set(skips) == {"audio", "transcribe", "analyze"}
+    assert {"audio", "transcribe", "analyze"} <= set(skips)
     assert all("no audio track" in message for message in skips.values())
 
 
@@ -123,32 +135,46 @@ def finished(tmp_path_factory, talk: tuple[Path, Truth]) -> Path:
     return project
 
 
+def test_research_is_shared_by_the_project(finished: Path) -> None:
+    research = json.loads((finished / "results" / "research.json").read_text())
+    assert research["keywords"] and research["producer"]["fallback"]["used"] == "transcript"
+
+
 def test_no_change_plans_nothing(finished: Path) -> None:
     assert planned_jobs(finished) == set()
 
 
 def test_vad_change_plans_audio_and_after_but_not_probe(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "vad={threshold: 0.6}")
-    assert planned == {(rule, "talk") for rule in AFTER_AUDIO}
+    assert planned == {(rule, "talk") for rule in AFTER_AUDIO} | {RESEARCH}
 
 
 def test_asr_change_plans_transcript_and_after_only(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "asr={beam_size: 2}")
-    assert planned == {("transcribe", "talk"), ("analyze", "talk"), ("context", "talk")}
+    after = {"transcribe", "analyze", "direct", "context"}
+    assert planned == {(rule, "talk") for rule in after} | {RESEARCH}
 
 
-def test_scenes_change_plans_only_scenes(finished: Path) -> None:
-    assert planned_jobs(finished, "--config", "scenes={face_sample_hz: 1}") == {
-        ("scenes", "talk"),
-        ("context", "talk"),
-    }
+def test_scenes_change_plans_only_scenes_and_what_reads_them(finished: Path) -> None:
+    planned = planned_jobs(finished, "--config", "scenes={face_sample_hz: 1}")
+    assert planned == {("scenes", "talk"), ("direct", "talk"), ("context", "talk")}
+
+
+def test_director_change_plans_only_the_plan(finished: Path) -> None:
+    planned = planned_jobs(finished, "--config", "director={margin_s: 0.2}")
+    assert planned == {("direct", "talk"), ("context", "talk")}
+
+
+def test_research_change_plans_only_research(finished: Path) -> None:
+    assert planned_jobs(finished, "--config", "research={max_queries: 2}") == {RESEARCH}
 
 
 def test_captions_added_later_rerun_the_transcript(finished: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     (project / "input" / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nToday we look.\n")
-    assert planned_jobs(project) == {("transcribe", "talk"), ("analyze", "talk"), ("context", "talk")}
+    after = {"transcribe", "analyze", "direct", "context"}
+    assert planned_jobs(project) == {(rule, "talk") for rule in after} | {RESEARCH}
 
 
 def test_same_values_written_differently_plan_nothing(finished: Path) -> None:
@@ -163,16 +189,17 @@ def test_project_config_deep_merges_over_defaults(finished: Path, tmp_path: Path
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     (project / "config.yaml").write_text(yaml.safe_dump({"probe": {"vfr_tolerance": 0.2}}))
-    assert planned_jobs(project) == {(rule, "talk") for rule in STAGES}
+    assert planned_jobs(project) == {(rule, "talk") for rule in STAGES} | {RESEARCH}
     (project / "config.yaml").write_text(yaml.safe_dump({"vad": {"min_silence_ms": 400}}))
-    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO}
+    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO} | {RESEARCH}
 
 
 def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silent_video: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     shutil.copyfile(silent_video, project / "input" / "second take.webm")
-    assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES}
+    # the project-wide research reads every video; no job of the other video runs again
+    assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES} | {RESEARCH}
 
 
 @pytest.mark.parametrize(

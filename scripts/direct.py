@@ -1,0 +1,34 @@
+"""direct: the analysis artifacts + the prompt template -> plan.json."""
+
+from pathlib import Path
+
+from ave_core.config import DirectorConfig
+from ave_core.director import Context, direct, make_llm
+from ave_core.models import (
+    Analysis,
+    AudioAnalysis,
+    MediaInfo,
+    Scenes,
+    Transcript,
+    read_artifact,
+    write_artifact,
+)
+from ave_core.stage import stage_logging
+
+with stage_logging(snakemake.log[0], "direct") as log:
+    config = DirectorConfig(**snakemake.params.director)
+    context = Context(
+        duration=read_artifact(snakemake.input.media, MediaInfo).duration_s,
+        audio=read_artifact(snakemake.input.audio, AudioAnalysis),
+        transcript=read_artifact(snakemake.input.transcript, Transcript),
+        analysis=read_artifact(snakemake.input.analysis, Analysis),
+        scenes=read_artifact(snakemake.input.scenes, Scenes),
+    )
+    llm, unavailable = make_llm(config, Path.cwd())
+    plan = direct(context, config, Path(snakemake.input.prompt).read_text(encoding="utf-8"), llm, unavailable)
+    write_artifact(snakemake.output.plan, plan)
+    if plan.producer.fallback:
+        log.warning("fallback to rules: %s", plan.producer.fallback.reason)
+    log.info(
+        "%s plan: %d cuts, %.1f s removed", plan.backend, len(plan.cuts), plan.metrics.get("removed_s", 0)
+    )

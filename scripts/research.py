@@ -1,0 +1,17 @@
+"""research: every video's analysis and transcript -> results/research.json (once per project)."""
+
+from ave_core.config import ResearchConfig
+from ave_core.models import Analysis, Transcript, read_artifact, write_artifact
+from ave_core.research import make_search_client, research_keywords
+from ave_core.stage import stage_logging
+
+with stage_logging(snakemake.log[0], "research") as log:
+    config = ResearchConfig(**snakemake.params.research)
+    research = research_keywords(
+        [read_artifact(path, Analysis) for path in snakemake.input.analyses],
+        [read_artifact(path, Transcript) for path in snakemake.input.transcripts],
+        config,
+        make_search_client(config),
+    )
+    write_artifact(snakemake.output.research, research)
+    log.info("%d keywords (%s)", len(research.keywords), research.producer.backend)
