@@ -202,6 +202,26 @@ def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silen
     assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES} | {RESEARCH}
 
 
+def test_planted_key_is_used_but_never_written(finished: Path, tmp_path: Path, monkeypatch) -> None:
+    from tests.gemini_stub import GeminiStub, Status
+
+    key = "AIza-PLANTED-workflow-key-0042"
+    project = tmp_path / "project"
+    shutil.copytree(finished, project)
+    monkeypatch.setenv("GEMINI_API_KEY", key)
+    with GeminiStub([Status(403, f"API key {key} not valid")]) as stub:
+        override = f"director={{base_url: '{stub.base_url}', max_retries: 0}}"
+        proc = run_workflow(project, "--config", override)
+        sent = [r.headers.get("x-goog-api-key") for r in stub.requests]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sent == [key]  # the key did reach the API
+    plan = json.loads((project / "results" / "talk" / "plan.json").read_text())
+    assert plan["backend"] == "rules" and "403" in plan["producer"]["fallback"]["reason"]
+    assert key not in proc.stdout + proc.stderr
+    leaks = [p for p in project.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
+    assert leaks == []
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
