@@ -18,6 +18,7 @@ from .models import (
     Loudness,
     MediaInfo,
     Span,
+    complement,
     make_producer,
 )
 from .tools import ffmpeg_binary, run_tool, tool_version
@@ -116,15 +117,7 @@ def detect_speech(samples: np.ndarray, rate: int, settings: VadConfig) -> list[S
 
 def silences_between(speech: list[Span], duration: float) -> list[Span]:
     """The gaps of [0, duration] that are not speech."""
-    gaps: list[Span] = []
-    cursor = 0.0
-    for span in speech:
-        if span.start > cursor:
-            gaps.append(Span(start=round(cursor, 3), end=round(span.start, 3)))
-        cursor = max(cursor, span.end)
-    if duration > cursor:
-        gaps.append(Span(start=round(cursor, 3), end=round(duration, 3)))
-    return gaps
+    return complement(speech, duration)
 
 
 def energy_envelope(samples: np.ndarray, rate: int, envelope_hz: float) -> Envelope:

@@ -35,6 +35,7 @@ from .models import (
     Transcript,
     Transition,
     Word,
+    complement,
     inline_refs,
     make_producer,
 )
@@ -244,14 +245,7 @@ def snap_out_of_words(cuts: Sequence[Cut], kept_words: Sequence[Word]) -> tuple[
 
 def keep_ranges(cuts: Sequence[Cut], duration: float) -> list[Span]:
     """The complement of the cuts in [0, duration]."""
-    keep, cursor = [], 0.0
-    for cut in cuts:
-        if cut.start > cursor:
-            keep.append(Span(start=round(cursor, 3), end=round(cut.start, 3)))
-        cursor = max(cursor, cut.end)
-    if duration > cursor:
-        keep.append(Span(start=round(cursor, 3), end=round(duration, 3)))
-    return keep
+    return complement(cuts, duration)
 
 
 def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -96,6 +97,19 @@ class Span(Model):
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+def complement(spans: Sequence[Span], duration: float) -> list[Span]:
+    """The parts of [0, duration] that sorted `spans` leave uncovered."""
+    gaps: list[Span] = []
+    cursor = 0.0
+    for span in spans:
+        if span.start > cursor:
+            gaps.append(Span(start=round(cursor, 3), end=round(span.start, 3)))
+        cursor = max(cursor, span.end)
+    if duration > cursor:
+        gaps.append(Span(start=round(cursor, 3), end=round(duration, 3)))
+    return gaps
 
 
 # --- media.json -----------------------------------------------------------------------------
