@@ -21,8 +21,8 @@ system-packages:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
-	@# scenedetect >= 0.7 hard-requires the GUI opencv-python; we use the headless build (pyproject: vision)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "scenedetect>=0.7,<0.8"
+	@# scenedetect >= 0.7 and movis hard-require the GUI opencv-python; we use the headless build (pyproject)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "scenedetect>=0.7,<0.8" "movis>=0.7,<0.8"
 	@touch $(STAMP)
 
 # the openai-whisper backend is tested too; it brings PyTorch, so only `make test` installs it

@@ -477,6 +477,52 @@ class Metadata(Artifact):
     hashtags: list[str] = Field(default_factory=list)
 
 
+# --- broll/broll.json, render.json ----------------------------------------------------------
+
+
+class BrollClip(Model):
+    """A rendered motion-graphics clip for one of the plan's B-roll slots."""
+
+    path: str = Field(description="clip file, relative to results/{video}/")
+    kind: Literal["chart", "title_card", "lower_third", "image"]
+    text: str
+    start: float = Field(description="where it goes, source seconds")
+    duration: float = Field(gt=0, description="seconds")
+    width: int
+    height: int
+    has_alpha: bool = Field(False, description="an overlay with transparency rather than a cutaway")
+
+
+class Broll(Artifact):
+    """broll/broll.json: the rendered B-roll clips."""
+
+    clips: list[BrollClip]
+
+
+class JoinCheck(Model):
+    """Audio/video sync measured at one join of the render."""
+
+    edited_time: float
+    offset_s: float = Field(description="rendered audio against the source, seconds; 0 is in sync")
+    correlation: float
+
+
+class RenderReport(Artifact):
+    """render.json: what final.mp4 holds and the integrity checks it passed."""
+
+    path: str
+    duration_s: float
+    expected_duration_s: float
+    fps: float
+    width: int
+    height: int
+    chunks: int
+    loudness_lufs: float | None = None
+    target_lufs: float
+    joins: list[JoinCheck] = Field(default_factory=list)
+    max_offset_s: float = 0.0
+
+
 # --- context.json ---------------------------------------------------------------------------
 
 
@@ -517,6 +563,8 @@ ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "plan": Plan,
     "thumbnails": Thumbnails,
     "metadata": Metadata,
+    "broll": Broll,
+    "render": RenderReport,
     "context": ContentContext,
 }
 

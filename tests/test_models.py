@@ -97,6 +97,8 @@ def test_every_design_artifact_has_a_model_and_an_exported_schema() -> None:
         "media",
         "audio",
         "transcript",
+        "broll",
+        "render",
         "scenes",
         "analysis",
         "research",

@@ -1,0 +1,66 @@
+"""Mapping times between the source video and the edited one, whose timeline is the plan's keep ranges."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Span
+
+
+@dataclass(frozen=True)
+class EditMap:
+    """The edited video as the concatenation of the source's keep ranges (seconds)."""
+
+    keep: tuple[Span, ...]
+
+    @classmethod
+    def from_keep(cls, keep: Sequence[Span]) -> EditMap:
+        return cls(tuple(sorted((s for s in keep if s.duration > 0), key=lambda s: s.start)))
+
+    @property
+    def duration(self) -> float:
+        """Length of the edited video."""
+        return sum(s.duration for s in self.keep)
+
+    def offsets(self) -> list[float]:
+        """Edited time at which each keep range starts."""
+        starts, total = [], 0.0
+        for span in self.keep:
+            starts.append(total)
+            total += span.duration
+        return starts
+
+    def to_edited(self, source_time: float) -> float | None:
+        """The edited time of a source instant, or None when it was cut."""
+        index = bisect_right([s.start for s in self.keep], source_time) - 1
+        if index < 0:
+            return None
+        span = self.keep[index]
+        if source_time > span.end:
+            return None
+        return self.offsets()[index] + source_time - span.start
+
+    def to_edited_clamped(self, source_time: float) -> float:
+        """The edited time of a source instant; a cut instant maps to where the cut is in the edit."""
+        offsets = self.offsets()
+        for span, offset in zip(self.keep, offsets, strict=True):
+            if source_time <= span.end:
+                return offset + max(0.0, source_time - span.start)
+        return self.duration
+
+    def span_to_edited(self, start: float, end: float) -> tuple[float, float] | None:
+        """The edited extent of what is kept of a source span, or None when all of it was cut."""
+        overlapping = [k for k in self.keep if k.end > start and k.start < end]
+        pieces = [(max(start, k.start), min(end, k.end)) for k in overlapping]
+        if not pieces:
+            return None
+        return self.to_edited_clamped(pieces[0][0]), self.to_edited_clamped(pieces[-1][1])
+
+    def to_source(self, edited_time: float) -> float:
+        """The source instant shown at an edited time."""
+        for span, offset in zip(self.keep, self.offsets(), strict=True):
+            if edited_time <= offset + span.duration:
+                return span.start + max(0.0, edited_time - offset)
+        return self.keep[-1].end if self.keep else 0.0
