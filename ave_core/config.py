@@ -187,6 +187,30 @@ class DirectorConfig(Section):
     )
 
 
+class RenderConfig(Section):
+    """Rendering final.mp4 with ffmpeg: encoding, loudness, chunks, effects."""
+
+    preset: str = Field("veryfast", description="x264 preset")
+    crf: int = Field(20, ge=0, le=51, description="x264 constant rate factor (lower is better)")
+    audio_bitrate: str = Field("160k", description="AAC bit rate")
+    target_lufs: float = Field(-14.0, ge=-40, le=-5, description="integrated loudness target (EBU R128)")
+    true_peak_db: float = Field(-1.5, ge=-9, le=0, description="true peak ceiling, dBTP")
+    loudness_range_lu: float = Field(11.0, gt=0, le=30, description="loudness range target, LU")
+    chunk_s: float = Field(
+        120.0, gt=0, description="edited seconds per render chunk; chunks are separate jobs joined losslessly"
+    )
+    join_fade_ms: float = Field(
+        5.0, ge=0, le=50, description="audio crossfade at each join, milliseconds (no clicks)"
+    )
+    punch_in_zoom: float = Field(1.12, ge=1, le=2, description="zoom factor of a punch-in at an emphasis")
+    punch_in_s: float = Field(2.0, gt=0, description="how long a punch-in lasts, seconds")
+    transition_s: float = Field(0.5, ge=0, description="length of the dip to black at a chapter transition")
+    broll: bool = Field(True, description="cut away to the B-roll clips (speaker audio continues)")
+    max_sync_offset_frames: float = Field(
+        1.0, gt=0, description="largest audio/video offset at a join the integrity check accepts, frames"
+    )
+
+
 class ContextConfig(Section):
     """The assembled context.json."""
 
@@ -208,6 +232,7 @@ class AveConfig(Section):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)
     research: ResearchConfig = Field(default_factory=ResearchConfig, description=ResearchConfig.__doc__)
     director: DirectorConfig = Field(default_factory=DirectorConfig, description=DirectorConfig.__doc__)
+    render: RenderConfig = Field(default_factory=RenderConfig, description=RenderConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
 
 

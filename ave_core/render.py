@@ -1,0 +1,439 @@
+"""Rendering the plan with ffmpeg: one filter graph per chunk, chunks joined without re-encoding the video,
+two-pass loudness normalisation, and an integrity check of duration and audio/video sync at every join.
+
+Keep ranges are snapped to the output frame grid first, so that video (whole frames) and audio (samples)
+of every piece have exactly the same length and nothing drifts however many joins there are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import RenderConfig
+from .errors import AveError
+from .models import Broll, JoinCheck, MediaInfo, Plan, RenderReport, make_producer
+from .tools import ffmpeg_binary, ffprobe_binary, run_tool, tool_version
+
+AUDIO_RATE = 48000
+SYNC_WINDOW_S = 1.0  # audio compared after each join
+SYNC_SEARCH_S = 0.25  # largest offset searched for
+SYNC_MIN_RMS = 0.003  # quieter windows carry no timing information
+
+
+class RenderError(AveError):
+    """The render failed or did not pass its integrity check."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the source shown in the edit, on the output frame grid (frame indices)."""
+
+    start_frame: int
+    end_frame: int
+    zoom: bool = False
+    fade_in: bool = False
+    fade_out: bool = False
+
+    def seconds(self, fps: float) -> tuple[float, float]:
+        return self.start_frame / fps, self.end_frame / fps
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+def output_fps(media: MediaInfo) -> float:
+    """The constant frame rate of the render: the source's nominal rate (VFR sources are resampled)."""
+    video = media.video
+    rate = video.nominal_fps if video and video.nominal_fps else 25.0
+    return rate if 1 <= rate <= 120 else 25.0
+
+
+def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
+    """The keep ranges on the frame grid, split where a punch-in starts or ends and where chapters turn."""
+    fps = output_fps(media)
+    last_frame = int(math.floor(media.duration_s * fps))
+    bounds = [(round(s.start * fps), min(round(s.end * fps), last_frame)) for s in plan.keep]
+    zooms = [(round(e.time * fps), round((e.time + config.punch_in_s) * fps)) for e in plan.emphasis]
+    turns = {round(t.time * fps) for t in plan.transitions} if config.transition_s > 0 else set()
+    pieces: list[Piece] = []
+    for start, end in bounds:
+        if end <= start:
+            continue
+        cuts = sorted(
+            {
+                start,
+                end,
+                *(f for z in zooms for f in z if start < f < end),
+                *(f for f in turns if start < f < end),
+            }
+        )
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            zoom = any(z0 <= a and b <= z1 for z0, z1 in zooms)
+            pieces.append(Piece(a, b, zoom=zoom, fade_in=a in turns, fade_out=b in turns))
+    return pieces
+
+
+def chunk_pieces(pieces: Sequence[Piece], fps: float, chunk_s: float) -> list[list[Piece]]:
+    """Pieces grouped into chunks of about `chunk_s` edited seconds (never splitting a piece)."""
+    chunks: list[list[Piece]] = [[]]
+    length = 0.0
+    for piece in pieces:
+        if chunks[-1] and length + piece.frames / fps > chunk_s:
+            chunks.append([])
+            length = 0.0
+        chunks[-1].append(piece)
+        length += piece.frames / fps
+    return [c for c in chunks if c]
+
+
+def chunk_count(plan: Plan, media: MediaInfo, config: RenderConfig) -> int:
+    return max(1, len(chunk_pieces(plan_pieces(plan, media, config), output_fps(media), config.chunk_s)))
+
+
+def edited_offset(pieces: Sequence[Piece], index: int, fps: float) -> float:
+    """Edited time at which piece `index` starts."""
+    return sum(p.frames for p in pieces[:index]) / fps
+
+
+def _video_chain(piece: Piece, index: int, fps: float, width: int, height: int, config: RenderConfig) -> str:
+    start, end = piece.seconds(fps)
+    chain = [f"[0:v]trim=start={start:.6f}:end={end:.6f}", "setpts=PTS-STARTPTS", f"fps={fps:.6f}"]
+    chain.append(f"scale={width}:{height}:force_original_aspect_ratio=decrease")
+    chain.append(f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
+    if piece.zoom:
+        z = config.punch_in_zoom
+        chain.append(f"scale=trunc(iw*{z}/2)*2:trunc(ih*{z}/2)*2,crop={width}:{height}")
+    half = config.transition_s / 2
+    duration = end - start
+    if piece.fade_in and half > 0:
+        chain.append(f"fade=t=in:st=0:d={min(half, duration / 2):.3f}")
+    if piece.fade_out and half > 0:
+        chain.append(f"fade=t=out:st={max(0.0, duration - half):.3f}:d={min(half, duration / 2):.3f}")
+    chain.append(f"setsar=1,trim=end_frame={piece.frames},format=yuv420p")
+    return ",".join(chain) + f"[v{index}]"
+
+
+def _audio_segment(piece: Piece, index: int, fps: float, stream: int, fade_s: float) -> str:
+    start, end = piece.seconds(fps)
+    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
+    chain = [
+        f"[0:{stream}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
+        "asetpts=PTS-STARTPTS",
+        f"aresample={AUDIO_RATE}",
+        "aformat=sample_fmts=fltp:channel_layouts=stereo",
+        f"atrim=end_sample={samples}",
+        "apad",
+        f"atrim=end_sample={samples}",
+    ]
+    if fade_s > 0:  # a few ms in and out: consecutive pieces join without a click and without drift
+        duration = samples / AUDIO_RATE
+        fade = min(fade_s, duration / 4)
+        chain.append(f"afade=t=in:d={fade:.4f},afade=t=out:st={duration - fade:.6f}:d={fade:.4f}")
+    return ",".join(chain) + f"[a{index}]"
+
+
+def _silence_segment(piece: Piece, index: int, fps: float) -> str:
+    start, end = piece.seconds(fps)
+    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
+    return (
+        f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={samples},"
+        f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{index}]"
+    )
+
+
+def audio_graph(pieces: Sequence[Piece], media: MediaInfo, fps: float, config: RenderConfig) -> list[str]:
+    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly."""
+    stream = media.main_audio()
+    chains = []
+    for i, piece in enumerate(pieces):
+        if stream is None:
+            chains.append(_silence_segment(piece, i, fps))
+        else:
+            chains.append(_audio_segment(piece, i, fps, stream.index, config.join_fade_ms / 1000))
+    chains.append("".join(f"[a{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[aout]")
+    return chains
+
+
+def measure_edit_loudness(
+    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig
+) -> dict[str, float]:
+    """First loudnorm pass over the whole edited audio: the measurements the second pass needs."""
+    pieces = plan_pieces(plan, media, config)
+    fps = output_fps(media)
+    if not pieces:
+        raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
+    target = f"loudnorm=I={config.target_lufs}:TP={config.true_peak_db}:LRA={config.loudness_range_lu}"
+    graph = ";".join([*audio_graph(pieces, media, fps, config), f"[aout]{target}:print_format=json[m]"])
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
+    args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
+    proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
+    if not found:
+        raise RenderError(f"{source}: loudnorm printed no measurement — check the ffmpeg install")
+    values = json.loads(found.group())
+    return {
+        k: float(values[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+    }
+
+
+def _loudnorm(measured: dict[str, float], config: RenderConfig) -> str:
+    """Second pass: one static gain for the whole edit, then a peak limiter at the ceiling.
+
+    The same gain in every chunk keeps chunked and single renders identical; loudnorm's dynamic mode
+    would restart its gain curve at each chunk.
+    """
+    if measured["input_i"] == float("-inf") or measured["input_i"] < -70:
+        return "anull"  # silence: nothing to normalise
+    gain = config.target_lufs - measured["input_i"]
+    ceiling = 10 ** (config.true_peak_db / 20)
+    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false"
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One render chunk: which pieces, where it starts in the edit, and where B-roll goes in it."""
+
+    index: int
+    pieces: tuple[Piece, ...]
+    start_s: float
+    broll: tuple[tuple[str, float, float], ...]  # clip path, edited start within the chunk, duration
+
+
+def chunk_jobs(
+    plan: Plan, media: MediaInfo, config: RenderConfig, broll: Broll | None, results_dir: Path
+) -> list[ChunkJob]:
+    """Every chunk of the render with the B-roll clips that fall inside it."""
+    from .timemap import EditMap
+
+    fps = output_fps(media)
+    pieces = plan_pieces(plan, media, config)
+    grouped = chunk_pieces(pieces, fps, config.chunk_s)
+    edit_map = EditMap.from_keep(plan.keep)
+    placements = []
+    if broll is not None and config.broll:
+        for clip in broll.clips:
+            at = edit_map.to_edited(clip.start)
+            if at is not None:
+                placements.append((str(results_dir / clip.path), at, clip.duration))
+    jobs, cursor = [], 0.0
+    for index, group in enumerate(grouped):
+        length = sum(p.frames for p in group) / fps
+        inside = tuple(
+            (path, at - cursor, min(duration, cursor + length - at))
+            for path, at, duration in placements
+            if cursor <= at < cursor + length
+        )
+        jobs.append(ChunkJob(index, tuple(group), cursor, inside))
+        cursor += length
+    return jobs
+
+
+def render_chunk(
+    source: Path, media: MediaInfo, job: ChunkJob, measured: dict[str, float], config: RenderConfig,
+    video_out: Path, audio_out: Path,
+) -> None:  # fmt: skip
+    """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV."""
+    fps = output_fps(media)
+    width, height = _output_size(media)
+    pieces = list(job.pieces)
+    chains = [_video_chain(p, i, fps, width, height, config) for i, p in enumerate(pieces)]
+    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
+    label = "vcat"
+    extra_inputs: list[str] = []
+    for k, (path, at, duration) in enumerate(job.broll):
+        extra_inputs += ["-i", path]
+        stream = k + 1
+        chains.append(
+            f"[{stream}:v]fps={fps:.6f},scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,trim=duration={duration:.3f},"
+            f"setpts=PTS-STARTPTS+{at:.6f}/TB[b{k}]"
+        )
+        chains.append(
+            f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
+        )
+        label = f"o{k}"
+    chains += audio_graph(pieces, media, fps, config)
+    chains.append(
+        f"[aout]{_loudnorm(measured, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
+    )
+    video_out.parent.mkdir(parents=True, exist_ok=True)
+    frames = sum(p.frames for p in pieces)
+    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
+    args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
+    args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
+    args += ["-r", f"{fps:.6f}", "-an", str(_partial(video_out))]
+    args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(_partial(audio_out))]
+    try:
+        run_tool(args, what=f"{source}: rendering chunk {job.index}")
+    except AveError:
+        _partial(video_out).unlink(missing_ok=True)
+        _partial(audio_out).unlink(missing_ok=True)
+        raise
+    os.replace(_partial(video_out), video_out)
+    os.replace(_partial(audio_out), audio_out)
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.part{path.suffix}")
+
+
+def _output_size(media: MediaInfo) -> tuple[int, int]:
+    video = media.video
+    width = video.display_width if video else 1280
+    height = video.display_height if video else 720
+    return width - width % 2, height - height % 2
+
+
+def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, config: RenderConfig) -> None:
+    """final.mp4: the chunks' video concatenated as is, their audio joined and encoded to AAC once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "videos.txt"
+        listing.write_text("".join(f"file '{_concat_path(v)}'\n" for v in videos), encoding="utf-8")
+        audio_list = Path(tmp) / "audios.txt"
+        audio_list.write_text("".join(f"file '{_concat_path(a)}'\n" for a in audios), encoding="utf-8")
+        partial = _partial(out)
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
+        args += [
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(audio_list),
+        ]
+        args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", config.audio_bitrate]
+        args += ["-movflags", "+faststart", "-shortest", str(partial)]
+        try:
+            run_tool(args, what=f"{out}: joining {len(videos)} chunks")
+        except AveError:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, out)
+
+
+def _concat_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "'\\''")
+
+
+def _probe_stream(path: Path, selector: str, entries: str) -> dict[str, str]:
+    proc = subprocess.run(
+        [ffprobe_binary(), "-v", "error", "-select_streams", selector, "-show_entries", entries, "-of", "json", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    streams = json.loads(proc.stdout or "{}").get("streams", [])
+    return streams[0] if streams else {}
+
+
+def decode_mono(path: Path, rate: int = 16000) -> np.ndarray:
+    """The audio of a media file as float32 mono samples."""
+    proc = subprocess.run(
+        [ffmpeg_binary(), "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    return np.frombuffer(proc.stdout, dtype="<f4").copy()
+
+
+def sync_offset(
+    rendered: np.ndarray, source: np.ndarray, rate: int, edited_t: float, source_t: float
+) -> JoinCheck | None:
+    """How far the rendered audio after a join lies from the source audio it should carry (cross-correlation)."""
+    window = int(SYNC_WINDOW_S * rate)
+    search = int(SYNC_SEARCH_S * rate)
+    start = int(round(edited_t * rate))
+    part = rendered[start : start + window]
+    origin = int(round(source_t * rate))
+    reference = source[max(0, origin - search) : origin + window + search]
+    if part.size < window // 2 or reference.size < part.size or np.sqrt(np.mean(part**2)) < SYNC_MIN_RMS:
+        return None
+    part = (part - part.mean()) / (part.std() + 1e-9)
+    scores = np.correlate(reference - reference.mean(), part, mode="valid")
+    norms = np.sqrt(np.convolve((reference - reference.mean()) ** 2, np.ones(part.size), mode="valid")) + 1e-9
+    correlation = scores / norms / np.sqrt(part.size)
+    best = int(np.argmax(correlation))
+    lag = best - (origin - max(0, origin - search))
+    return JoinCheck(
+        edited_time=round(edited_t, 3),
+        offset_s=round(-lag / rate, 4),
+        correlation=round(float(correlation[best]), 3),
+    )
+
+
+def check_render(
+    final: Path, source_wav: Path | None, media: MediaInfo, plan: Plan, config: RenderConfig, chunks: int
+) -> RenderReport:
+    """Measure final.mp4: duration against the kept ranges, A/V sync at every join, loudness."""
+    fps = output_fps(media)
+    pieces = plan_pieces(plan, media, config)
+    expected = sum(p.frames for p in pieces) / fps
+    video = _probe_stream(final, "v:0", "stream=width,height,nb_frames,duration")
+    frames = int(video.get("nb_frames", 0) or 0)
+    duration = frames / fps if frames else float(video.get("duration", 0) or 0)
+    if abs(duration - expected) > 1.0 / fps + 1e-6:
+        raise RenderError(
+            f"{final}: {duration:.3f} s long, the kept ranges add up to {expected:.3f} s — render again"
+        )
+    joins: list[JoinCheck] = []
+    if source_wav is not None and media.has_audio:
+        from .audio import read_pcm16
+
+        source, rate = read_pcm16(source_wav)
+        rendered = decode_mono(final, rate)
+        for i, piece in enumerate(pieces):
+            if i and pieces[i - 1].end_frame == piece.start_frame:
+                continue  # not a join: the source runs on
+            check = sync_offset(
+                rendered, source, rate, edited_offset(pieces, i, fps), piece.start_frame / fps
+            )
+            if check is not None:
+                joins.append(check)
+    worst = max((abs(j.offset_s) for j in joins if j.correlation > 0.5), default=0.0)
+    limit = config.max_sync_offset_frames / fps
+    if worst > limit + 1e-6:
+        raise RenderError(
+            f"{final}: audio is {worst * 1000:.0f} ms off the video at a join (limit {limit * 1000:.0f} ms)"
+        )
+    from .audio import measure_loudness
+
+    loudness = measure_loudness(final, 1)[0].integrated_lufs if media.has_audio else None
+    return RenderReport(
+        producer=make_producer("render", "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}),
+        path=final.name,
+        duration_s=round(duration, 4),
+        expected_duration_s=round(expected, 4),
+        fps=fps,
+        width=int(video.get("width", 0)),
+        height=int(video.get("height", 0)),
+        chunks=chunks,
+        loudness_lufs=loudness,
+        target_lufs=config.target_lufs,
+        joins=joins,
+        max_offset_s=round(worst, 4),
+    )
+
+
+def render_job_from_files(
+    source: Path, media: MediaInfo, plan: Plan, broll: Broll | None, results_dir: Path, config: RenderConfig,
+    index: int,
+) -> ChunkJob:  # fmt: skip
+    """The chunk `index` of the render, as the join step will expect it."""
+    jobs = chunk_jobs(plan, media, config, broll, results_dir)
+    if index >= len(jobs):
+        raise RenderError(f"{source}: chunk {index} does not exist (the plan gives {len(jobs)})")
+    return jobs[index]

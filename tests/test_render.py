@@ -1,0 +1,175 @@
+"""Rendering: exact duration, A/V sync at every join, loudness, chunks identical to one piece, punch-ins."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ave_core.config import RenderConfig
+from ave_core.media import probe
+from ave_core.models import Cut, Emphasis, MediaInfo, Plan, Span, make_producer
+from ave_core.render import (
+    RenderError,
+    check_render,
+    chunk_jobs,
+    decode_mono,
+    join_chunks,
+    measure_edit_loudness,
+    output_fps,
+    plan_pieces,
+    render_chunk,
+)
+from ave_core.synth import Truth
+from tests.conftest import ffmpeg
+
+
+def make_plan(duration: float, cuts: list[tuple[float, float]], emphasis: tuple[float, ...] = ()) -> Plan:
+    from ave_core.director import keep_ranges
+
+    cut_models = [Cut(start=a, end=b, reason="silence") for a, b in cuts]
+    return Plan(
+        producer=make_producer("direct", "test"), backend="test", keep=keep_ranges(cut_models, duration),
+        cuts=cut_models, emphasis=[Emphasis(time=t) for t in emphasis],
+    )  # fmt: skip
+
+
+def render(source: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path) -> Path:
+    measured = measure_edit_loudness(source, media, plan, config)
+    videos, audios = [], []
+    for job in chunk_jobs(plan, media, config, None, out):
+        video, audio = out / f"chunk-{job.index}.mp4", out / f"chunk-{job.index}.wav"
+        render_chunk(source, media, job, measured, config, video, audio)
+        videos.append(video)
+        audios.append(audio)
+    final = out / "final.mp4"
+    join_chunks(videos, audios, final, config)
+    return final
+
+
+@pytest.fixture(scope="module")
+def talk_media(talk: tuple[Path, Truth]) -> tuple[Path, MediaInfo, Truth, Path]:
+    path, truth = talk
+    wav = path.with_name("talk-render-16k.wav")
+    ffmpeg("-i", str(path), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
+    return path, probe(path, slug="talk"), truth, wav
+
+
+@pytest.fixture(scope="module")
+def cuts_of_talk(talk_media) -> list[tuple[float, float]]:
+    _, _, truth, _ = talk_media
+    # every pause longer than 0.5 s, less 0.1 s each side, and the fillers: many joins
+    cuts = [(a + 0.1, b - 0.1) for a, b in truth.pauses if b - a > 0.5]
+    cuts += [(u.start - 0.05, u.end + 0.05) for u in truth.fillers]
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(cuts):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def test_pieces_lie_on_the_frame_grid(talk_media, cuts_of_talk) -> None:
+    _, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk, emphasis=(2.0,))
+    pieces = plan_pieces(plan, media, RenderConfig())
+    fps = output_fps(media)
+    assert fps == 25.0
+    assert len(pieces) >= len(plan.keep)
+    assert any(p.zoom for p in pieces) and not all(p.zoom for p in pieces)
+    for piece, span in zip([p for p in pieces if not p.zoom], plan.keep, strict=False):
+        assert abs(piece.start_frame / fps - span.start) <= 0.5 / fps + 1e-9
+
+
+@pytest.mark.parametrize("chunk_s", [1000.0, 4.0])
+def test_render_matches_kept_ranges_in_duration_and_sync(
+    talk_media, cuts_of_talk, tmp_path: Path, chunk_s: float
+) -> None:
+    source, media, truth, wav = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk)
+    config = RenderConfig(chunk_s=chunk_s, preset="ultrafast")
+    final = render(source, media, plan, config, tmp_path)
+    chunks = len(chunk_jobs(plan, media, config, None, tmp_path))
+    assert (chunks == 1) == (chunk_s > 100) and chunks >= 1
+    report = check_render(final, wav, media, plan, config, chunks)
+    kept = sum(s.duration for s in plan.keep)
+    assert report.duration_s == pytest.approx(kept, abs=1 / 25)
+    assert report.duration_s == report.expected_duration_s
+    assert len([j for j in report.joins if j.correlation > 0.5]) >= 3
+    assert report.max_offset_s <= 1 / 25
+    assert report.loudness_lufs == pytest.approx(config.target_lufs, abs=1.5)  # 15 s of speech: short for R128
+    info = probe(final, slug="final")
+    assert info.video and info.video.fps == pytest.approx(25, abs=0.01)
+    assert [a.codec for a in info.audio_streams] == ["aac"]
+
+
+def test_one_chunk_and_many_chunks_give_the_same_audio(talk_media, cuts_of_talk, tmp_path: Path) -> None:
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk)
+    one = render(source, media, plan, RenderConfig(chunk_s=1000, preset="ultrafast"), tmp_path / "one")
+    many = render(source, media, plan, RenderConfig(chunk_s=3, preset="ultrafast"), tmp_path / "many")
+    a, b = decode_mono(one), decode_mono(many)
+    assert abs(a.size - b.size) <= 16000 / 25
+    n = min(a.size, b.size)
+    assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.98  # same sound at the same times
+
+
+def test_joins_do_not_click(talk_media, tmp_path: Path) -> None:
+    source, media, truth, _ = talk_media
+    # cut in the middle of speech on purpose: the hardest join
+    middle = truth.utterances[0]
+    cut = (middle.start + 0.5, middle.start + 0.9)
+    plan = make_plan(truth.duration, [cut])
+    final = render(source, media, plan, RenderConfig(preset="ultrafast"), tmp_path)
+    samples = decode_mono(final, 48000)
+    join = int(round(cut[0] * 25) / 25 * 48000)
+    around = np.abs(np.diff(samples[join - 240 : join + 240]))
+    elsewhere = np.abs(np.diff(samples[join - 48000 : join - 24000]))
+    assert around.max() <= max(3 * np.percentile(elsewhere, 99.9), 0.05)
+
+
+def test_a_video_without_audio_renders_with_silence(silent_video: Path, tmp_path: Path) -> None:
+    media = probe(silent_video, slug="silent")
+    plan = make_plan(media.duration_s, [(1.0, 2.0)])
+    final = render(silent_video, media, plan, RenderConfig(preset="ultrafast"), tmp_path)
+    report = check_render(final, None, media, plan, RenderConfig(), 1)
+    assert report.duration_s == pytest.approx(media.duration_s - 1.0, abs=1 / 25)
+    assert np.abs(decode_mono(final)).max() < 1e-3
+
+
+def test_punch_in_zooms_the_picture(talk_media, tmp_path: Path) -> None:
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, [], emphasis=(1.0,))
+    final = render(source, media, plan, RenderConfig(preset="ultrafast", punch_in_s=1.0), tmp_path)
+
+    def frame(path: Path, t: float) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-ss", str(t), "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+             "-pix_fmt", "gray", "-"], capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, dtype=np.uint8).reshape(360, 640).astype(float)
+
+    inside, outside = frame(final, 1.5), frame(final, 2.6)
+    assert np.abs(inside - frame(source, 1.5)).mean() > 5 * max(
+        np.abs(outside - frame(source, 2.6)).mean(), 0.5
+    )
+
+
+def test_a_render_that_does_not_match_the_plan_fails_its_check(
+    talk_media, cuts_of_talk, tmp_path: Path
+) -> None:
+    source, media, truth, wav = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk)
+    final = render(source, media, plan, RenderConfig(preset="ultrafast"), tmp_path)
+    other = make_plan(truth.duration, cuts_of_talk[1:])
+    with pytest.raises(RenderError, match="long, the kept ranges add up to"):
+        check_render(final, wav, media, other, RenderConfig(), 1)
+    shifted = Plan(
+        **{**plan.model_dump(), "keep": [Span(start=s.start + 0.2, end=s.end + 0.2) for s in plan.keep]}
+    )
+    shifted.keep[-1].end = min(shifted.keep[-1].end, truth.duration)
+    with pytest.raises(RenderError):
+        check_render(final, wav, media, shifted, RenderConfig(), 1)
