@@ -7,6 +7,9 @@ from snakemake.utils import min_version
 min_version("9.27")
 
 
+report: "report/workflow.rst"
+
+
 configfile: workflow.source_path("config/config.yaml")
 
 
@@ -21,6 +24,7 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     video=video_slug_pattern(),
+    chunk=r"\d+",
 
 
 include: "rules/analyze.smk"

@@ -6,6 +6,7 @@ with times in seconds. `make_recognizer` picks one from the config's `asr.backen
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 from collections.abc import Callable
@@ -248,7 +249,7 @@ def parse_captions(path: str | Path) -> list[tuple[float, float, str]]:
             timing, current = (start, end), []
         elif not line:
             if timing is not None and current is not None:
-                text = _TAG.sub("", " ".join(current)).strip()
+                text = html.unescape(_TAG.sub("", " ".join(current))).strip()
                 if text:
                     cues.append((timing[0], timing[1], text))
             timing, current = None, None

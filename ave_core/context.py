@@ -50,11 +50,13 @@ def build_context(
 ) -> ContentContext:
     """The ContentContext of one video from the artifacts that exist.
 
-    `artifacts` maps an artifact name (a key of ARTIFACT_MODELS) to its file; each is validated.
-    `benchmarks` maps a rule name to its benchmark TSV.
+    `artifacts` maps a name to a file: artifacts (keys of ARTIFACT_MODELS) are validated and assembled,
+    other outputs (captions, timeline, the video) are listed by path. `benchmarks` maps a rule to its TSV.
     """
     content: dict[str, object] = {}
     history: list[HistoryEvent] = []
+    files = {name: str(path) for name, path in artifacts.items() if name not in ARTIFACT_MODELS}
+    artifacts = {name: path for name, path in artifacts.items() if name in ARTIFACT_MODELS}
     for name, path in artifacts.items():
         artifact = read_artifact(path, ARTIFACT_MODELS[name])
         producer = artifact.producer
@@ -80,6 +82,7 @@ def build_context(
         producer=make_producer("context", "assemble"),
         video=video,
         artifacts={name: str(path) for name, path in artifacts.items()},
+        files=files,
         content=content,
         stages=stages,
         history=history,

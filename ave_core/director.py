@@ -366,8 +366,18 @@ def _sentence_at(words: Sequence[Word], time: float) -> str:
     return " ".join(w.word for w in words[start : end + 1] if not w.is_filler)
 
 
+_WEAK_EDGES = {"so", "and", "but", "then", "now", "well", "okay", "the", "a", "an", "of", "to", "in", "on"}
+
+
 def _short(text: str, words: int = 5) -> str:
-    return " ".join(text.replace('"', "").split()[:words]).rstrip(".,;:")
+    """At most `words` words of `text`, without leading fillers or a dangling last word like "the"."""
+    tokens = text.replace('"', "").split()
+    while tokens and tokens[0].lower().strip(",.") in _WEAK_EDGES:
+        tokens.pop(0)
+    tokens = tokens[:words]
+    while len(tokens) > 1 and tokens[-1].lower().strip(",.;:") in _WEAK_EDGES:
+        tokens.pop()
+    return " ".join(tokens).rstrip(".,;:")
 
 
 def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:

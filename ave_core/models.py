@@ -546,6 +546,9 @@ class ContentContext(Artifact):
 
     video: str
     artifacts: dict[str, str] = Field(description="artifact name -> path relative to the project")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="other outputs (captions, timeline, video) -> path"
+    )
     content: dict[str, Any] = Field(
         default_factory=dict, description="artifact name -> its content, when embedded"
     )

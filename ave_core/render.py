@@ -245,7 +245,7 @@ def render_chunk(
 ) -> None:  # fmt: skip
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV."""
     fps = output_fps(media)
-    width, height = _output_size(media)
+    width, height = output_size(media)
     pieces = list(job.pieces)
     chains = [_video_chain(p, i, fps, width, height, config) for i, p in enumerate(pieces)]
     chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
@@ -288,7 +288,7 @@ def _partial(path: Path) -> Path:
     return path.with_name(f".{path.stem}.part{path.suffix}")
 
 
-def _output_size(media: MediaInfo) -> tuple[int, int]:
+def output_size(media: MediaInfo) -> tuple[int, int]:
     video = media.video
     width = video.display_width if video else 1280
     height = video.display_height if video else 720
@@ -334,7 +334,8 @@ def _concat_path(path: Path) -> str:
 
 def _probe_stream(path: Path, selector: str, entries: str) -> dict[str, str]:
     proc = subprocess.run(
-        [ffprobe_binary(), "-v", "error", "-select_streams", selector, "-show_entries", entries, "-of", "json", str(path)],
+        [ffprobe_binary(), "-v", "error", "-select_streams", selector, "-show_entries", entries,
+         "-of", "json", str(path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     streams = json.loads(proc.stdout or "{}").get("streams", [])
@@ -344,7 +345,8 @@ def _probe_stream(path: Path, selector: str, entries: str) -> dict[str, str]:
 def decode_mono(path: Path, rate: int = 16000) -> np.ndarray:
     """The audio of a media file as float32 mono samples."""
     proc = subprocess.run(
-        [ffmpeg_binary(), "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+        [ffmpeg_binary(), "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate),
+         "-f", "f32le", "-"],
         capture_output=True, check=False,
     )  # fmt: skip
     return np.frombuffer(proc.stdout, dtype="<f4").copy()
@@ -353,7 +355,7 @@ def decode_mono(path: Path, rate: int = 16000) -> np.ndarray:
 def sync_offset(
     rendered: np.ndarray, source: np.ndarray, rate: int, edited_t: float, source_t: float
 ) -> JoinCheck | None:
-    """How far the rendered audio after a join lies from the source audio it should carry (cross-correlation)."""
+    """How far the rendered audio after a join lies from the source audio it carries (cross-correlation)."""
     window = int(SYNC_WINDOW_S * rate)
     search = int(SYNC_SEARCH_S * rate)
     start = int(round(edited_t * rate))

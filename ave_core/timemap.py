@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .models import Span
 
@@ -24,23 +25,31 @@ class EditMap:
         """Length of the edited video."""
         return sum(s.duration for s in self.keep)
 
-    def offsets(self) -> list[float]:
-        """Edited time at which each keep range starts."""
+    @cached_property
+    def _starts(self) -> list[float]:
+        return [s.start for s in self.keep]
+
+    @cached_property
+    def _offsets(self) -> list[float]:
         starts, total = [], 0.0
         for span in self.keep:
             starts.append(total)
             total += span.duration
         return starts
 
+    def offsets(self) -> list[float]:
+        """Edited time at which each keep range starts."""
+        return list(self._offsets)
+
     def to_edited(self, source_time: float) -> float | None:
         """The edited time of a source instant, or None when it was cut."""
-        index = bisect_right([s.start for s in self.keep], source_time) - 1
+        index = bisect_right(self._starts, source_time) - 1
         if index < 0:
             return None
         span = self.keep[index]
         if source_time > span.end:
             return None
-        return self.offsets()[index] + source_time - span.start
+        return self._offsets[index] + source_time - span.start
 
     def to_edited_clamped(self, source_time: float) -> float:
         """The edited time of a source instant; a cut instant maps to where the cut is in the edit."""

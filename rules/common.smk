@@ -47,9 +47,9 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context of every video, and the project's research."""
-    research = ["results/research.json"] if VIDEOS else []
-    return expand("results/{video}/context.json", video=sorted(VIDEOS)) + research
+    """The default target: the assembled context and the report pages of every video."""
+    per_video = ["context.json", "report/timeline.png"]
+    return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
 
 
 def get_video_path(wildcards):
@@ -90,15 +90,47 @@ ARTIFACT_RULES = {
     "scenes": "scenes",
     "analysis": "analyze",
     "plan": "direct",
+    "broll": "broll",
+    "render": "render",
+    "thumbnails": "thumbnails",
+    "metadata": "metadata",
+    "research": "research",
+}
+ARTIFACT_PATHS = {
+    "broll": "broll/broll.json",
+    "render": "render.json",
+    "thumbnails": "thumbnails/thumbnails.json",
 }
 
 
 def get_context_inputs(wildcards):
     """Every artifact of a video that the context assembles, by name."""
-    return {name: f"results/{wildcards.video}/{name}.json" for name in ARTIFACT_RULES}
+    return {
+        name: f"results/{wildcards.video}/{ARTIFACT_PATHS.get(name, f'{name}.json')}"
+        for name in ARTIFACT_RULES
+    }
 
 
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
-    rules_run = dict.fromkeys(["probe", "extract_audio", *ARTIFACT_RULES.values()])
+    extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
+    rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
+
+
+def get_render_chunks(wildcards):
+    """The render's chunks (videos and audios), known once the plan exists (direct is a checkpoint)."""
+    from ave_core.models import MediaInfo, Plan, read_artifact
+    from ave_core.render import chunk_count
+    from ave_core.config import RenderConfig
+
+    plan = read_artifact(
+        checkpoints.direct.get(video=wildcards.video).output.plan, Plan
+    )
+    media = read_artifact(f"results/{wildcards.video}/media.json", MediaInfo)
+    chunks = range(chunk_count(plan, media, RenderConfig(**section("render"))))
+    folder = f"results/{wildcards.video}/render"
+    return {
+        "videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks),
+        "audios": expand("{folder}/chunk-{chunk}.wav", folder=folder, chunk=chunks),
+    }

@@ -1,16 +1,18 @@
-# Deciding the edit: keyword research shared by the project, and the Director's plan per video.
+# Deciding the edit: keyword research, and the Director's plan.
+# Research runs per video over a search cache the whole project shares (cache/research): a query two videos
+# need is made once, and one broken video of a batch cannot hold back the others' metadata.
 
 
 rule research:
     input:
-        analyses=expand("results/{video}/analysis.json", video=sorted(VIDEOS)),
-        transcripts=expand("results/{video}/transcript.json", video=sorted(VIDEOS)),
+        analyses="results/{video}/analysis.json",
+        transcripts="results/{video}/transcript.json",
     output:
-        research="results/research.json",
+        research="results/{video}/research.json",
     log:
-        "logs/research.log",
+        "logs/{video}/research.log",
     benchmark:
-        "benchmarks/research.tsv"
+        "benchmarks/{video}/research.tsv"
     retries: 1
     conda:
         "../envs/decide.yaml"
@@ -21,7 +23,7 @@ rule research:
         "../scripts/research.py"
 
 
-rule direct:
+checkpoint direct:
     input:
         media="results/{video}/media.json",
         audio="results/{video}/audio.json",

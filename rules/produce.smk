@@ -1,9 +1,195 @@
-# Assembling what a creator gets: the ContentContext.
+# Producing what a creator publishes: B-roll, the rendered video, captions, the NLE timeline, thumbnails,
+# metadata, and the assembled ContentContext.
+
+
+rule broll:
+    input:
+        plan="results/{video}/plan.json",
+        analysis="results/{video}/analysis.json",
+        media="results/{video}/media.json",
+    output:
+        broll="results/{video}/broll/broll.json",
+    log:
+        "logs/{video}/broll.log",
+    benchmark:
+        "benchmarks/{video}/broll.tsv"
+    conda:
+        "../envs/outputs.yaml"
+    params:
+        code=code_version("broll"),
+    script:
+        "../scripts/broll.py"
+
+
+rule render_loudness:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+    output:
+        loudness="results/{video}/render/loudness.json",
+    log:
+        "logs/{video}/render_loudness.log",
+    benchmark:
+        "benchmarks/{video}/render_loudness.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        render=section("render"),
+        code=code_version("render"),
+    script:
+        "../scripts/render_loudness.py"
+
+
+rule render_chunk:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+        broll="results/{video}/broll/broll.json",
+        loudness="results/{video}/render/loudness.json",
+    output:
+        video=temp("results/{video}/render/chunk-{chunk}.mp4"),
+        audio=temp("results/{video}/render/chunk-{chunk}.wav"),
+    log:
+        "logs/{video}/render_chunk-{chunk}.log",
+    benchmark:
+        "benchmarks/{video}/render_chunk-{chunk}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        render=section("render"),
+        code=code_version("render"),
+    script:
+        "../scripts/render_chunk.py"
+
+
+rule render:
+    input:
+        unpack(get_render_chunks),
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+        wav="results/{video}/audio_16k.wav",
+    output:
+        video="results/{video}/final.mp4",
+        report="results/{video}/render.json",
+    log:
+        "logs/{video}/render.log",
+    benchmark:
+        "benchmarks/{video}/render.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        render=section("render"),
+        code=code_version("render"),
+    script:
+        "../scripts/render.py"
+
+
+rule captions:
+    input:
+        transcript="results/{video}/transcript.json",
+        plan="results/{video}/plan.json",
+    output:
+        srt="results/{video}/captions.srt",
+        vtt="results/{video}/captions.vtt",
+    log:
+        "logs/{video}/captions.log",
+    benchmark:
+        "benchmarks/{video}/captions.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        code=code_version("captions", "timemap"),
+    script:
+        "../scripts/captions.py"
+
+
+rule timeline:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+    output:
+        otio="results/{video}/timeline/timeline.otio",
+    log:
+        "logs/{video}/timeline.log",
+    benchmark:
+        "benchmarks/{video}/timeline.tsv"
+    conda:
+        "../envs/outputs.yaml"
+    params:
+        code=code_version("timeline"),
+    script:
+        "../scripts/timeline.py"
+
+
+rule thumbnails:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+        scenes="results/{video}/scenes.json",
+    output:
+        thumbnails="results/{video}/thumbnails/thumbnails.json",
+        emotional=report(
+            "results/{video}/thumbnails/thumb-emotional.png",
+            caption="../report/thumbnail.rst",
+            category="{video}",
+            subcategory="thumbnails",
+        ),
+        curiosity=report(
+            "results/{video}/thumbnails/thumb-curiosity.png",
+            caption="../report/thumbnail.rst",
+            category="{video}",
+            subcategory="thumbnails",
+        ),
+        authority=report(
+            "results/{video}/thumbnails/thumb-authority.png",
+            caption="../report/thumbnail.rst",
+            category="{video}",
+            subcategory="thumbnails",
+        ),
+    log:
+        "logs/{video}/thumbnails.log",
+    benchmark:
+        "benchmarks/{video}/thumbnails.tsv"
+    conda:
+        "../envs/outputs.yaml"
+    params:
+        code=code_version("thumbnails"),
+    script:
+        "../scripts/thumbnails.py"
+
+
+rule metadata:
+    input:
+        plan="results/{video}/plan.json",
+        analysis="results/{video}/analysis.json",
+        transcript="results/{video}/transcript.json",
+        research="results/{video}/research.json",
+        thumbnails="results/{video}/thumbnails/thumbnails.json",
+    output:
+        metadata="results/{video}/metadata.json",
+    log:
+        "logs/{video}/metadata.log",
+    benchmark:
+        "benchmarks/{video}/metadata.tsv"
+    conda:
+        "../envs/decide.yaml"
+    params:
+        director=section("director"),
+        code=code_version("metadata", "timemap"),
+    script:
+        "../scripts/metadata.py"
 
 
 rule context:
     input:
         unpack(get_context_inputs),
+        video="results/{video}/final.mp4",
+        captions="results/{video}/captions.srt",
+        timeline="results/{video}/timeline/timeline.otio",
     output:
         context="results/{video}/context.json",
     log:
@@ -18,3 +204,43 @@ rule context:
         code=code_version("context", "models"),
     script:
         "../scripts/context.py"
+
+
+rule report_pages:
+    input:
+        media="results/{video}/media.json",
+        audio="results/{video}/audio.json",
+        plan="results/{video}/plan.json",
+        analysis="results/{video}/analysis.json",
+        scenes="results/{video}/scenes.json",
+        metadata="results/{video}/metadata.json",
+        thumbnails="results/{video}/thumbnails/thumbnails.json",
+    output:
+        timeline=report(
+            "results/{video}/report/timeline.png",
+            caption="../report/timeline.rst",
+            category="{video}",
+            subcategory="edit",
+        ),
+        contact_sheet=report(
+            "results/{video}/report/contact_sheet.png",
+            caption="../report/contact_sheet.rst",
+            category="{video}",
+            subcategory="shots",
+        ),
+        metadata=report(
+            "results/{video}/report/metadata.html",
+            caption="../report/metadata.rst",
+            category="{video}",
+            subcategory="metadata",
+        ),
+    log:
+        "logs/{video}/report_pages.log",
+    benchmark:
+        "benchmarks/{video}/report_pages.tsv"
+    conda:
+        "../envs/outputs.yaml"
+    params:
+        code=code_version("report"),
+    script:
+        "../scripts/report_pages.py"

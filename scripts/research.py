@@ -1,4 +1,4 @@
-"""research: every video's analysis and transcript -> results/research.json (once per project)."""
+"""research: a video's analysis and transcript -> research.json (searches cached for the whole project)."""
 
 from ave_core.config import ResearchConfig
 from ave_core.models import Analysis, Transcript, read_artifact, write_artifact
@@ -8,8 +8,8 @@ from ave_core.stage import stage_logging
 with stage_logging(snakemake.log[0], "research") as log:
     config = ResearchConfig(**snakemake.params.research)
     research = research_keywords(
-        [read_artifact(path, Analysis) for path in snakemake.input.analyses],
-        [read_artifact(path, Transcript) for path in snakemake.input.transcripts],
+        [read_artifact(snakemake.input.analyses, Analysis)],
+        [read_artifact(snakemake.input.transcripts, Transcript)],
         config,
         make_search_client(config),
     )

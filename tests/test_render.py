@@ -100,7 +100,9 @@ def test_render_matches_kept_ranges_in_duration_and_sync(
     assert report.duration_s == report.expected_duration_s
     assert len([j for j in report.joins if j.correlation > 0.5]) >= 3
     assert report.max_offset_s <= 1 / 25
-    assert report.loudness_lufs == pytest.approx(config.target_lufs, abs=1.5)  # 15 s of speech: short for R128
+    assert report.loudness_lufs == pytest.approx(
+        config.target_lufs, abs=1.5
+    )  # 15 s of speech: short for R128
     info = probe(final, slug="final")
     assert info.video and info.video.fps == pytest.approx(25, abs=0.01)
     assert [a.codec for a in info.audio_streams] == ["aac"]

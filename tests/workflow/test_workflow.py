@@ -15,9 +15,30 @@ from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-STAGES = {"probe", "extract_audio", "audio", "transcribe", "scenes", "analyze", "direct", "context"}
-AFTER_AUDIO = {"audio", "transcribe", "analyze", "direct", "context"}
-RESEARCH = ("research", "")
+# a dry run cannot see render_loudness and render_chunk: they follow the `direct` checkpoint
+OUTPUTS = {
+    "broll",
+    "render",
+    "captions",
+    "timeline",
+    "thumbnails",
+    "metadata",
+    "report_pages",
+}
+STAGES = {
+    "probe",
+    "extract_audio",
+    "audio",
+    "transcribe",
+    "scenes",
+    "analyze",
+    "research",
+    "direct",
+    "context",
+}
+STAGES |= OUTPUTS
+AFTER_TRANSCRIPT = {"transcribe", "analyze", "research", "direct", "context"} | OUTPUTS
+AFTER_AUDIO = {"audio"} | AFTER_TRANSCRIPT
 
 
 def make_project(root: Path, files: dict[str, Path]) -> Path:
@@ -65,8 +86,16 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     assert media["source"]["original_name"] == "Leçon 1 (draft).MP4"
     assert media["source"]["path"] == "input/Leçon 1 (draft).MP4"
     context = json.loads((results / "context.json").read_text())
-    assert set(context["artifacts"]) == {"media", "audio", "transcript", "scenes", "analysis", "plan"}
-    assert {s["rule"] for s in context["stages"]} == STAGES - {"context"}
+    assert set(context["artifacts"]) == {
+        "media", "audio", "transcript", "scenes", "analysis", "research", "plan", "broll", "render",
+        "thumbnails", "metadata",
+    }  # fmt: skip
+    assert set(context["files"]) == {"video", "captions", "timeline"}
+    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context"}
+    render = context["content"]["render"]
+    assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
+    assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
+    assert (results / "captions.srt").read_text().strip() and (results / "report" / "timeline.png").is_file()
     assert context["content"]["audio"]["speech"], "no speech found in a clip full of speech"
     transcript = context["content"]["transcript"]
     assert transcript["backend"] == "faster-whisper" and "thermostat" in transcript["text"].lower()
@@ -135,8 +164,8 @@ def finished(tmp_path_factory, talk: tuple[Path, Truth]) -> Path:
     return project
 
 
-def test_research_is_shared_by_the_project(finished: Path) -> None:
-    research = json.loads((finished / "results" / "research.json").read_text())
+def test_research_falls_back_offline_and_says_so(finished: Path) -> None:
+    research = json.loads((finished / "results" / "talk" / "research.json").read_text())
     assert research["keywords"] and research["producer"]["fallback"]["used"] == "transcript"
 
 
@@ -146,35 +175,39 @@ def test_no_change_plans_nothing(finished: Path) -> None:
 
 def test_vad_change_plans_audio_and_after_but_not_probe(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "vad={threshold: 0.6}")
-    assert planned == {(rule, "talk") for rule in AFTER_AUDIO} | {RESEARCH}
+    assert planned == {(rule, "talk") for rule in AFTER_AUDIO}
 
 
 def test_asr_change_plans_transcript_and_after_only(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "asr={beam_size: 2}")
-    after = {"transcribe", "analyze", "direct", "context"}
-    assert planned == {(rule, "talk") for rule in after} | {RESEARCH}
+    assert planned == {(rule, "talk") for rule in AFTER_TRANSCRIPT}
 
 
 def test_scenes_change_plans_only_scenes_and_what_reads_them(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "scenes={face_sample_hz: 1}")
-    assert planned == {("scenes", "talk"), ("direct", "talk"), ("context", "talk")}
+    assert planned == {(rule, "talk") for rule in {"scenes", "direct", "context"} | OUTPUTS}
 
 
 def test_director_change_plans_only_the_plan(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "director={margin_s: 0.2}")
-    assert planned == {("direct", "talk"), ("context", "talk")}
+    assert planned == {(rule, "talk") for rule in {"direct", "context"} | OUTPUTS}
 
 
 def test_research_change_plans_only_research(finished: Path) -> None:
-    assert planned_jobs(finished, "--config", "research={max_queries: 2}") == {RESEARCH}
+    planned = planned_jobs(finished, "--config", "research={max_queries: 2}")
+    assert planned == {
+        ("research", "talk"),
+        ("metadata", "talk"),
+        ("context", "talk"),
+        ("report_pages", "talk"),
+    }
 
 
 def test_captions_added_later_rerun_the_transcript(finished: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     (project / "input" / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nToday we look.\n")
-    after = {"transcribe", "analyze", "direct", "context"}
-    assert planned_jobs(project) == {(rule, "talk") for rule in after} | {RESEARCH}
+    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_TRANSCRIPT}
 
 
 def test_same_values_written_differently_plan_nothing(finished: Path) -> None:
@@ -189,17 +222,16 @@ def test_project_config_deep_merges_over_defaults(finished: Path, tmp_path: Path
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     (project / "config.yaml").write_text(yaml.safe_dump({"probe": {"vfr_tolerance": 0.2}}))
-    assert planned_jobs(project) == {(rule, "talk") for rule in STAGES} | {RESEARCH}
+    assert planned_jobs(project) == {(rule, "talk") for rule in STAGES}
     (project / "config.yaml").write_text(yaml.safe_dump({"vad": {"min_silence_ms": 400}}))
-    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO} | {RESEARCH}
+    assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO}
 
 
 def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silent_video: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     shutil.copyfile(silent_video, project / "input" / "second take.webm")
-    # the project-wide research reads every video; no job of the other video runs again
-    assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES} | {RESEARCH}
+    assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES}
 
 
 def test_planted_key_is_used_but_never_written(finished: Path, tmp_path: Path, monkeypatch) -> None:
@@ -209,14 +241,16 @@ def test_planted_key_is_used_but_never_written(finished: Path, tmp_path: Path, m
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     monkeypatch.setenv("GEMINI_API_KEY", key)
-    with GeminiStub([Status(403, f"API key {key} not valid")]) as stub:
+    with GeminiStub([Status(403, f"API key {key} not valid")] * 2) as stub:  # the director, then metadata
         override = f"director={{base_url: '{stub.base_url}', max_retries: 0}}"
         proc = run_workflow(project, "--config", override)
         sent = [r.headers.get("x-goog-api-key") for r in stub.requests]
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sent == [key]  # the key did reach the API
+    assert sent == [key, key]  # the key did reach the API
     plan = json.loads((project / "results" / "talk" / "plan.json").read_text())
     assert plan["backend"] == "rules" and "403" in plan["producer"]["fallback"]["reason"]
+    metadata = json.loads((project / "results" / "talk" / "metadata.json").read_text())
+    assert "403" in metadata["producer"]["fallback"]["reason"]
     assert key not in proc.stdout + proc.stderr
     leaks = [p for p in project.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
     assert leaks == []

@@ -1,0 +1,575 @@
+"""B-roll: the plan's B-roll slots drawn as short motion-graphics clips with movis.
+
+Charts and title cards are full-frame cutaways (H.264, yuv420p, .mp4); lower thirds are overlays with
+transparency (QuickTime Animation, argb, .mov) that the render lays over the picture. Each kind is a small
+builder in `CLIP_KINDS`. movis keeps a disk cache of frames in the temp folder (one `diskcache-*` folder per
+composition, up to 1 GB); every clip's render removes its own cache when it is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .errors import AveError, ToolError
+from .models import Analysis, Broll, BrollClip, BrollSlot, Plan, SpokenNumber, make_producer
+from .tools import ffmpeg_binary, last_line
+
+if TYPE_CHECKING:
+    from movis.layer import Composition, LayerItem, Text
+
+# movis draws with Qt; servers have no display. Set before movis (imported lazily) loads Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+log = logging.getLogger("ave.broll")
+
+ClipKindName = Literal["chart", "title_card", "lower_third", "image"]
+NumberKind = Literal["percent", "money", "year", "count", "other"]
+
+MIN_CLIP_S = 1.5  # a shorter cutaway reads as a glitch
+MAX_CLIP_S = 6.0  # a longer one hides the speaker too long
+MAX_BARS = 5
+MAX_RATIO = 20.0  # amounts further apart than this make one of the bars invisible
+MIN_BAR_SHARE = 0.02  # the shortest bar of a positive value, as a share of the tallest
+CAPTION_MAX_CHARS = 110
+BACKGROUND = (17, 21, 33)
+INK = (245, 246, 250)
+MUTED_INK = (178, 186, 204)
+ACCENT = (255, 176, 32)  # the bar of the number just said, and the title card's underline
+REFERENCE = (92, 104, 134)  # the bars it is compared with
+FONT_FAMILIES = ("DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Sans Serif")
+CURRENCIES = {"€": ("€", "euro"), "£": ("£", "pound"), "¥": ("¥", "yen"), "$": ("$", "dollar")}
+NUMBER_PATTERN = re.compile(
+    r"(?P<currency>[$€£¥])?\s*(?P<digits>\d[\d,]*(?:\.\d+)?)\s*(?P<percent>%|percent\b|per cent\b)?", re.I
+)
+H264 = ["-c:v", "libx264", "-preset", "medium", "-tune", "animation", "-crf", "18", "-pix_fmt", "yuv420p"]
+ENCODINGS = {  # has_alpha -> file suffix, ffmpeg output arguments
+    False: (".mp4", [*H264, "-movflags", "+faststart"]),
+    True: (".mov", ["-c:v", "qtrle", "-pix_fmt", "argb"]),
+}
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The picture size (pixels), frame rate and length (frames) of one clip."""
+
+    width: int
+    height: int
+    fps: float
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.fps
+
+
+Builder = Callable[["Composition", BrollSlot, Analysis, Canvas], None]
+
+
+@dataclass(frozen=True)
+class ClipKind:
+    """How one kind of B-roll is drawn (layers added to an empty composition) and whether it is an overlay."""
+
+    build: Builder
+    has_alpha: bool
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart: its value, how its label is written, and whether it is the number just said."""
+
+    value: float
+    kind: str
+    currency: str
+    highlight: bool
+
+    def label(self, progress: float = 1.0) -> str:
+        """The value label while the bar has grown to `progress` (0-1) of its height."""
+        shown = self.value * progress
+        return format_number(
+            round(shown) if float(self.value).is_integer() else shown, self.kind, self.currency
+        )
+
+
+@dataclass(frozen=True)
+class Lettering:
+    """Text at a font size (points), with its ink's size and offset from the layer's centre (pixels)."""
+
+    text: str
+    size: int
+    width: int
+    height: int
+    dx: float
+    dy: float
+
+
+# --- the stage ------------------------------------------------------------------------------
+
+
+def render_broll(
+    plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0
+) -> Broll:
+    """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll).
+
+    `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate."""
+    if width < 2 or height < 2 or not fps > 0:
+        raise AveError(f"broll: size {width}x{height} at {fps} fps — width, height and fps must be positive")
+    warnings: list[str] = []
+    clips: list[BrollClip] = []
+    for index, slot in enumerate(plan.broll, start=1):
+        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
+        clip = render_slot(slot, analysis, Path(out_dir), index, canvas, warnings)
+        if clip is not None:
+            clips.append(clip)
+    producer = make_producer("broll", "movis", packages=("movis", "PySide6"), warnings=warnings)
+    return Broll(producer=producer, clips=clips)
+
+
+def clip_frames(slot_s: float, fps: float) -> int:
+    """Frames of a clip for a slot of `slot_s` seconds, clamped to MIN_CLIP_S-MAX_CLIP_S."""
+    return max(1, round(min(max(slot_s, MIN_CLIP_S), MAX_CLIP_S) * fps))
+
+
+def render_slot(
+    slot: BrollSlot, analysis: Analysis, out_dir: Path, index: int, canvas: Canvas, warnings: list[str]
+) -> BrollClip | None:
+    """Render one slot as out_dir/broll-NN-<kind>; None (and a warning) when there is nothing to draw."""
+    kind, change = drawn_kind(slot, analysis)
+    if change:
+        warnings.append(f"B-roll slot at {slot.start:.2f} s: {change}")
+    if kind is None:
+        return None
+    spec = CLIP_KINDS[kind]
+    path = out_dir / f"broll-{index:02d}-{kind}{ENCODINGS[spec.has_alpha][0]}"
+    started = time.perf_counter()
+    removed = render_clip(spec, slot, analysis, canvas, path)
+    log.info(
+        "%s: %.2f s of video in %.2f s; removed %.1f MB of movis frame cache",
+        path.name, canvas.duration_s, time.perf_counter() - started, removed / 1e6,
+    )  # fmt: skip
+    return BrollClip(
+        path=f"{out_dir.name}/{path.name}", kind=kind, text=slot.text, start=slot.start,
+        duration=round(canvas.duration_s, 3), width=canvas.width, height=canvas.height,
+        has_alpha=spec.has_alpha,
+    )  # fmt: skip
+
+
+def drawn_kind(slot: BrollSlot, analysis: Analysis) -> tuple[ClipKindName | None, str]:
+    """The kind a slot is drawn as (None: skipped), and why it differs from the plan's, if it does."""
+    if slot.kind == "chart" and chart_number(slot, analysis) is not None:
+        return "chart", ""
+    if not slot.text.strip():
+        return None, f"{slot.kind} with no text — skipped"
+    if slot.kind == "chart":
+        return "title_card", f"no number found in '{slot.text}' — drawn as a title card"
+    if slot.kind not in CLIP_KINDS:
+        return "title_card", f"no {slot.kind} renderer — drawn as a title card"
+    return slot.kind, ""
+
+
+def render_clip(spec: ClipKind, slot: BrollSlot, analysis: Analysis, canvas: Canvas, path: Path) -> int:
+    """Draw and encode one clip; returns the bytes of movis frame cache removed afterwards."""
+    import movis as mv
+
+    composition = mv.layer.Composition(size=(canvas.width, canvas.height), duration=canvas.duration_s)
+    try:
+        spec.build(composition, slot, analysis, canvas)
+        encode(composition, canvas, path, spec.has_alpha)
+    finally:
+        removed = remove_frame_cache(composition)
+    return removed
+
+
+def encode(composition: Composition, canvas: Canvas, path: Path, has_alpha: bool) -> None:
+    """Pipe the composition's RGBA frames into ffmpeg, writing `path` through a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.part{path.suffix}")
+    rate = str(Fraction(canvas.fps).limit_denominator(1001))
+    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba"]
+    args += ["-s", f"{canvas.width}x{canvas.height}", "-r", rate, "-i", "-", *ENCODINGS[has_alpha][1]]
+    try:
+        returncode, message = pipe_frames([*args, str(partial)], composition, canvas)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    if returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
+    os.replace(partial, path)
+
+
+def pipe_frames(argv: list[str], composition: Composition, canvas: Canvas) -> tuple[int, str]:
+    """Run ffmpeg with every frame of `composition` on its stdin; its exit status and error output."""
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            for frame_index in range(canvas.frames):
+                proc.stdin.write(np.ascontiguousarray(composition(frame_index / canvas.fps)).tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its message says why
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        message = proc.stderr.read().decode(errors="replace")
+    return proc.returncode, message
+
+
+def remove_frame_cache(composition: Composition) -> int:
+    """Delete the diskcache folder movis made in the temp folder for `composition`; its size in bytes."""
+    cache: Any = getattr(composition, "_cache", None)  # movis 0.7 has no public handle on it
+    directory = getattr(cache, "directory", None)
+    if directory is None:
+        return 0
+    folder = Path(directory).resolve()
+    if folder.parent != Path(tempfile.gettempdir()).resolve() or not folder.name.startswith("diskcache-"):
+        log.warning("movis frame cache %s is outside the temp folder; left in place", folder)
+        return 0
+    cache.close()
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    shutil.rmtree(folder)
+    return size
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def format_number(value: float, kind: str, currency: str = "$") -> str:
+    """A number as a viewer reads it: '60%', '$300', '$1,200', '$2.5M', '1,500', '2024'."""
+    if kind == "percent":
+        return f"{_trimmed(value, 1)}%"
+    if kind == "year":
+        return f"{value:.0f}"
+    if kind == "money":
+        return ("-" if value < 0 else "") + currency + _grouped(abs(value), decimals=2)
+    return _grouped(value, decimals=1)
+
+
+def _grouped(value: float, decimals: int) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= scale:
+            return _trimmed(value / scale, 1) + suffix
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.{decimals}f}"
+
+
+def _trimmed(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def currency_of(text: str) -> str:
+    """The currency sign a spoken amount uses, '$' unless it names another."""
+    lowered = text.lower()
+    for sign, (symbol, word) in CURRENCIES.items():
+        if symbol in text or word in lowered:
+            return sign
+    return "$"
+
+
+def chart_number(slot: BrollSlot, analysis: Analysis) -> SpokenNumber | None:
+    """The number a chart slot shows: said during the slot (same text first), else read from its text."""
+    valued = [n for n in analysis.numbers if n.value is not None]
+    during = [n for n in valued if slot.start - 1.0 <= n.time <= slot.end]
+    same_text = [n for n in during or valued if _squashed(n.text) == _squashed(slot.text)]
+    pool = same_text or during
+    if pool:
+        return min(pool, key=lambda n: abs(n.time - slot.start))
+    return parse_number(slot.text, slot.rationale, slot.start)
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"\s+", "", text.lower())
+
+
+def parse_number(text: str, context: str, at: float) -> SpokenNumber | None:
+    """The first number written in `text` ('60 %', '$300', '1,200'), or None."""
+    match = NUMBER_PATTERN.search(text)
+    if match is None:
+        return None
+    value = float(match["digits"].replace(",", ""))
+    kind: NumberKind
+    if match["percent"]:
+        kind = "percent"
+    elif match["currency"] or any(word in text.lower() for _, word in CURRENCIES.values()):
+        kind = "money"
+    elif re.fullmatch(r"(19|20)\d\d", match["digits"]):
+        kind = "year"
+    else:
+        kind = "count"
+    return SpokenNumber(text=text, value=value, kind=kind, context=context, time=at)
+
+
+def chart_bars(number: SpokenNumber, analysis: Analysis) -> list[Bar]:
+    """The number as a bar, with what it is compared with: 100 % for a percent, the other amounts of money."""
+    value = float(number.value or 0.0)
+    said = Bar(value, number.kind, currency_of(number.text), highlight=True)
+    if number.kind == "percent":
+        return [said, Bar(100.0, "percent", "", highlight=False)]
+    if number.kind != "money":
+        return [said]
+    others: dict[float, SpokenNumber] = {}
+    for other in analysis.numbers:
+        if other.kind == "money" and other.value and other.value != value and other.value not in others:
+            if currency_of(other.text) == said.currency and comparable(value, other.value):
+                others[other.value] = other
+    timed = [(number.time, said)] + [
+        (o.time, Bar(v, "money", currency_of(o.text), highlight=False))
+        for v, o in list(others.items())[: MAX_BARS - 1]
+    ]
+    return [bar for _, bar in sorted(timed, key=lambda pair: pair[0])]
+
+
+def comparable(value: float, other: float) -> bool:
+    """Whether two amounts belong on one chart: same sign, within MAX_RATIO of each other."""
+    return value * other > 0 and 1 / MAX_RATIO <= other / value <= MAX_RATIO
+
+
+def caption_text(number: SpokenNumber, slot: BrollSlot) -> str:
+    """The sentence the number was said in, shortened at a word to CAPTION_MAX_CHARS."""
+    text = " ".join((number.context or slot.rationale or number.text).split())
+    text = text[:1].upper() + text[1:]
+    if len(text) <= CAPTION_MAX_CHARS:
+        return text
+    return text[: CAPTION_MAX_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+# --- lettering ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def font() -> tuple[str, str | None]:
+    """A sans-serif font family Qt has here, and its bold style if it has one."""
+    import movis as mv
+
+    available = mv.layer.Text.available_fonts()
+    family = next((f for f in FONT_FAMILIES if f in available), "Sans Serif")
+    styles = mv.layer.Text.available_styles(family) if family in available else []
+    return family, ("Bold" if "Bold" in styles else None)
+
+
+def text_layer(text: str | Callable[[float], str], size: int, color: tuple[int, int, int]) -> Text:
+    """A centred movis Text layer in the bold sans-serif font."""
+    import movis as mv
+
+    family, style = font()
+    return mv.layer.Text(
+        text, font_size=size, font_family=family, font_style=style, color=color, line_spacing=line_pitch(size)
+    )
+
+
+@lru_cache(maxsize=64)
+def line_pitch(size: int) -> int:
+    """Baseline-to-baseline distance in pixels for `size` points (movis's default is about twice that)."""
+    import movis as mv
+
+    family, style = font()
+    image = mv.layer.Text("Hg", font_size=size, font_family=family, font_style=style, color=INK)(0.0)
+    rows = np.nonzero(image[..., 3].any(axis=1))[0] if image is not None else np.zeros(1)
+    return max(1, round(1.2 * (rows.max() - rows.min() + 1)))
+
+
+def measure(text: str, size: int) -> Lettering:
+    """Draw `text` once and measure its ink."""
+    image = text_layer(text, size, INK)(0.0)
+    alpha = np.zeros((1, 1)) if image is None else image[..., 3]
+    rows, cols = np.nonzero(alpha > 0)
+    if rows.size == 0:
+        return Lettering(text, size, 0, 0, 0.0, 0.0)
+    height, width = alpha.shape
+    return Lettering(
+        text, size, int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1),
+        (cols.min() + cols.max() + 1) / 2 - width / 2, (rows.min() + rows.max() + 1) / 2 - height / 2,
+    )  # fmt: skip
+
+
+def fit_text(text: str, max_width: float, max_size: int, max_lines: int = 1) -> Lettering:
+    """The largest lettering of `text` (up to `max_lines` lines, `max_size` points) within `max_width` px."""
+    best: Lettering | None = None
+    for lines in range(1, max_lines + 1):
+        wrapped = wrap_lines(text, lines)
+        if wrapped is None:
+            break
+        lettering = shrink_to_width(wrapped, max_width, max_size)
+        if best is None or lettering.size > best.size * 1.1:  # a second line only for clearly larger type
+            best = lettering
+    assert best is not None  # one line always wraps
+    return best
+
+
+def wrap_lines(text: str, lines: int) -> str | None:
+    """`text` broken at spaces into `lines` lines of even length; None when it has too few words."""
+    words = text.split()
+    if lines > 1 and len(words) < lines:
+        return None
+    width = math.ceil(len(" ".join(words)) / lines)
+    while len(wrapped := textwrap.wrap(" ".join(words), width)) > lines:
+        width += 1
+    return "\n".join(wrapped)
+
+
+def shrink_to_width(text: str, max_width: float, size: int) -> Lettering:
+    """Lettering of `text` from `size` points down until its ink is no wider than `max_width` pixels."""
+    lettering = measure(text, size)
+    while lettering.width > max_width and lettering.size > 1:
+        smaller = min(lettering.size - 1, int(lettering.size * max_width / lettering.width))
+        lettering = measure(text, max(1, smaller))
+    return lettering
+
+
+def place_text(
+    composition: Composition, lettering: Lettering, x: float, y: float, color: tuple[int, int, int]
+) -> LayerItem:
+    """Add `lettering` with its ink centred on (x, y)."""
+    layer = text_layer(lettering.text, lettering.size, color)
+    return composition.add_layer(layer, position=(x - lettering.dx, y - lettering.dy))
+
+
+# --- drawing --------------------------------------------------------------------------------
+
+
+def ease_out(t: float) -> float:
+    """Cubic ease-out: fast start, gentle landing (0 -> 0, 1 -> 1)."""
+    return 1.0 - (1.0 - t) ** 3
+
+
+def progress(t: float, start: float, end: float) -> float:
+    """Eased progress (0-1) of an animation running from `start` to `end` seconds."""
+    return ease_out(min(max((t - start) / (end - start), 0.0), 1.0))
+
+
+def add_background(composition: Composition, canvas: Canvas) -> None:
+    """A plain full-frame background."""
+    import movis as mv
+
+    composition.add_layer(mv.layer.Rectangle(size=(canvas.width, canvas.height), color=BACKGROUND))
+
+
+def slide_in(
+    item: LayerItem, canvas: Canvas, dx: float = 0.0, dy: float = 0.0, fade_out: bool = False
+) -> None:
+    """Fade `item` in while it slides by (dx, dy) pixels into place; optionally fade it out at the end."""
+    x, y = (float(v) for v in item.position(0.0))
+    intro = min(0.6, canvas.duration_s / 3)
+    item.position.enable_motion().extend([0.0, intro], [(x - dx, y - dy), (x, y)], [ease_out])
+    times, values = [0.0, intro * 0.8], [0.0, 1.0]
+    if fade_out:
+        outro = min(0.4, canvas.duration_s / 4)
+        times += [canvas.duration_s - outro, canvas.duration_s]
+        values += [1.0, 0.0]
+    item.opacity.enable_motion().extend(times, values)
+
+
+def build_chart(composition: Composition, slot: BrollSlot, analysis: Analysis, canvas: Canvas) -> None:
+    """Bars that grow with ease-out for the number said and what it compares with, under its sentence."""
+    import movis as mv
+
+    number = chart_number(slot, analysis)
+    assert number is not None  # drawn_kind checked
+    w, h = canvas.width, canvas.height
+    add_background(composition, canvas)
+    caption = fit_text(caption_text(number, slot), 0.86 * w, max(1, round(0.042 * h)), max_lines=2)
+    place_text(composition, caption, w / 2, 0.16 * h, MUTED_INK)
+    bars = chart_bars(number, analysis)
+    baseline, tallest = 0.86 * h, 0.46 * h
+    composition.add_layer(
+        mv.layer.Rectangle(size=(0.84 * w, max(2, h // 240)), color=REFERENCE), position=(w / 2, baseline + 1)
+    )
+    peak = max(max(b.value for b in bars), 1e-9)
+    column = 0.8 * w / len(bars)
+    size = min(fit_text(b.label(), 0.9 * column, max(1, round(0.062 * h))).size for b in bars)
+    for i, bar in enumerate(bars):
+        x = 0.1 * w + column * (i + 0.5)
+        height = max(bar.value / peak, MIN_BAR_SHARE) * tallest if bar.value > 0 else 0.0
+        add_bar(composition, bar, measure(bar.label(), size), canvas, (x, baseline), height, column, i)
+
+
+def add_bar(
+    composition: Composition, bar: Bar, label: Lettering, canvas: Canvas, foot: tuple[float, float],
+    height: float, column: float, order: int,
+) -> None:  # fmt: skip
+    """One bar growing up from `foot` (x, baseline), with its value `label` counting up on top of it."""
+    import movis as mv
+
+    x, baseline = foot
+    w, h = canvas.width, canvas.height
+    start = min(0.2, 0.1 * canvas.duration_s) + order * min(0.15, 0.05 * canvas.duration_s)
+    end = start + min(1.0, 0.45 * canvas.duration_s)
+    bar_width = min(0.55 * column, 0.16 * w)
+    colour = ACCENT if bar.highlight else REFERENCE
+    shape = mv.layer.Rectangle(size=(bar_width, 0), radius=min(8.0, bar_width / 10), color=colour)
+    composition.add_layer(shape, position=(x, baseline), origin_point="bottom_center")
+    shape.size.enable_motion().extend([start, end], [(bar_width, 0), (bar_width, height)], [ease_out])
+    gap = 0.02 * h + label.height / 2
+    text = text_layer(lambda t: bar.label(progress(t, start, end)), label.size, INK)
+    x, y = x - label.dx, baseline - gap - label.dy
+    item = composition.add_layer(text, position=(x, y))
+    item.position.enable_motion().extend([start, end], [(x, y), (x, y - height)], [ease_out])
+
+
+def build_title_card(composition: Composition, slot: BrollSlot, analysis: Analysis, canvas: Canvas) -> None:
+    """The key term in large type, fading and sliding up into place, over an underline that draws itself."""
+    import movis as mv
+
+    w, h = canvas.width, canvas.height
+    add_background(composition, canvas)
+    term = fit_text(slot.text.strip(), 0.84 * w, max(1, round(0.12 * h)), max_lines=2)
+    centre_y = 0.46 * h
+    slide_in(place_text(composition, term, w / 2, centre_y, INK), canvas, dy=-0.05 * h)
+    thickness = max(3, round(h / 110))
+    underline = mv.layer.Rectangle(size=(0, thickness), radius=thickness / 2, color=ACCENT)
+    composition.add_layer(underline, position=(w / 2, centre_y + term.height / 2 + 0.05 * h))
+    draw = min(0.8, canvas.duration_s / 2)
+    underline.size.enable_motion().extend(
+        [0.15 * draw, draw], [(0, thickness), (min(term.width, 0.84 * w), thickness)], [ease_out]
+    )
+
+
+def build_lower_third(composition: Composition, slot: BrollSlot, analysis: Analysis, canvas: Canvas) -> None:
+    """A name/term strip in the lower third on transparency, sliding in from the left and fading out."""
+    import movis as mv
+
+    w, h = canvas.width, canvas.height
+    term = fit_text(slot.text.strip(), 0.62 * w, max(1, round(0.045 * h)), max_lines=2)
+    pad, accent_width = 0.028 * h, max(4.0, 0.01 * h)
+    strip_w, strip_h = term.width + 2 * pad + accent_width, term.height + 2 * pad
+    left, centre_y = 0.06 * w, 0.8 * h
+    panel = mv.layer.Rectangle(
+        size=(strip_w, strip_h), radius=6.0, contents=[mv.layer.FillProperty(BACKGROUND, 0.88)]
+    )
+    items = [
+        composition.add_layer(panel, position=(left + strip_w / 2, centre_y)),
+        composition.add_layer(
+            mv.layer.Rectangle(size=(accent_width, strip_h), color=ACCENT),
+            position=(left + accent_width / 2, centre_y),
+        ),
+        place_text(composition, term, left + accent_width + pad + term.width / 2, centre_y, INK),
+    ]
+    for item in items:
+        slide_in(item, canvas, dx=0.05 * w, fade_out=True)
+
+
+CLIP_KINDS: dict[ClipKindName, ClipKind] = {
+    "chart": ClipKind(build_chart, has_alpha=False),
+    "title_card": ClipKind(build_title_card, has_alpha=False),
+    "lower_third": ClipKind(build_lower_third, has_alpha=True),
+}

@@ -1,0 +1,109 @@
+"""Pictures and pages for `snakemake --report`: a timeline picture of the edit, a contact sheet of the
+shots, and the metadata as HTML."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .models import Analysis, AudioAnalysis, Metadata, Plan, Scenes, Thumbnails
+
+CUT_COLOURS = {"silence": "#9e9e9e", "filler": "#e53935", "retake": "#fb8c00"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to files only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def timeline_picture(
+    audio: AudioAnalysis, plan: Plan, analysis: Analysis, duration: float, out: Path, width_in: float = 14
+) -> None:
+    """Energy, speech, cuts with reasons, B-roll, emphasis and emotional peaks over the source's time."""
+    plt = _pyplot()
+    figure, (energy, lanes) = plt.subplots(
+        2, 1, figsize=(width_in, 4.6), sharex=True, gridspec_kw={"height_ratios": [2, 3]}
+    )
+    if audio.envelope and audio.envelope.rms_db:
+        levels = np.asarray(audio.envelope.rms_db)
+        times = (np.arange(levels.size) + 0.5) / audio.envelope.rate_hz
+        energy.fill_between(times, -80, np.maximum(levels, -80), color="#5c6bc0", linewidth=0)
+    for peak in analysis.emotional_peaks:
+        energy.axvline(peak.time, color="#d81b60", linewidth=1.2)
+    energy.set_ylim(-80, 0)
+    energy.set_ylabel("dBFS")
+    energy.set_title("energy (RMS) and emotional peaks")
+    rows = {"speech": 3, "cuts": 2, "B-roll": 1, "emphasis": 0}
+    for span in audio.speech:
+        lanes.broken_barh([(span.start, span.duration)], (rows["speech"] - 0.35, 0.7), color="#43a047")
+    for cut in plan.cuts:
+        colour = next((c for r, c in CUT_COLOURS.items() if r in cut.reason), "#616161")
+        lanes.broken_barh([(cut.start, cut.duration)], (rows["cuts"] - 0.35, 0.7), color=colour)
+    for slot in plan.broll:
+        lanes.broken_barh(
+            [(slot.start, slot.end - slot.start)], (rows["B-roll"] - 0.35, 0.7), color="#00897b"
+        )
+        lanes.text(slot.start, rows["B-roll"] + 0.42, slot.text[:18], fontsize=7)
+    for emphasis in plan.emphasis:
+        lanes.plot([emphasis.time], [rows["emphasis"]], marker="v", color="#8e24aa", markersize=8)
+    lanes.set_yticks(list(rows.values()), list(rows))
+    lanes.set_xlim(0, max(duration, 1e-3))
+    lanes.set_xlabel("source time (s)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CUT_COLOURS.values()]
+    lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(_partial(out), format="png", dpi=110)
+    plt.close(figure)
+    os.replace(_partial(out), out)
+
+
+def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4) -> None:
+    """Every shot's keyframe in a grid, labelled with its time range."""
+    plt = _pyplot()
+    shots = [s for s in scenes.shots if s.keyframe and (results_dir / s.keyframe).is_file()]
+    rows = max(1, -(-len(shots) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.2, rows * 2.1), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, shot in zip(axes.flat, shots, strict=False):
+        axis.imshow(plt.imread(results_dir / shot.keyframe))
+        axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(_partial(out), format="png", dpi=100)
+    plt.close(figure)
+    os.replace(_partial(out), out)
+
+
+def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None:
+    """The titles (with the thumbnail each pairs with), description and tags as a small HTML page."""
+    titles = "".join(
+        f"<li>{html.escape(t.text)} <small>({html.escape(t.strategy)}; thumbnail: {html.escape(t.thumbnail)})"
+        "</small></li>"
+        for t in metadata.titles
+    )
+    hooks = "".join(
+        f"<li>{html.escape(t.strategy)}: <b>{html.escape(t.hook)}</b> ({html.escape(t.path)})</li>"
+        for t in thumbnails.thumbnails
+    )
+    page = (
+        "<html><body><h2>Titles</h2><ul>" + titles + "</ul><h2>Thumbnail hooks</h2><ul>" + hooks + "</ul>"
+        "<h2>Description</h2><pre>" + html.escape(metadata.description) + "</pre>"
+        "<h2>Tags</h2><p>" + html.escape(", ".join(metadata.tags)) + "</p>"
+        "<h2>Hashtags</h2><p>" + html.escape(" ".join(metadata.hashtags)) + "</p></body></html>"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _partial(out).write_text(page, encoding="utf-8")
+    os.replace(_partial(out), out)
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.part{path.suffix}")

@@ -1,0 +1,34 @@
+"""render: the chunks joined into final.mp4, then checked (duration, A/V sync at every join, loudness)."""
+
+from pathlib import Path
+
+from ave_core.config import RenderConfig
+from ave_core.models import MediaInfo, Plan, read_artifact, write_artifact
+from ave_core.render import check_render, join_chunks
+from ave_core.stage import stage_logging
+
+with stage_logging(snakemake.log[0], "render") as log:
+    config = RenderConfig(**snakemake.params.render)
+    final = Path(snakemake.output.video)
+    join_chunks(
+        [Path(p) for p in snakemake.input.videos], [Path(p) for p in snakemake.input.audios], final, config
+    )
+    try:
+        report = check_render(
+            final,
+            Path(snakemake.input.wav),
+            read_artifact(snakemake.input.media, MediaInfo),
+            read_artifact(snakemake.input.plan, Plan),
+            config,
+            len(snakemake.input.videos),
+        )
+    except Exception:
+        final.unlink(missing_ok=True)  # a video that failed its check is not left behind
+        raise
+    write_artifact(snakemake.output.report, report)
+    log.info(
+        "%.2f s, %s LUFS, worst join offset %.1f ms",
+        report.duration_s,
+        report.loudness_lufs,
+        report.max_offset_s * 1000,
+    )

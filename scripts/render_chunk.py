@@ -1,0 +1,33 @@
+"""render_chunk: one chunk of the edit as H.264 video and normalised PCM audio."""
+
+import json
+from pathlib import Path
+
+from ave_core.config import RenderConfig
+from ave_core.models import Broll, MediaInfo, Plan, read_artifact
+from ave_core.render import render_chunk, render_job_from_files
+from ave_core.stage import stage_logging
+
+with stage_logging(snakemake.log[0], "render_chunk") as log:
+    media = read_artifact(snakemake.input.media, MediaInfo)
+    config = RenderConfig(**snakemake.params.render)
+    job = render_job_from_files(
+        Path(snakemake.input.video),
+        media,
+        read_artifact(snakemake.input.plan, Plan),
+        read_artifact(snakemake.input.broll, Broll),
+        Path(snakemake.input.broll).parent.parent,
+        config,
+        int(snakemake.wildcards.chunk),
+    )
+    measured = json.loads(Path(snakemake.input.loudness).read_text())
+    render_chunk(
+        Path(snakemake.input.video),
+        media,
+        job,
+        measured,
+        config,
+        Path(snakemake.output.video),
+        Path(snakemake.output.audio),
+    )
+    log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))
