@@ -55,6 +55,8 @@ def probe(
         raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
 
     video = _video_stream(ffprobe, source, video_raw, duration, vfr_tolerance, vfr_sample_frames)
+    container_start = _float(fmt.get("start_time")) or 0.0
+    video.start_s = round(max(0.0, (_float(video_raw.get("start_time")) or 0.0) - container_start), 6)
     return MediaInfo(
         producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
         source=SourceFile(
@@ -149,6 +151,7 @@ def _video_stream(
         variable_frame_rate=spread > vfr_tolerance or declared_mismatch,
         frame_interval_spread=round(spread, 6),
         frame_count=frame_count,
+        duration_s=_float(raw.get("duration")),
         pix_fmt=raw.get("pix_fmt"),
         bit_rate=_int(raw.get("bit_rate")),
     )

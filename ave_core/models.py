@@ -139,6 +139,8 @@ class VideoStream(Model):
         description="(max - min) / median of the sampled frame intervals; 0 for constant rate"
     )
     frame_count: int | None = None
+    duration_s: float | None = Field(None, description="the video stream's own length, seconds")
+    start_s: float = Field(0.0, description="when the first picture comes, after the file's start, seconds")
     pix_fmt: str | None = None
     bit_rate: int | None = None
 

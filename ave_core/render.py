@@ -62,7 +62,10 @@ def output_fps(media: MediaInfo) -> float:
 def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
     """The keep ranges on the frame grid, split where a punch-in starts or ends and where chapters turn."""
     fps = output_fps(media)
-    last_frame = int(math.floor(media.duration_s * fps))
+    video_end = media.duration_s
+    if media.video and media.video.duration_s:
+        video_end = min(video_end, media.video.duration_s)  # audio can outlast the picture
+    last_frame = int(math.floor(video_end * fps))
     bounds = [(round(s.start * fps), min(round(s.end * fps), last_frame)) for s in plan.keep]
     zooms = [(round(e.time * fps), round((e.time + config.punch_in_s) * fps)) for e in plan.emphasis]
     turns = {round(t.time * fps) for t in plan.transitions} if config.transition_s > 0 else set()
@@ -106,9 +109,16 @@ def edited_offset(pieces: Sequence[Piece], index: int, fps: float) -> float:
     return sum(p.frames for p in pieces[:index]) / fps
 
 
-def _video_chain(piece: Piece, index: int, fps: float, width: int, height: int, config: RenderConfig) -> str:
+def _video_chain(
+    piece: Piece, index: int, fps: float, size: tuple[int, int], lead_s: float, config: RenderConfig
+) -> str:
     start, end = piece.seconds(fps)
-    chain = [f"[0:v]trim=start={start:.6f}:end={end:.6f}", "setpts=PTS-STARTPTS", f"fps={fps:.6f}"]
+    width, height = size
+    chain = ["[0:v]"]
+    if lead_s > 0.5 / fps:  # the picture starts after the sound: hold its first frame until then
+        chain = [f"[0:v]setpts=PTS-STARTPTS,tpad=start_mode=clone:start_duration={lead_s:.6f},"]
+    chain[0] += f"trim=start={start:.6f}:end={end:.6f}"
+    chain += ["setpts=PTS-STARTPTS", f"fps={fps:.6f}"]
     chain.append(f"scale={width}:{height}:force_original_aspect_ratio=decrease")
     chain.append(f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
     if piece.zoom:
@@ -120,7 +130,9 @@ def _video_chain(piece: Piece, index: int, fps: float, width: int, height: int, 
         chain.append(f"fade=t=in:st=0:d={min(half, duration / 2):.3f}")
     if piece.fade_out and half > 0:
         chain.append(f"fade=t=out:st={max(0.0, duration - half):.3f}:d={min(half, duration / 2):.3f}")
-    chain.append(f"setsar=1,trim=end_frame={piece.frames},format=yuv420p")
+    # a source that drops frames at its end must not shorten the piece: repeat its last frame
+    chain.append(f"setsar=1,tpad=stop_mode=clone:stop={piece.frames},trim=end_frame={piece.frames}")
+    chain.append("format=yuv420p")
     return ",".join(chain) + f"[v{index}]"
 
 
@@ -246,8 +258,9 @@ def render_chunk(
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV."""
     fps = output_fps(media)
     width, height = output_size(media)
+    lead = media.video.start_s if media.video else 0.0
     pieces = list(job.pieces)
-    chains = [_video_chain(p, i, fps, width, height, config) for i, p in enumerate(pieces)]
+    chains = [_video_chain(p, i, fps, (width, height), lead, config) for i, p in enumerate(pieces)]
     chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
     label = "vcat"
     extra_inputs: list[str] = []
