@@ -206,9 +206,26 @@ class RenderConfig(Section):
     punch_in_s: float = Field(2.0, gt=0, description="how long a punch-in lasts, seconds")
     transition_s: float = Field(0.5, ge=0, description="length of the dip to black at a chapter transition")
     broll: bool = Field(True, description="cut away to the B-roll clips (speaker audio continues)")
+    burn_captions: bool = Field(False, description="burn the captions into the picture")
+    caption_font_size: int = Field(
+        18, ge=8, le=60, description="size of burned captions, in libass units (of a 288-line frame)"
+    )
     max_sync_offset_frames: float = Field(
         1.0, gt=0, description="largest audio/video offset at a join the integrity check accepts, frames"
     )
+
+
+class ThumbnailsConfig(Section):
+    """Thumbnails: real frames (procedural) or a generated background from an image model."""
+
+    backend: Literal["procedural", "auto", "image-model"] = Field(
+        "procedural",
+        description="procedural: graded real frames; auto / image-model: a Gemini image model when an API "
+        "key is set (falling back to the frames)",
+    )
+    model: str = Field("gemini-2.5-flash-image", description="image model for generated backgrounds")
+    base_url: str | None = Field(None, description="a Gemini-compatible endpoint; null: Google's")
+    timeout_s: float = Field(60.0, gt=0, description="seconds before an image request is abandoned")
 
 
 class ContextConfig(Section):
@@ -233,6 +250,9 @@ class AveConfig(Section):
     research: ResearchConfig = Field(default_factory=ResearchConfig, description=ResearchConfig.__doc__)
     director: DirectorConfig = Field(default_factory=DirectorConfig, description=DirectorConfig.__doc__)
     render: RenderConfig = Field(default_factory=RenderConfig, description=RenderConfig.__doc__)
+    thumbnails: ThumbnailsConfig = Field(
+        default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__
+    )
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
 
 

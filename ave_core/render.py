@@ -251,9 +251,29 @@ def chunk_jobs(
     return jobs
 
 
+def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) -> bool:
+    """The captions that fall in this chunk, re-timed to it, as SRT at `out`; False when there are none."""
+    from .asr import parse_captions
+    from .captions import Cue, to_srt
+
+    try:
+        cues = parse_captions(captions)
+    except AveError:
+        return False  # an empty caption file: nothing to burn
+    inside = [
+        Cue(max(0.0, a - job.start_s), min(length_s, b - job.start_s), [text])
+        for a, b, text in cues
+        if b > job.start_s and a < job.start_s + length_s
+    ]
+    if not inside:
+        return False
+    out.write_text(to_srt(inside), encoding="utf-8")
+    return True
+
+
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, measured: dict[str, float], config: RenderConfig,
-    video_out: Path, audio_out: Path,
+    video_out: Path, audio_out: Path, captions: Path | None = None,
 ) -> None:  # fmt: skip
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV."""
     fps = output_fps(media)
@@ -282,6 +302,12 @@ def render_chunk(
     )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
+    burned = video_out.with_name(f"{video_out.stem}.captions.srt")
+    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
+        style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
+        # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
+        chains.append(f"[{label}]subtitles=filename='{_filter_path(burned)}':force_style='{style}'[subs]")
+        label = "subs"
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
@@ -292,9 +318,16 @@ def render_chunk(
     except AveError:
         _partial(video_out).unlink(missing_ok=True)
         _partial(audio_out).unlink(missing_ok=True)
+        burned.unlink(missing_ok=True)
         raise
     os.replace(_partial(video_out), video_out)
     os.replace(_partial(audio_out), audio_out)
+    burned.unlink(missing_ok=True)
+
+
+def _filter_path(path: Path) -> str:
+    """A path as an ffmpeg filter option value: backslashes, colons and quotes escaped."""
+    return str(path.resolve()).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
 
 
 def _partial(path: Path) -> Path:

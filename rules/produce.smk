@@ -48,6 +48,7 @@ rule render_chunk:
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
         loudness="results/{video}/render/loudness.json",
+        captions="results/{video}/captions.srt",
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
         audio=temp("results/{video}/render/chunk-{chunk}.wav"),
@@ -157,6 +158,7 @@ rule thumbnails:
     conda:
         "../envs/outputs.yaml"
     params:
+        thumbnails=section("thumbnails"),
         code=code_version("thumbnails"),
     script:
         "../scripts/thumbnails.py"

@@ -175,3 +175,28 @@ def test_a_render_that_does_not_match_the_plan_fails_its_check(
     shifted.keep[-1].end = min(shifted.keep[-1].end, truth.duration)
     with pytest.raises(RenderError):
         check_render(final, wav, media, shifted, RenderConfig(), 1)
+
+
+def test_burned_captions_appear_in_the_picture(talk_media, tmp_path: Path) -> None:
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, [(0.2, 0.8)])
+    srt = tmp_path / "captions.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,500\nHEATING MATTERS\n")
+    config = RenderConfig(preset="ultrafast", burn_captions=True, caption_font_size=24)
+    measured = measure_edit_loudness(source, media, plan, config)
+    job = chunk_jobs(plan, media, config, None, tmp_path)[0]
+    with_text, plain = tmp_path / "with.mp4", tmp_path / "plain.mp4"
+    render_chunk(source, media, job, measured, config, with_text, tmp_path / "a.wav", captions=srt)
+    render_chunk(source, media, job, measured, config.model_copy(update={"burn_captions": False}), plain,
+                 tmp_path / "b.wav", captions=srt)  # fmt: skip
+
+    def bottom(path: Path, t: float) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-ss", str(t), "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+             "-pix_fmt", "gray", "-"], capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, dtype=np.uint8).reshape(360, 640)[250:, :].astype(float)
+
+    assert np.abs(bottom(with_text, 1.0) - bottom(plain, 1.0)).mean() > 2.0  # text drawn while the cue shows
+    assert np.abs(bottom(with_text, 3.5) - bottom(plain, 3.5)).mean() < 1.0  # and gone after it
+    assert not list(tmp_path.glob("*.captions.srt"))
