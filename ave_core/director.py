@@ -14,10 +14,10 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from .config import DirectorConfig
-from .llm import LLM, GeminiLLM, LLMError, api_key_from_env
+from .llm import LLM, GeminiLLM, LLMError, api_key_from_env, generate_model
 from .models import (
     Analysis,
     AudioAnalysis,
@@ -549,17 +549,11 @@ def build_prompt(template: str, ctx: Context, baseline: Plan, config: DirectorCo
 
 def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, baseline: Plan) -> Plan:
     """The LLM's plan, validated and repaired; raises PlanRejected when it cannot be trusted."""
+    prompt = build_prompt(template, ctx, baseline, config)
     try:
-        response = llm.generate_json(
-            build_prompt(template, ctx, baseline, config), proposal_schema(), system=SYSTEM_INSTRUCTION
-        )
-        proposal = PlanProposal.model_validate(response.data)
+        proposal = generate_model(llm, prompt, PlanProposal, proposal_schema(), SYSTEM_INSTRUCTION)
     except LLMError as exc:
         raise PlanRejected(str(exc)) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PlanRejected(f"the LLM's plan does not match the schema ({where}: {first['msg']})") from exc
     plan = Plan(
         producer=make_producer("direct", llm.name, packages=("google-genai", "tenacity")),
         backend=llm.name,

@@ -18,7 +18,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from .config import DirectorConfig
 from .errors import AveError
@@ -33,6 +35,9 @@ log = logging.getLogger("ave.llm")
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 CACHE_FORMAT = 1
 MAX_REASON_CHARS = 200
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class LLMError(AveError):
@@ -378,3 +383,16 @@ def _finish_reason(answer: types.GenerateContentResponse) -> str:
     candidates = answer.candidates or []
     reason = candidates[0].finish_reason if candidates else None
     return getattr(reason, "value", None) or str(reason or "none")
+
+
+def generate_model(llm: LLM, prompt: str, model: type[M], schema: dict[str, Any], system: str) -> M:
+    """The LLM's answer validated as `model`; a failed call or an answer off the schema is an LLMError."""
+    from pydantic import ValidationError
+
+    response = llm.generate_json(prompt, schema, system=system)
+    try:
+        return model.model_validate(response.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise LLMError(f"the LLM's answer does not match the schema ({where}: {first['msg']})") from None

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from .llm import LLM, LLMError
+from .llm import LLM, LLMError, generate_model
 from .models import (
     Analysis,
     Chapter,
@@ -493,16 +493,9 @@ def llm_parts(
 ) -> tuple[Parts, list[str]]:
     """The LLM's choices, validated and repaired, with a note per repair; raises MetadataRejected."""
     try:
-        response = llm.generate_json(prompt, proposal_schema(), system=SYSTEM_INSTRUCTION)
-        proposal = MetadataProposal.model_validate(response.data)
+        proposal = generate_model(llm, prompt, MetadataProposal, proposal_schema(), SYSTEM_INSTRUCTION)
     except LLMError as exc:
         raise MetadataRejected(str(exc)) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise MetadataRejected(
-            f"the LLM's metadata does not match the schema ({where}: {first['msg']})"
-        ) from exc
     return repair_parts(proposal, fallback_parts, thumbnails, content_type)
 
 
