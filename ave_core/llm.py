@@ -14,6 +14,7 @@ import importlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ log = logging.getLogger("ave.llm")
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 CACHE_FORMAT = 1
 MAX_REASON_CHARS = 200
+# far above what a model writes in one answer (Gemini 2.5 stops at 65,536 output tokens, about 260 k
+# characters): a bigger body is no plan, and is refused before it is parsed, validated or cached
+MAX_ANSWER_CHARS = 2_000_000
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,6 +46,10 @@ M = TypeVar("M", bound=BaseModel)
 
 class LLMError(AveError):
     """A language model call failed; the message is one line and never holds the API key."""
+
+
+class AnswerDeadline(TimeoutError):
+    """One request got no complete answer within its timeout (a server trickling its body, say)."""
 
 
 @dataclass
@@ -206,6 +214,8 @@ def describe_failure(exc: BaseException, secret: str) -> str:
         status = getattr(exc, "status", None) or ""
         message = getattr(exc, "message", None) or ""
         return scrub(f"HTTP {getattr(exc, 'code', '?')} {status} {message}", secret)
+    if isinstance(exc, AnswerDeadline):
+        return scrub(str(exc), secret)
     if isinstance(exc, transient_errors()):
         kind = "timed out" if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__ else "failed"
         return scrub(f"connection {kind} ({type(exc).__name__})", secret)
@@ -218,7 +228,9 @@ class GeminiLLM:
     """Gemini through google-genai, with structured JSON output, our own retry policy and a disk cache.
 
     `backoff_s` is the first retry's wait in seconds (doubling after each attempt, plus up to as much
-    jitter, at most `max_backoff_s`); `cache_dir` None disables the cache.
+    jitter, at most `max_backoff_s`); `cache_dir` None disables the cache. Each request is abandoned after
+    `config.timeout_s` whatever the server does, so one call takes at most (max_retries + 1) x timeout_s
+    plus max_retries x max_backoff_s.
     """
 
     name = "gemini"
@@ -335,15 +347,49 @@ class GeminiLLM:
             for attempt in retrying:
                 attempt_number = attempt.retry_state.attempt_number
                 with attempt:
-                    answer = self._client.models.generate_content(
-                        model=self.model, contents=prompt, config=request_config
-                    )
+                    answer = self._within_deadline(prompt, request_config)
         except Exception as exc:
             tries = f"after {attempt_number} attempt{'s' if attempt_number != 1 else ''}"
             # from None: the SDK's exception text may quote request details; ours is enough
             raise LLMError(f"Gemini {self.model}: {describe_failure(exc, self._api_key)} ({tries})") from None
         assert answer is not None  # the loop either returned an answer or raised
         return answer, attempt_number
+
+    def _within_deadline(
+        self, prompt: str, request_config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
+        """One request, abandoned after timeout_s in all.
+
+        The SDK's timeout bounds each network read, not the request: a server sending a few bytes at a
+        time would hold the call for as long as it likes. The request runs in a daemon thread instead; when
+        it is late, its client is closed (which ends the read) and a fresh one serves the next attempt.
+        """
+        client = self._client
+        outcome: dict[str, Any] = {}
+
+        def request() -> None:
+            try:
+                outcome["answer"] = client.models.generate_content(
+                    model=self.model, contents=prompt, config=request_config
+                )
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=request, name="ave-gemini", daemon=True)
+        worker.start()
+        worker.join(self.config.timeout_s)
+        if worker.is_alive():
+            self._client = self._make_client()
+            try:
+                client.close()
+            except Exception as exc:  # the late request is abandoned either way
+                log.debug("closing the late client failed: %s", type(exc).__name__)
+            raise AnswerDeadline(
+                f"connection timed out (no complete answer within {self.config.timeout_s:g} s)"
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["answer"]
 
     def _log_retry(self, state: Any) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -358,6 +404,11 @@ class GeminiLLM:
         finish = _finish_reason(answer)
         if not text:
             raise LLMError(f"Gemini {self.model}: returned no text (finish reason {finish})")
+        if len(text) > MAX_ANSWER_CHARS:
+            raise LLMError(
+                f"Gemini {self.model}: returned {len(text) / 1e6:.1f} M characters, more than any answer "
+                f"to this request can need ({MAX_ANSWER_CHARS / 1e6:g} M) — refused"
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

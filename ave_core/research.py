@@ -8,6 +8,7 @@ Offline, or when search fails, the transcripts' own concepts are the keywords an
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.util
 import json
 import logging
@@ -40,6 +41,8 @@ MESSAGE_CHARS = 200
 MAX_CONSECUTIVE_FAILURES = (
     2  # then the search service is taken as unreachable and the other seeds are skipped
 )
+MAX_TITLE_CHARS = 300  # a result's title and body are cut to these lengths: junk cannot flood the phrases
+MAX_BODY_CHARS = 2000
 
 # a title's trailing " - YouTube" / " | Energy.gov": the separator, then a short name
 _SITE_SUFFIX = re.compile(r"\s+([-|\u2013\u2014\u00b7])\s+([^-|\u2013\u2014\u00b7]{1,40})$")
@@ -48,6 +51,10 @@ _KNOWN_SITES = frozenset(
 )
 _DOMAIN_LIKE = re.compile(r"\.[a-z]{2,6}$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.,!?;:|()\[\]\"\u2013\u2014\u00b7…]+|\s-\s")
+# markup in a result: scripts and styles with their content, comments, and tags ("a < b" is no tag)
+_HTML_JUNK = re.compile(
+    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|</?[a-z][^<>]{0,500}>", re.IGNORECASE | re.DOTALL
+)
 
 
 class SearchError(AveError):
@@ -66,7 +73,8 @@ class SearchResult:
 class SearchClient(Protocol):
     """A web search backend.
 
-    A client may also set `offers_suggestions = False`, so that asking it for suggestions is skipped.
+    A client may also set `offers_suggestions = False`, so that asking it for suggestions is skipped, and
+    keep a list of `warnings` (one line each) that the research artifact records.
     """
 
     name: str
@@ -127,39 +135,39 @@ class DdgsClient:
         self.engines = engines
         self.deadline_s = deadline_s if deadline_s is not None else 2 * timeout_s
         self._factory = factory
+        self.warnings: list[str] = []
 
     def text(self, query: str, max_results: int) -> list[SearchResult]:
-        """Up to `max_results` results for `query`; SearchError when the search fails or times out."""
+        """Up to `max_results` results for `query`; SearchError when the search fails or times out.
+
+        Rows that are no result (not a dict, no title or body) are dropped, and a warning says how many.
+        """
         rows = self._within_deadline(query, lambda: self._search(query, max_results))
-        return [
-            SearchResult(
-                title=str(row.get("title") or ""),
-                body=str(row.get("body") or ""),
-                url=str(row.get("href") or row.get("url") or ""),
+        results = [r for r in (result_from_row(row) for row in rows[:max_results]) if r is not None]
+        dropped = min(len(rows), max_results) - len(results)
+        if dropped:
+            self.warnings.append(
+                f"ddgs search for {query!r}: {dropped} of {min(len(rows), max_results)} results "
+                "were unreadable and left out"
             )
-            for row in rows
-        ]
+        return results
 
     def suggestions(self, query: str) -> list[str]:
         """Always empty: ddgs 9.16 offers text, news, images, videos and books search, no suggestions."""
         return []
 
-    def _search(self, query: str, max_results: int) -> list[dict[str, Any]]:
+    def _search(self, query: str, max_results: int) -> Any:
         from ddgs.exceptions import DDGSException
 
         searcher = self._factory(self.timeout_s)
-        try:
-            return list(
-                searcher.text(query, region=self.region, max_results=max_results, backend=self.engines)
-            )
+        try:  # the answer is checked by the caller: it should be a list of dicts
+            return searcher.text(query, region=self.region, max_results=max_results, backend=self.engines)
         except DDGSException as exc:
             if str(exc) == "No results found.":  # every engine answered, none had a match: not a failure
                 return []
             raise
 
-    def _within_deadline(
-        self, query: str, search: Callable[[], list[dict[str, Any]]]
-    ) -> list[dict[str, Any]]:
+    def _within_deadline(self, query: str, search: Callable[[], Any]) -> list[Any]:
         """Run `search` in a daemon thread so that a hung request cannot hold the stage past the deadline."""
         outcome: dict[str, Any] = {}
 
@@ -182,7 +190,38 @@ class DdgsClient:
                 f"ddgs search for {query!r} failed ({ddgs_detail(outcome['error'])}) "
                 "— check the network, or set research.backend: offline"
             ) from outcome["error"]
-        return list(outcome["rows"])
+        rows = outcome["rows"]
+        if not isinstance(rows, list):
+            raise SearchError(
+                f"ddgs search for {query!r} answered {type(rows).__name__}, not a list of results"
+            )
+        return rows
+
+
+def plain_text(value: Any, limit: int) -> str:
+    """A result field as plain text: markup and scripts removed, entities decoded, one line, at most
+    `limit` characters; anything but a string is no text."""
+    if not isinstance(value, str):
+        return ""
+    text = html.unescape(_HTML_JUNK.sub(" ", value))
+    return one_line(_HTML_JUNK.sub(" ", text), limit)  # again: entities can hide tags ("&lt;b&gt;")
+
+
+def result_from_row(row: Any) -> SearchResult | None:
+    """A ddgs row ({title, href, body}) as a SearchResult, or None when it holds neither title nor body."""
+    if not isinstance(row, dict):
+        return None
+    title = plain_text(row.get("title"), MAX_TITLE_CHARS)
+    body = plain_text(row.get("body"), MAX_BODY_CHARS)
+    if not title and not body:
+        return None
+    url = row.get("href") or row.get("url")
+    url = (
+        url.strip()
+        if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://"))
+        else ""
+    )
+    return SearchResult(title=title, body=body, url=url)
 
 
 def ddgs_detail(exc: BaseException) -> str:
@@ -624,12 +663,16 @@ def research_keywords(
     cached = CachedSearch(
         client, config.cache_dir, config.region, config.ttl_hours, config.rate_limit_s, clock, sleep
     )
+    earlier = len(getattr(client, "warnings", []))  # a client used before keeps its old warnings
     found = run_searches(seeds, cached, config.max_results)
-    warnings = found.failures + found.warnings + cached.warnings
+    warnings = found.failures + found.warnings + cached.warnings + getattr(client, "warnings", [])[earlier:]
     for line in warnings:
         logger.warning("research: %s", line)
     if found.succeeded == 0:
         return _transcript_only(seeds, own, f"no search succeeded; {found.failures[0]}", warnings)
+    if not found.results and not found.suggestions:  # answered, but nothing to learn from
+        searches = f"{found.succeeded} search{'es' if found.succeeded != 1 else ''}"
+        return _transcript_only(seeds, own, f"{searches} answered with no usable result", warnings)
     concept_words = set().union(*(_content_stems(k) for k in terms))
     vocabulary = transcript_vocabulary(transcripts)
     keywords, phrases = search_keywords(found, concept_words, vocabulary, client.name)

@@ -12,6 +12,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,19 +78,40 @@ class Delay:
 
 @dataclass(frozen=True)
 class RawBody:
-    """Answer 200 with this body verbatim: not a Gemini response at all (empty or not JSON)."""
+    """Answer `code` (200 by default) with this body verbatim: not a Gemini response (empty, HTML, junk)."""
 
     body: bytes = b""
+    code: int = 200
 
 
 @dataclass(frozen=True)
 class Reset:
-    """Announce a full body, send part of it, then reset the connection."""
+    """Announce a full body, send part of it, then reset the connection.
+
+    `chunked` streams the body with chunked transfer encoding instead of a Content-Length, so that the
+    reset comes in the middle of a stream with no announced end.
+    """
 
     data: Any = field(default_factory=lambda: {"cut": "short"})
+    chunked: bool = False
 
 
-Behaviour = Reply | Status | Delay | RawBody | Reset
+@dataclass(frozen=True)
+class Drop:
+    """Read the request, then reset the connection without sending a single byte of response."""
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Answer 200 with a full answer, `chunk_bytes` at a time every `interval_s`: each read is quick,
+    the whole body takes far longer than any timeout meant for one request."""
+
+    reply: Reply = field(default_factory=lambda: Reply(data={"slow": True}))
+    chunk_bytes: int = 16
+    interval_s: float = 0.05
+
+
+Behaviour = Reply | Status | Delay | RawBody | Reset | Drop | Trickle
 
 
 @dataclass
@@ -101,6 +123,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any] | None
     raw: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived, in time.monotonic() seconds
 
 
 class GeminiStub:
@@ -116,6 +139,7 @@ class GeminiStub:
         self._closing = threading.Event()
         self.requests: list[RecordedRequest] = []
         self.unscripted = 0
+        self.trickle_s: list[float] = []  # how long each Trickle kept sending
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -200,9 +224,17 @@ class GeminiStub:
                 elif isinstance(behaviour, Status):
                     self._error(behaviour.code, behaviour.message)
                 elif isinstance(behaviour, RawBody):
-                    self._send(200, behaviour.body)
+                    self._send(behaviour.code, behaviour.body)
                 elif isinstance(behaviour, Reset):
-                    self._reset(self._generate_body(json.dumps(behaviour.data), body))
+                    payload = self._generate_body(json.dumps(behaviour.data), body)
+                    if behaviour.chunked:
+                        self._reset_chunked(payload)
+                    else:
+                        self._reset(payload)
+                elif isinstance(behaviour, Drop):
+                    self._abort()
+                elif isinstance(behaviour, Trickle):
+                    self._trickle(self._generate_body(behaviour.reply.model_text(), body), behaviour)
 
             def _generate_body(self, text: str, request_body: dict[str, Any]) -> bytes:
                 tokens_in = count_tokens(prompt_text(request_body))
@@ -239,9 +271,44 @@ class GeminiStub:
                 self.end_headers()
                 self.wfile.write(payload[: len(payload) // 2])
                 self.wfile.flush()
-                # SO_LINGER 0 makes close() send RST instead of FIN: a reset mid-body
+                self._abort()
+
+            def _reset_chunked(self, payload: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                half = payload[: len(payload) // 2]
+                for start in range(0, len(half), 64):
+                    piece = half[start : start + 64]
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                self.wfile.flush()
+                self._abort()
+
+            def _abort(self) -> None:
+                # SO_LINGER 0 makes close() send RST instead of FIN: a reset, wherever the answer was
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 self.close_connection = True
+
+            def _trickle(self, payload: bytes, behaviour: Trickle) -> None:
+                self.close_connection = True  # however it ends, this connection serves nothing more
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.flush()
+                started = time.monotonic()
+                try:
+                    for start in range(0, len(payload), behaviour.chunk_bytes):
+                        if stub._closing.wait(behaviour.interval_s):
+                            return
+                        self.wfile.write(payload[start : start + behaviour.chunk_bytes])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
+                finally:
+                    with stub._lock:
+                        stub.trickle_s.append(time.monotonic() - started)
 
         return Handler

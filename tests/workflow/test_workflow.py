@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -234,26 +235,71 @@ def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silen
     assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES}
 
 
-def test_planted_key_is_used_but_never_written(finished: Path, tmp_path: Path, monkeypatch) -> None:
-    from tests.gemini_stub import GeminiStub, Status
+def secret_forms(secret: str) -> list[bytes]:
+    """`secret` as bytes and as it reads inside base64 at each of the three alignments (standard and URL-safe
+    alphabets), which is how a report embeds files and Snakemake names its metadata."""
+    raw = secret.encode()
+    forms = [raw]
+    for offset in range(3):
+        data = b"\0" * offset + raw
+        start, end = (offset + 2) // 3 * 4, len(data) // 3 * 4  # only the groups made of the secret alone
+        forms += [base64.b64encode(data)[start:end], base64.urlsafe_b64encode(data)[start:end]]
+    return forms
 
-    key = "AIza-PLANTED-workflow-key-0042"
+
+def files_holding(folder: Path, secret: str) -> list[str]:
+    forms = secret_forms(secret)
+    return [
+        str(path.relative_to(folder))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and any(form in path.read_bytes() for form in forms)
+    ]
+
+
+def test_planted_keys_are_used_but_never_written(finished: Path, tmp_path: Path, monkeypatch) -> None:
+    from tests.gemini_stub import GeminiStub, Reply, Status
+    from tests.test_director import proposal
+
+    key, other_key = "AIza-PLANTED-workflow-key-0042", "AIza-PLANTED-google-key-0043"
     project = tmp_path / "project"
     shutil.copytree(finished, project)
     monkeypatch.setenv("GEMINI_API_KEY", key)
-    with GeminiStub([Status(403, f"API key {key} not valid")] * 2) as stub:  # the director, then metadata
-        override = f"director={{base_url: '{stub.base_url}', max_retries: 0}}"
-        proc = run_workflow(project, "--config", override)
-        sent = [r.headers.get("x-goog-api-key") for r in stub.requests]
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sent == [key, key]  # the key did reach the API
-    plan = json.loads((project / "results" / "talk" / "plan.json").read_text())
-    assert plan["backend"] == "rules" and "403" in plan["producer"]["fallback"]["reason"]
-    metadata = json.loads((project / "results" / "talk" / "metadata.json").read_text())
+    monkeypatch.setenv("GOOGLE_API_KEY", other_key)  # the second name: read only when the first is unset
+    echo = f"API key {key} not valid"  # a server that repeats the key back
+    # the director: a 429, then a plan (answered, and cached); metadata: refused. Thumbnails: refused.
+    director_script = [Status(429, f"Quota exceeded for {key}"), Reply(data=proposal([])), Status(403, echo)]
+    with GeminiStub(director_script) as director, GeminiStub([Status(403, echo)] * 6) as images:
+        override = [
+            "--config",
+            f"director={{base_url: '{director.base_url}', max_retries: 1}}",
+            f"thumbnails={{backend: image-model, base_url: '{images.base_url}', timeout_s: 5}}",
+        ]
+        run = run_workflow(project, *override)
+        report = run_workflow(project, *override, "--report", "report.html")
+        sent = [r.headers.get("x-goog-api-key") for r in director.requests + images.requests]
+        asked = (len(director.requests), director.unscripted, len(images.requests))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert report.returncode == 0 and (project / "report.html").stat().st_size > 0, report.stderr
+    # the real code path was taken: the key reached the API from every client, the plan was answered
+    assert asked[:2] == (3, 0) and asked[2] >= 1, asked
+    assert set(sent) == {key}
+    results = project / "results" / "talk"
+    plan = json.loads((results / "plan.json").read_text())
+    assert plan["backend"] == "gemini" and plan["metrics"]["llm_calls"] == 1
+    assert list((project / "cache" / "llm").glob("*.json")), "the answered request is cached"
+    metadata = json.loads((results / "metadata.json").read_text())
     assert "403" in metadata["producer"]["fallback"]["reason"]
-    assert key not in proc.stdout + proc.stderr
-    leaks = [p for p in project.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
-    assert leaks == []
+    assert "***" in metadata["producer"]["fallback"]["reason"]  # the echoed key is blanked
+    thumbnails = json.loads((results / "thumbnails" / "thumbnails.json").read_text())
+    assert "403" in thumbnails["producer"]["fallback"]["reason"]
+
+    # ...and was written nowhere: results, logs, benchmarks, caches, .snakemake, the report, the output
+    assert {".snakemake", "logs", "benchmarks", "cache", "report.html"} <= {p.name for p in project.iterdir()}
+    for secret in (key, other_key):
+        assert files_holding(project, secret) == [], secret
+        for proc in (run, report):
+            output = (proc.stdout + proc.stderr).encode()
+            assert not any(form in output for form in secret_forms(secret)), secret
 
 
 @pytest.mark.parametrize(
