@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 DEMO := examples/demo
 CORES ?= 2
 
-.PHONY: setup system-packages demo test lint format schemas bench clean-demo
+.PHONY: setup system-packages demo test test-slurm lint format schemas bench eval lock clean-demo
 
 setup: system-packages $(STAMP)
 
@@ -20,15 +20,17 @@ system-packages:
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
+	@# the exact versions of constraints.txt (make lock), so every set-up gets the environment that was tested
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
 	@# scenedetect >= 0.7 and movis hard-require the GUI opencv-python; we use the headless build (pyproject)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "scenedetect>=0.7,<0.8" "movis>=0.7,<0.8"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt --no-deps \
+		"scenedetect>=0.7,<0.8" "movis>=0.7,<0.8"
 	@touch $(STAMP)
 
 # the openai-whisper backend is tested too; it brings PyTorch, so only `make test` installs it
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev,openai-whisper]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev,openai-whisper]"
 	@touch $(TEST_STAMP)
 
 demo: setup
@@ -42,11 +44,19 @@ demo: setup
 test: setup $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
+# opt-in: a one-node SLURM cluster on this machine (tools/local-slurm.sh: installs slurm-wlm and munge when
+# missing, as root), the workflow on two generated videos through Snakemake's SLURM executor, every daemon stopped
+test-slurm: setup $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev,cluster]"
+	@start=$$(date +%s); $(BIN)/python -m pytest -m slurm -s tests/cluster; status=$$?; \
+		echo "test-slurm: $$(( $$(date +%s) - start )) s"; exit $$status
+
 lint: setup
 	$(BIN)/ruff check ave_core scripts tests bench
 	$(BIN)/ruff format --check ave_core scripts tests bench
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint -d $(DEMO) --cores 1
+	$(BIN)/hadolint Dockerfile
 
 format: setup
 	$(BIN)/ruff format ave_core scripts tests bench
@@ -60,6 +70,16 @@ bench: demo
 	$(BIN)/python bench/stages.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/director.py
+
+# the whole workflow over ../shared/media/dev and generated talks against the bare tools: docs/benchmarks.md
+eval: setup
+	$(BIN)/python bench/eval.py
+
+# freeze the working environment into constraints.txt (what make setup and the Dockerfile install)
+lock: setup $(TEST_STAMP)
+	@echo "# The pinned environment: exact versions of everything ave installs, frozen from a working set-up" > constraints.txt
+	@echo "# (make lock). make setup and the Dockerfile install with -c constraints.txt." >> constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E "^(torch|triton|openai-whisper)==" >> constraints.txt
 
 clean-demo:
 	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake

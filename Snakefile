@@ -22,6 +22,10 @@ if os.path.exists("config.yaml"):
 include: "rules/common.smk"
 
 
+# every job runs in this image under --software-deployment-method apptainer (config deploy.container)
+container: AVE.deploy.container
+
+
 wildcard_constraints:
     video=video_slug_pattern(),
     chunk=r"\d+",

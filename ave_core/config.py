@@ -237,6 +237,16 @@ class ContextConfig(Section):
     )
 
 
+class DeployConfig(Section):
+    """Where the workflow's jobs run: the container image for Snakemake's apptainer deployment."""
+
+    container: str = Field(
+        "docker://ave:0.1.0",
+        description="image every job runs in under --software-deployment-method apptainer: a docker:// or "
+        "oras:// address, or a local .sif file (build it from the Dockerfile)",
+    )
+
+
 class AveConfig(Section):
     """The whole workflow configuration."""
 
@@ -254,6 +264,7 @@ class AveConfig(Section):
         default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__
     )
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
+    deploy: DeployConfig = Field(default_factory=DeployConfig, description=DeployConfig.__doc__)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

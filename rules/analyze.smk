@@ -12,6 +12,9 @@ rule probe:
         "benchmarks/{video}/probe.tsv"
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5),
     params:
         probe=section("probe"),
         original_name=get_original_name,
@@ -34,6 +37,9 @@ rule extract_audio:
         "benchmarks/{video}/extract_audio.tsv"
     conda:
         "../envs/audio.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5, per_input_gb=5),
     params:
         code=code_version("audio", "tools"),
     script:
@@ -53,6 +59,9 @@ rule audio:
         "benchmarks/{video}/audio.tsv"
     conda:
         "../envs/audio.yaml"
+    resources:
+        mem_mb=scaled(1000, per_input_gb=500),
+        runtime=scaled(10, per_input_gb=10),
     params:
         vad=section("vad"),
         audio=section("audio"),
@@ -75,6 +84,10 @@ rule transcribe:
     conda:
         "../envs/asr.yaml"
     threads: 2
+    resources:
+        mem_mb=scaled(2000, per_input_gb=2000),
+        runtime=scaled(15, per_input_gb=400),
+        gpu=get_transcribe_gpus,
     params:
         asr=section("asr"),
         code=code_version("asr", "transcript", "audio"),
@@ -95,6 +108,9 @@ rule scenes:
         "benchmarks/{video}/scenes.tsv"
     conda:
         "../envs/vision.yaml"
+    resources:
+        mem_mb=scaled(1500, per_input_gb=100),
+        runtime=scaled(10, per_input_gb=20),
     params:
         scenes=section("scenes"),
         code=code_version("vision"),
@@ -116,6 +132,9 @@ rule analyze:
         "benchmarks/{video}/analyze.tsv"
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=scaled(1000, per_input_gb=1000),
+        runtime=scaled(10, per_input_gb=20),
     params:
         analysis=section("analysis"),
         code=code_version("analysis"),

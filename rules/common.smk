@@ -134,3 +134,22 @@ def get_render_chunks(wildcards):
         "videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks),
         "audios": expand("{folder}/chunk-{chunk}.wav", folder=folder, chunk=chunks),
     }
+
+
+# ---- resources: what a job needs, for Snakemake's scheduler and cluster executors (profiles/slurm)
+
+
+def scaled(base, per_input_gb=0):
+    """A resource (mem_mb, or runtime in minutes) of `base` plus `per_input_gb` per GB of the job's
+    input, doubled on each retry so a job killed for memory or time gets more on its next attempt.
+    """
+
+    def resource(wildcards, input, attempt):
+        return int((base + per_input_gb * input.size_mb / 1024) * attempt)
+
+    return resource
+
+
+def get_transcribe_gpus(wildcards):
+    """One GPU for transcription when asr.device is cuda; `auto` asks for none and uses one if present."""
+    return 1 if AVE.asr.device == "cuda" else 0

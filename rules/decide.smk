@@ -16,6 +16,9 @@ rule research:
     retries: 1
     conda:
         "../envs/decide.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(10),
     params:
         research=section("research"),
         code=code_version("research"),
@@ -40,6 +43,9 @@ checkpoint direct:
     retries: 1
     conda:
         "../envs/decide.yaml"
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
     params:
         director=section("director"),
         code=code_version("director", "llm"),

@@ -15,6 +15,9 @@ rule broll:
         "benchmarks/{video}/broll.tsv"
     conda:
         "../envs/outputs.yaml"
+    resources:
+        mem_mb=scaled(2000),
+        runtime=scaled(20),
     params:
         code=code_version("broll"),
     script:
@@ -34,6 +37,9 @@ rule render_loudness:
         "benchmarks/{video}/render_loudness.tsv"
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
         code=code_version("render"),
@@ -58,6 +64,10 @@ rule render_chunk:
         "benchmarks/{video}/render_chunk-{chunk}.tsv"
     conda:
         "../envs/core.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled(2000),
+        runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
         code=code_version("render"),
@@ -80,6 +90,9 @@ rule render:
         "benchmarks/{video}/render.tsv"
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(1000, per_input_gb=1000),
+        runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
         code=code_version("render"),
@@ -100,6 +113,9 @@ rule captions:
         "benchmarks/{video}/captions.tsv"
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5),
     params:
         code=code_version("captions", "timemap"),
     script:
@@ -119,6 +135,9 @@ rule timeline:
         "benchmarks/{video}/timeline.tsv"
     conda:
         "../envs/outputs.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5),
     params:
         code=code_version("timeline"),
     script:
@@ -157,6 +176,9 @@ rule thumbnails:
         "benchmarks/{video}/thumbnails.tsv"
     conda:
         "../envs/outputs.yaml"
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10, per_input_gb=5),
     params:
         thumbnails=section("thumbnails"),
         code=code_version("thumbnails"),
@@ -177,8 +199,12 @@ rule metadata:
         "logs/{video}/metadata.log",
     benchmark:
         "benchmarks/{video}/metadata.tsv"
+    retries: 1
     conda:
         "../envs/decide.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(10),
     params:
         director=section("director"),
         code=code_version("metadata", "timemap"),
@@ -200,6 +226,9 @@ rule context:
         "benchmarks/{video}/context.tsv"
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5),
     params:
         context=section("context"),
         benchmarks=get_benchmarks,
@@ -242,6 +271,9 @@ rule report_pages:
         "benchmarks/{video}/report_pages.tsv"
     conda:
         "../envs/outputs.yaml"
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
     params:
         code=code_version("report"),
     script:
