@@ -41,6 +41,7 @@ from .models import (
 )
 
 DROPPED_CUT = "dropped: it would remove"
+NOTHING_SPOKEN = "no speech found in the audio: nothing is cut as dead air, the whole video is kept"
 MIN_CUT_S = 0.08  # shorter cuts are not worth a join
 MIN_KEEP_S = 0.12  # a kept sliver shorter than this between two cuts is dropped with them
 BROLL_LENGTH_S = 3.0
@@ -72,6 +73,8 @@ def _span_containing(spans: Sequence[Span], time: float) -> Span | None:
 
 def silence_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
     """Dead air longer than min_silence_s, less a margin next to speech (more after key concepts)."""
+    if nothing_spoken(ctx):
+        return []  # all of it would be "dead air": cutting it would leave nothing to watch
     cuts = []
     concept_ends = _concept_word_ends(ctx.analysis, words)
     for gap in _pauses(ctx, words):
@@ -92,6 +95,11 @@ def silence_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) ->
                 )
             )
     return cuts
+
+
+def nothing_spoken(ctx: Context) -> bool:
+    """The video has sound but neither the VAD nor the transcript found any speech in it."""
+    return ctx.audio.has_audio and not ctx.audio.speech and not ctx.transcript.words
 
 
 def _pauses(ctx: Context, words: Sequence[Word]) -> list[Span]:
@@ -132,7 +140,10 @@ def filler_cuts(words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
             continue
         previous_end = _neighbour_end(words, i)
         next_start = _neighbour_start(words, i)
-        start = max(word.start - 0.05, previous_end + config.margin_s) if previous_end is not None else 0.0
+        # with no word before it, the filler is cut alone: the lead-in is cut as silence only where the VAD
+        # hears none, since the recogniser may have missed words there
+        first = max(0.0, word.start - 0.05)
+        start = max(word.start - 0.05, previous_end + config.margin_s) if previous_end is not None else first
         end = min(word.end + 0.3, next_start - config.margin_s) if next_start is not None else word.end
         start, end = min(start, word.start), max(end, word.end)
         cuts.append(
@@ -473,8 +484,9 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
     """The offline director's plan, repaired and ready for rendering."""
     cuts = PRESETS[ctx.analysis.content_type](ctx, config)
     words = ctx.transcript.words
+    warnings = [NOTHING_SPOKEN] if nothing_spoken(ctx) else []
     plan = Plan(
-        producer=make_producer("direct", "rules"),
+        producer=make_producer("direct", "rules", warnings=warnings),
         backend="rules",
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,

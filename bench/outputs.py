@@ -27,20 +27,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ave_core.asr import FasterWhisperRecognizer, bundled_models  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
 from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
 from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact  # noqa: E402
 from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk  # noqa: E402
 from ave_core.transcript import normalise  # noqa: E402
+from bench.common import OUT, model_path  # noqa: E402
 
 DEMO = REPO / "examples" / "demo"
-OUT = REPO / "bench" / "out"
 FILLERS = {"um", "uh", "umm", "uhm", "erm", "er"}
-
-
-def model_path() -> str:
-    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
-    return str(shared if shared.is_dir() else bundled_models()["tiny.en"])
 
 
 def retranscribe(results: Path) -> dict[str, object]:

@@ -18,44 +18,19 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ave_core.asr import FasterWhisperRecognizer, bundled_models  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
 from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16  # noqa: E402
 from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig  # noqa: E402
 from ave_core.evaluation import match_events, normalise_text, word_error_rate  # noqa: E402
 from ave_core.media import probe  # noqa: E402
 from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
 from ave_core.transcript import build_transcript, normalise  # noqa: E402
-
-SHARED = REPO.parent / "shared"
-DEV = SHARED / "media" / "dev"
-OUT = REPO / "bench" / "out"
-
-
-def model_path() -> str:
-    shared = SHARED / "models" / "whisper-tiny.en-ct2"
-    return str(shared if shared.is_dir() else bundled_models()["tiny.en"])
-
-
-def decode_16k(source: Path, folder: Path) -> Path:
-    wav = folder / f"{source.stem}.16k.wav"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-ac", "1", "-ar", "16000", str(wav)],
-        check=True,
-    )
-    return wav
-
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
+from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed  # noqa: E402
 
 
 def asr_figures(scratch: Path) -> dict[str, object]:
@@ -104,16 +79,6 @@ def asr_figures(scratch: Path) -> dict[str, object]:
         "rtf_ave": round(seconds["ours"] / seconds["audio"], 3),
         "rtf_bare": round(seconds["bare"] / seconds["audio"], 3),
     }
-
-
-def filler_tokens(text: str, lexicon: set[str]) -> Counter[str]:
-    return Counter(t for t in (normalise(w) for w in text.split()) if t in lexicon)
-
-
-def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]:
-    hits = sum((found & truth).values())
-    total_found, total_truth = sum(found.values()), sum(truth.values())
-    return (hits / total_found if total_found else 1.0), (hits / total_truth if total_truth else 1.0)
 
 
 def filler_figures(scratch: Path) -> dict[str, object]:

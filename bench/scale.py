@@ -164,9 +164,8 @@ def main() -> None:
             f"| two-video run, SLURM / local wall time | {run['slurm_s']} s / {run['local_s']} s = "
             f"{run['slurm_s'] / run['local_s']:.2f} |"
         )
-        print(
-            f"| two-video run, submissions made / predicted | {run['slurm_jobs']} / {run['model_predicts']} |"
-        )
+        low, high = run["model_range"]
+        print(f"| two-video run, submissions made (model) | {run['slurm_jobs']} ({low} to {high}) |")
 
 
 if __name__ == "__main__":

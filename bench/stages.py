@@ -11,7 +11,6 @@ Writes bench/out/stages.json and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -20,38 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from ave_core.synth import DEMO_SCRIPT, make_recording
-
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "bench" / "out"
+sys.path.insert(0, str(REPO))
+
+from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
+from bench.common import OUT, benchmark_row, snakemake  # noqa: E402
+from bench.common import run_timed as timed  # noqa: E402
+
 SCRIPT_SECONDS = 64.4  # one pass of DEMO_SCRIPT
-
-
-def timed(command: list[str], cwd: Path | None = None) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def snakemake(project: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(project),
-        "--cores",
-        "2",
-        *args,
-    ]
-
-
-def benchmark_row(path: Path) -> dict[str, float]:
-    with path.open() as handle:
-        row = next(csv.DictReader(handle, delimiter="\t"))
-    return {"seconds": float(row["s"]), "max_rss_mb": float(row["max_rss"])}
 
 
 def long_clip(minutes: float) -> Path:
