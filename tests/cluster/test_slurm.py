@@ -154,10 +154,10 @@ def test_two_videos_through_the_slurm_executor(cluster: dict[str, str], project:
     jobs = slurm_jobs(cluster)
     assert jobs, "no job reached SLURM"
     assert all(state == "COMPLETED" for _, state in jobs), jobs
-    # 18 jobs per video without groups. With profiles/slurm's groups, the 13 grouped jobs of a video are 4
+    # 18 jobs per video without groups. With profiles/slurm's groups, the 14 grouped jobs of a video are 4
     # group jobs (prepare, decide, pre_render, package), and two videos' components share a submission when
-    # they are ready together: at most 5 ungrouped + 4 grouped submissions per video
-    assert len(jobs) <= 2 * (5 + 4), f"{len(jobs)} submissions for 2 videos: groups not applied"
+    # they are ready together: at most 4 ungrouped + 4 grouped submissions per video
+    assert len(jobs) <= 2 * (4 + 4), f"{len(jobs)} submissions for 2 videos: groups not applied"
 
     local, local_s = snakemake(local_copy, cluster, "--cores", threads)
     assert local.returncode == 0, local.stderr[-4000:]
