@@ -4,6 +4,8 @@
 
 from snakemake.utils import min_version
 
+from ave_core.config import project_overrides
+
 min_version("9.27")
 
 
@@ -14,7 +16,8 @@ configfile: workflow.source_path("config/config.yaml")
 
 
 # a project's own config.yaml deep-merges over the defaults; --configfile and --config go on top
-if os.path.exists("config.yaml"):
+# (an empty one changes nothing; one that is not YAML stops here, naming its line)
+if project_overrides("config.yaml"):
 
     configfile: "config.yaml"
 

@@ -26,6 +26,7 @@ from .tools import ffmpeg_binary, run_tool, tool_version
 SPEECH_SAMPLE_RATE = 16000
 SILENT_LUFS = -70.0  # the absolute gate of EBU R128: nothing measurable below it
 ENVELOPE_FLOOR_DB = -100.0
+ENVELOPE_BLOCK_WINDOWS = 4096  # envelope windows computed at once
 
 
 def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Path) -> None:
@@ -34,18 +35,21 @@ def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part.wav")
     stream = media.main_audio()
-    if stream is None:
-        _write_pcm16(partial, np.zeros(0, dtype=np.int16))
-    else:
-        ffmpeg = ffmpeg_binary()
-        args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
-        args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
-        args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
-        try:
-            run_tool(args, what=f"{source}: decoding audio")
-        except ToolError as exc:
-            partial.unlink(missing_ok=True)
-            raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
+    try:
+        if stream is None:
+            _write_pcm16(partial, np.zeros(0, dtype=np.int16))
+        else:
+            ffmpeg = ffmpeg_binary()
+            args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
+            args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
+            args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
+            try:
+                run_tool(args, what=f"{source}: decoding audio")
+            except ToolError as exc:
+                raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
+    except BaseException:  # a damaged track, a full disk: no partial WAV stays behind
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, target)
 
 
@@ -56,10 +60,8 @@ def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, s
     args += ["-map", f"0:{stream_index}", "-vn", "-af", "ebur128=peak=true:framelog=verbose"]
     args += ["-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring loudness")
-    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
-    integrated = _summary_value(summary, "I")
-    loudness_range = _summary_value(summary, "LRA")
-    peak = _summary_value(summary, "Peak")
+    summary = ebur128_summary(proc.stderr)
+    integrated, loudness_range, peak = summary["I"], summary["LRA"], summary["Peak"]
     if integrated is None or loudness_range is None:
         raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
     return (
@@ -72,9 +74,14 @@ def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, s
     )
 
 
-def _summary_value(summary: str, label: str) -> float | None:
-    match = re.search(rf"^\s*{label}:\s+(-?inf|-?[\d.]+)", summary, re.MULTILINE)
-    return float(match.group(1)) if match else None
+def ebur128_summary(stderr: str) -> dict[str, float | None]:
+    """I, Threshold, LRA and Peak from the summary ffmpeg's ebur128 filter prints (None where absent)."""
+    summary = stderr[stderr.rfind("Summary:") :]
+    values: dict[str, float | None] = {}
+    for label in ("I", "Threshold", "LRA", "Peak"):
+        match = re.search(rf"^\s*{label}:\s+(-?inf|-?[\d.]+)", summary, re.MULTILINE)
+        values[label] = float(match.group(1)) if match else None
+    return values
 
 
 def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
@@ -124,9 +131,16 @@ def energy_envelope(samples: np.ndarray, rate: int, envelope_hz: float) -> Envel
     """RMS level in dBFS of consecutive windows of 1/envelope_hz seconds."""
     window = max(1, int(round(rate / envelope_hz)))
     count = int(np.ceil(samples.size / window))
-    padded = np.zeros(count * window, dtype=np.float64)
-    padded[: samples.size] = samples
-    rms = np.sqrt(np.mean(padded.reshape(count, window) ** 2, axis=1)) if count else np.zeros(0)
+    mean_square = np.zeros(count, dtype=np.float64)
+    # a block of windows at a time: hours of audio in float64 at once would take gigabytes
+    step = ENVELOPE_BLOCK_WINDOWS
+    for first in range(0, count, step):
+        block = samples[first * window : (first + step) * window].astype(np.float64)
+        windows = min(step, count - first)
+        padded = np.zeros(windows * window, dtype=np.float64)
+        padded[: block.size] = block
+        mean_square[first : first + windows] = np.mean(padded.reshape(windows, window) ** 2, axis=1)
+    rms = np.sqrt(mean_square)
     with np.errstate(divide="ignore"):
         levels = np.maximum(20.0 * np.log10(rms), ENVELOPE_FLOOR_DB)
     return Envelope(rate_hz=rate / window, rms_db=[round(float(v), 2) for v in levels])
@@ -170,9 +184,14 @@ def analyze_audio(
     loudness, ffmpeg_version = measure_loudness(source, stream.index)
     samples, rate = read_pcm16(wav_path)
     duration = samples.size / rate
-    speech = detect_speech(samples, rate, vad)
-    envelope = energy_envelope(samples, rate, energy.envelope_hz)
     warnings = []
+    if loudness.integrated_lufs is None and samples.size:
+        # nothing above the EBU R128 gate: no speech to find, and hours of silence need no VAD pass
+        speech: list[Span] = []
+        warnings.append(f"the audio is silent (below {SILENT_LUFS:.0f} LUFS throughout): no speech in it")
+    else:
+        speech = detect_speech(samples, rate, vad)
+    envelope = energy_envelope(samples, rate, energy.envelope_hz)
     if duration < media.duration_s - 1.0:
         warnings.append(
             f"audio ends {media.duration_s - duration:.1f} s before the video; the rest counts as silence"

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .errors import AveError, ToolError
+from .errors import AveError, OutputError, ToolError
 from .models import Analysis, Broll, BrollClip, BrollSlot, Plan, SpokenNumber, make_producer
-from .tools import ffmpeg_binary, last_line
+from .tools import ffmpeg_binary, last_line, write_problem
 
 if TYPE_CHECKING:
     from movis.layer import Composition, LayerItem, Text
@@ -208,8 +208,11 @@ def encode(composition: Composition, canvas: Canvas, path: Path, has_alpha: bool
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    if returncode != 0:
+    problem = write_problem(message)  # ffmpeg exits 0 when a full disk stops it writing the file's end
+    if returncode != 0 or problem:
         partial.unlink(missing_ok=True)
+        if problem:
+            raise OutputError(f"{path}: {problem}")
         raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
     os.replace(partial, path)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -94,6 +95,12 @@ class AsrConfig(Section):
     filler_words: list[str] = Field(
         ["um", "uh", "erm", "er", "ah", "eh", "hmm", "mm", "mhm", "mmhmm", "uhm"],
         description="words that are always fillers (context rules add 'like', 'you know', 'I mean')",
+    )
+    max_filler_s: float = Field(
+        0.8,
+        gt=0,
+        description="a filler word lasting longer than this many seconds is kept as speech and reported "
+        "(real ones last 0.2-0.7 s; the verbatim prompt can make the model write 'uh' over words)",
     )
     unlabelled_min_s: float = Field(
         0.25, ge=0, description="voiced stretches without a word at least this long are reported"
@@ -184,6 +191,12 @@ class DirectorConfig(Section):
     )
     breathing_room_s: float = Field(
         0.4, ge=0, description="pause kept after a key concept, seconds (longer than margin_s)"
+    )
+    min_keep_s: float = Field(
+        0.25,
+        ge=0,
+        description="a kept piece shorter than this many seconds with no word in it is cut with the cuts "
+        "beside it (a flash of a few frames); 0 keeps every piece",
     )
 
 
@@ -299,6 +312,35 @@ def coerce_strings(values: Any, schema: Mapping[str, Any]) -> Any:
         if isinstance(parsed, kinds) and not (wanted != "boolean" and isinstance(parsed, bool)):
             return parsed
     return values
+
+
+def project_overrides(path: str | Path) -> bool:
+    """Whether a project's config file holds overrides: False when absent or empty (comments only).
+
+    A file that is not YAML, or not a mapping of sections, is a ConfigError naming the file (and line).
+    """
+    source = Path(path)
+    if not source.is_file():
+        return False
+    try:
+        values = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text — save it as UTF-8 (see config/README.md)") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise ConfigError(
+            f"{where}: not valid YAML ({problem}) — fix it there; indent with spaces (see config/README.md)"
+        ) from exc
+    if values is None:
+        return False
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{source}: holds a {type(values).__name__}, not sections such as 'vad:' — "
+            "see config/README.md for its layout"
+        )
+    return True
 
 
 def load_config(values: Mapping[str, Any]) -> AveConfig:

@@ -1,7 +1,8 @@
 """The AI Director: from the analysis to plan.json, an edit decision list in source seconds.
 
 The rule-based director is the offline default; an LLM director (Gemini) proposes the same plan, and
-every plan, whoever made it, passes `repair_plan` so that no cut lies inside a kept word.
+every plan, whoever made it, passes `repair_plan` so that no cut lies inside a kept word, every cut lies on
+the render's frame grid, and no wordless sliver of a few frames is left between two cuts.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .timemap import FrameGrid
 
 DROPPED_CUT = "dropped: it would remove"
 NOTHING_SPOKEN = "no speech found in the audio: nothing is cut as dead air, the whole video is kept"
 MIN_CUT_S = 0.08  # shorter cuts are not worth a join
-MIN_KEEP_S = 0.12  # a kept sliver shorter than this between two cuts is dropped with them
 BROLL_LENGTH_S = 3.0
 MAX_BROLL = 8
 CHAPTER_TRANSITION_S = 0.5
@@ -59,6 +60,7 @@ class Context:
     transcript: Transcript
     analysis: Analysis
     scenes: Scenes | None = None
+    grid: FrameGrid | None = None  # the render's frames; None leaves the cuts where the rules put them
 
 
 def _span_containing(spans: Sequence[Span], time: float) -> Span | None:
@@ -217,7 +219,7 @@ def merge_cuts(cuts: Sequence[Cut], duration: float) -> list[Cut]:
         start, end = max(0.0, cut.start), min(duration, cut.end)
         if end - start < MIN_CUT_S:
             continue
-        if merged and start <= merged[-1].end + MIN_KEEP_S:
+        if merged and start <= merged[-1].end:
             last = merged[-1]
             reasons = list(dict.fromkeys([*last.reason.split("+"), cut.reason]))
             merged[-1] = last.model_copy(
@@ -254,9 +256,64 @@ def snap_out_of_words(cuts: Sequence[Cut], kept_words: Sequence[Word]) -> tuple[
     return repaired, notes
 
 
+def snap_to_frames(cuts: Sequence[Cut], grid: FrameGrid, words: Sequence[Word]) -> list[Cut]:
+    """Cuts on the render's frame grid: the keep ranges are then exactly the frames the render shows, so
+    captions, chapters and the timeline, which map time through them, match the picture. Each edge goes to
+    the nearest frame boundary, as the render would round it, unless that reaches into a word: then to the
+    boundary on the cut's side of it."""
+    snapped = []
+    for cut in cuts:
+        start, end = grid.frame(cut.start), grid.frame(cut.end)
+        if _touches_a_word(grid.time(start), cut.start, words):
+            start = grid.frame_at_or_after(cut.start)
+        if _touches_a_word(cut.end, grid.time(end), words):
+            end = grid.frame_at_or_before(cut.end)
+        end = min(end, grid.end_frame)
+        if end > start:
+            snapped.append(cut.model_copy(update={"start": grid.time(start), "end": grid.time(end)}))
+    return snapped
+
+
+def _touches_a_word(start: float, end: float, words: Sequence[Word]) -> bool:
+    """Whether a word overlaps the stretch a snapped edge adds to a cut (nothing when it shrinks the cut)."""
+    return end > start and any(w.start < end and w.end > start for w in words)
+
+
+def cut_slivers(
+    cuts: Sequence[Cut], words: Sequence[Word], duration: float, min_keep_s: float
+) -> tuple[list[Cut], list[str]]:
+    """The cuts extended over each kept piece shorter than `min_keep_s` that shows no word (a margin left
+    between two cuts, or at either end of the video): a flash of a few frames is a jump cut, not content.
+    A piece that shows any part of a word stays, and so does the last piece left."""
+    pieces = [p for p in keep_ranges(cuts, duration) if p.duration > 0]
+    slivers = [p for p in pieces if p.duration < min_keep_s and not _shows_a_word(p, words)]
+    if slivers and len(slivers) == len(pieces):
+        slivers.remove(max(slivers, key=lambda p: p.duration))
+    extended, notes = list(cuts), []
+    for sliver in slivers:
+        before = next((i for i, c in enumerate(extended) if abs(c.end - sliver.start) < 1e-6), None)
+        after = next((i for i, c in enumerate(extended) if abs(c.start - sliver.end) < 1e-6), None)
+        if before is not None:
+            extended[before] = extended[before].model_copy(update={"end": sliver.end})
+        elif after is not None:
+            extended[after] = extended[after].model_copy(update={"start": sliver.start})
+        else:
+            continue
+        notes.append(
+            f"kept {sliver.duration:.2f} s at {sliver.start:.2f} s shows no word: cut with the cuts beside "
+            f"it (shorter than min_keep_s {min_keep_s:g} s)"
+        )
+    return merge_cuts(extended, duration), notes
+
+
+def _shows_a_word(span: Span, words: Sequence[Word]) -> bool:
+    """Whether any part of a word (filler or not) lies in the span; a zero-length word counts as a point."""
+    return any(w.start < span.end and (w.end > span.start or w.start >= span.start) for w in words)
+
+
 def keep_ranges(cuts: Sequence[Cut], duration: float) -> list[Span]:
-    """The complement of the cuts in [0, duration]."""
-    return complement(cuts, duration)
+    """The complement of the cuts in [0, duration], to the microsecond (frame times are not whole ms)."""
+    return complement(cuts, duration, decimals=6)
 
 
 def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
@@ -269,13 +326,28 @@ def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
     ]
 
 
-def repair_plan(plan: Plan, words: Sequence[Word], duration: float) -> Plan:
-    """A plan whose ranges lie inside the video, do not overlap, never cut a kept word, and whose
-    keep ranges are the complement of its cuts; every change is listed in plan.repairs."""
+def repair_plan(
+    plan: Plan, words: Sequence[Word], duration: float, min_keep_s: float = 0.0, grid: FrameGrid | None = None
+) -> Plan:
+    """A plan whose ranges lie inside the video, do not overlap, never cut a kept word, leave no wordless
+    piece shorter than `min_keep_s`, lie on the render's frame `grid` (when given; the plan then ends where
+    the picture does), and whose keep ranges are the complement of its cuts; every change is listed in
+    plan.repairs."""
+    notes: list[str] = []
+    if grid is not None and grid.end_s < duration - 1 / grid.fps:
+        notes.append(
+            f"the picture ends at {grid.end_s:.2f} s, the sound at {duration:.2f} s: the plan ends there"
+        )
     merged = merge_cuts(plan.cuts, duration)
-    cuts, notes = snap_out_of_words(merged, kept_words(words, merged))
+    cuts, moved = snap_out_of_words(merged, kept_words(words, merged))
     cuts = merge_cuts(cuts, duration)
-    keep = keep_ranges(cuts, duration)
+    end = duration
+    if grid is not None:
+        cuts = snap_to_frames(cuts, grid, words)
+        end = min(duration, grid.end_s)
+    cuts, slivers = cut_slivers(cuts, words, end, min_keep_s)
+    notes += moved + slivers
+    keep = keep_ranges(cuts, end)
     inside = [s for s in keep if s.duration > 0]
 
     def in_keep(time: float) -> bool:
@@ -497,7 +569,7 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
         metadata_strategy=metadata_strategy(ctx.analysis),
         thumbnail_concepts=thumbnail_concepts(ctx),
     )
-    plan = repair_plan(plan, words, ctx.duration)
+    plan = repair_plan(plan, words, ctx.duration, config.min_keep_s, ctx.grid)
     return plan.model_copy(update={"metrics": plan_metrics(plan, ctx.duration)})
 
 
@@ -505,7 +577,7 @@ def plan_metrics(plan: Plan, duration: float) -> dict[str, float]:
     removed = sum(c.duration for c in plan.cuts)
     return {
         "source_s": round(duration, 3),
-        "kept_s": round(duration - removed, 3),
+        "kept_s": round(sum(k.duration for k in plan.keep), 3),  # less than source - removed past the picture
         "removed_s": round(removed, 3),
         "cuts": float(len(plan.cuts)),
         **{
@@ -574,7 +646,7 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
         **proposal.model_dump(),
     )
     proposed = len(plan.cuts)
-    plan = repair_plan(plan, ctx.transcript.words, ctx.duration)
+    plan = repair_plan(plan, ctx.transcript.words, ctx.duration, config.min_keep_s, ctx.grid)
     through_words = sum(DROPPED_CUT in note for note in plan.repairs)
     if through_words and through_words * 2 >= proposed:
         raise PlanRejected(f"{through_words} of the LLM's {proposed} cuts would remove kept words")

@@ -14,9 +14,8 @@ import importlib
 import json
 import logging
 import os
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from .config import DirectorConfig
+from .deadline import Late, call_within
 from .errors import AveError
 from .models import write_json_atomic
 
@@ -42,6 +42,7 @@ MAX_ANSWER_CHARS = 2_000_000
 
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 class LLMError(AveError):
@@ -168,7 +169,8 @@ class ResponseCache:
             "tokens_out": tokens_out,
             "data": data,
         }
-        write_json_atomic(self.path(key), json.dumps(entry, indent=2, ensure_ascii=False) + "\n")
+        # shared: two jobs asking the same question at once both write this entry
+        write_json_atomic(self.path(key), json.dumps(entry, indent=2, ensure_ascii=False) + "\n", shared=True)
 
 
 @functools.cache
@@ -224,6 +226,43 @@ def describe_failure(exc: BaseException, secret: str) -> str:
     return scrub(f"{type(exc).__name__}: {exc}", secret)
 
 
+class DeadlineClient:
+    """A google-genai client whose requests are each abandoned after `deadline_s` seconds in all.
+
+    The SDK's timeout bounds each network read, not the request: a server sending a few bytes at a time
+    would hold the call for as long as it likes. Each request runs in a daemon thread instead; when it is
+    late, its client is closed (which ends the read) and a fresh one from `make_client` serves the next.
+    """
+
+    def __init__(
+        self,
+        make_client: Callable[[], Any],
+        deadline_s: float,
+        *,
+        client: Any = None,
+        name: str = "ave-genai",
+    ) -> None:
+        self.make_client = make_client
+        self.deadline_s = deadline_s
+        self.client = client if client is not None else make_client()
+        self.name = name  # of the request threads
+
+    def call(self, request: Callable[[Any], R]) -> R:
+        """`request(client)`'s answer or exception; AnswerDeadline when it has none within the deadline."""
+        client = self.client
+        try:
+            return call_within(lambda: request(client), self.deadline_s, self.name)
+        except Late:
+            self.client = self.make_client()
+            try:
+                client.close()
+            except Exception as exc:  # the late request is abandoned either way
+                log.debug("closing the late client failed: %s", type(exc).__name__)
+            raise AnswerDeadline(
+                f"connection timed out (no complete answer within {self.deadline_s:g} s)"
+            ) from None
+
+
 class GeminiLLM:
     """Gemini through google-genai, with structured JSON output, our own retry policy and a disk cache.
 
@@ -253,7 +292,7 @@ class GeminiLLM:
         self.cache = ResponseCache(cache_dir) if cache_dir is not None else None
         self.usage = LLMUsage(config.price_in_per_million, config.price_out_per_million)
         self._api_key = api_key.strip()
-        self._client = self._make_client()
+        self._requests = DeadlineClient(self._make_client, config.timeout_s, name="ave-gemini")
 
     def _make_client(self) -> genai.Client:
         try:
@@ -347,49 +386,17 @@ class GeminiLLM:
             for attempt in retrying:
                 attempt_number = attempt.retry_state.attempt_number
                 with attempt:
-                    answer = self._within_deadline(prompt, request_config)
+                    answer = self._requests.call(
+                        lambda client: client.models.generate_content(
+                            model=self.model, contents=prompt, config=request_config
+                        )
+                    )
         except Exception as exc:
             tries = f"after {attempt_number} attempt{'s' if attempt_number != 1 else ''}"
             # from None: the SDK's exception text may quote request details; ours is enough
             raise LLMError(f"Gemini {self.model}: {describe_failure(exc, self._api_key)} ({tries})") from None
         assert answer is not None  # the loop either returned an answer or raised
         return answer, attempt_number
-
-    def _within_deadline(
-        self, prompt: str, request_config: types.GenerateContentConfig
-    ) -> types.GenerateContentResponse:
-        """One request, abandoned after timeout_s in all.
-
-        The SDK's timeout bounds each network read, not the request: a server sending a few bytes at a
-        time would hold the call for as long as it likes. The request runs in a daemon thread instead; when
-        it is late, its client is closed (which ends the read) and a fresh one serves the next attempt.
-        """
-        client = self._client
-        outcome: dict[str, Any] = {}
-
-        def request() -> None:
-            try:
-                outcome["answer"] = client.models.generate_content(
-                    model=self.model, contents=prompt, config=request_config
-                )
-            except BaseException as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=request, name="ave-gemini", daemon=True)
-        worker.start()
-        worker.join(self.config.timeout_s)
-        if worker.is_alive():
-            self._client = self._make_client()
-            try:
-                client.close()
-            except Exception as exc:  # the late request is abandoned either way
-                log.debug("closing the late client failed: %s", type(exc).__name__)
-            raise AnswerDeadline(
-                f"connection timed out (no complete answer within {self.config.timeout_s:g} s)"
-            )
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["answer"]
 
     def _log_retry(self, state: Any) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None

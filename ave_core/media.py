@@ -13,10 +13,12 @@ from .errors import InputError
 from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
 from .tools import ffprobe_binary, last_line, tool_version
 
-# ffprobe messages that mean the file stops before its index says it should
 # B-frames reorder at most this many frames between decode and presentation order
 _REORDER_DEPTH = 16
+# ffprobe messages that mean the file stops before its index says it should
 _TRUNCATION_SIGNS = ("partial file", "truncat", "invalid nal unit size", "end of file")
+# picture codecs: a file holding one frame of these is a still image, not a recording
+_IMAGE_CODECS = {"png", "mjpeg", "bmp", "webp", "gif", "tiff", "jpeg2000", "jpegls"}
 
 
 def probe(
@@ -48,9 +50,14 @@ def probe(
             f"{source}: no video stream, only audio — ave edits videos; "
             "add a picture (e.g. ffmpeg -loop 1 -i cover.png -i audio -shortest out.mp4)"
         )
-    _check_complete(source, video_raw, errors)
+    _check_complete(source, [video_raw, *audio_raw], errors)
 
-    duration = _float(fmt.get("duration")) or _float(video_raw.get("duration"))
+    duration = _float(fmt.get("duration")) or _stream_duration(video_raw)
+    if _is_still_image(fmt, video_raw):
+        codec = video_raw.get("codec_name", "image")
+        raise InputError(
+            f"{source}: a still picture ({codec}), not a video — export the recording as a video"
+        )
     if not duration or duration <= 0:
         raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
 
@@ -106,15 +113,30 @@ def _is_video(stream: dict[str, Any]) -> bool:
     return stream.get("codec_type") == "video" and not attached
 
 
-def _check_complete(source: Path, video: dict[str, Any], errors: str) -> None:
-    """Raise when the file holds fewer packets than its index announces (a cut-off copy)."""
-    announced = _int(video.get("nb_frames"))
-    read = _int(video.get("nb_read_packets"))
-    cut_short = announced is not None and read is not None and read < 0.98 * announced
+def _check_complete(source: Path, streams: list[dict[str, Any]], errors: str) -> None:
+    """Raise when a stream holds fewer packets than the file's index announces (a cut-off copy).
+
+    The audio is checked as well as the video: a copy cut a few kilobytes short usually loses the last
+    audio packets only, the video's being interleaved before them.
+    """
     damaged = any(sign in errors.lower() for sign in _TRUNCATION_SIGNS)
-    if cut_short or (damaged and announced is not None and read is not None and read < announced):
-        found = f"{read} of {announced} video frames present" if cut_short else last_line(errors)
-        raise InputError(f"{source}: truncated ({found}) — copy or export the file again")
+    for stream in streams:
+        announced = _int(stream.get("nb_frames"))
+        read = _int(stream.get("nb_read_packets"))
+        if announced is None or read is None:
+            continue
+        if read < 0.98 * announced or (damaged and read < announced):
+            kind = stream.get("codec_type", "media")
+            found = f"{read} of {announced} {kind} frames present"
+            raise InputError(f"{source}: truncated ({found}) — copy or export the file again")
+
+
+def _is_still_image(fmt: dict[str, Any], video: dict[str, Any]) -> bool:
+    """A picture (PNG, JPEG, ...) rather than a video: an image demuxer, or one frame of an image codec."""
+    if str(fmt.get("format_name", "")).endswith("_pipe") or fmt.get("format_name") == "image2":
+        return True
+    frames = _int(video.get("nb_read_packets"))
+    return video.get("codec_name") in _IMAGE_CODECS and (frames or 0) <= 1
 
 
 def _video_stream(
@@ -133,7 +155,7 @@ def _video_stream(
     frame_count = _int(raw.get("nb_read_packets")) or _int(raw.get("nb_frames"))
     nominal = _rate(raw.get("r_frame_rate"))
     average = _rate(raw.get("avg_frame_rate"))
-    stream_duration = _float(raw.get("duration")) or duration
+    stream_duration = _stream_duration(raw) or duration
     if frame_count and stream_duration:
         average = frame_count / stream_duration
     spread = _interval_spread(ffprobe, source, int(raw["index"]), sample_frames)
@@ -151,7 +173,7 @@ def _video_stream(
         variable_frame_rate=spread > vfr_tolerance or declared_mismatch,
         frame_interval_spread=round(spread, 6),
         frame_count=frame_count,
-        duration_s=_float(raw.get("duration")),
+        duration_s=_stream_duration(raw),
         pix_fmt=raw.get("pix_fmt"),
         bit_rate=_int(raw.get("bit_rate")),
     )
@@ -194,10 +216,25 @@ def _audio_stream(raw: dict[str, Any]) -> AudioStream:
         channels=int(raw.get("channels", 0)),
         channel_layout=raw.get("channel_layout"),
         sample_rate=int(raw.get("sample_rate", 0) or 0),
-        duration_s=_float(raw.get("duration")),
+        duration_s=_stream_duration(raw),
         language=raw.get("tags", {}).get("language"),
         is_default=bool(raw.get("disposition", {}).get("default", 0)),
     )
+
+
+def _stream_duration(raw: dict[str, Any]) -> float | None:
+    """A stream's own length in seconds; Matroska gives it only as a DURATION tag ("00:00:04.046000000")."""
+    seconds = _float(raw.get("duration"))
+    if seconds:
+        return seconds
+    tags = {str(k).lower(): v for k, v in (raw.get("tags") or {}).items()}
+    parts = str(tags.get("duration", "")).split(":")
+    if len(parts) != 3:
+        return None
+    hours, minutes, rest = (_float(p) for p in parts)
+    if hours is None or minutes is None or rest is None:
+        return None
+    return hours * 3600 + minutes * 60 + rest or None
 
 
 def _rate(value: Any) -> float | None:

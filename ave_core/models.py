@@ -6,14 +6,15 @@ Times are seconds in the source video's time unless a field says otherwise. Ever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -99,16 +100,16 @@ class Span(Model):
         return self.end - self.start
 
 
-def complement(spans: Sequence[Span], duration: float) -> list[Span]:
-    """The parts of [0, duration] that sorted `spans` leave uncovered."""
+def complement(spans: Sequence[Span], duration: float, decimals: int = 3) -> list[Span]:
+    """The parts of [0, duration] that sorted `spans` leave uncovered, times rounded to `decimals`."""
     gaps: list[Span] = []
     cursor = 0.0
     for span in spans:
         if span.start > cursor:
-            gaps.append(Span(start=round(cursor, 3), end=round(span.start, 3)))
+            gaps.append(Span(start=round(cursor, decimals), end=round(span.start, decimals)))
         cursor = max(cursor, span.end)
     if duration > cursor:
-        gaps.append(Span(start=round(cursor, 3), end=round(duration, 3)))
+        gaps.append(Span(start=round(cursor, decimals), end=round(duration, decimals)))
     return gaps
 
 
@@ -596,20 +597,48 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 A = TypeVar("A", bound=BaseModel)
 
 
-def write_json_atomic(path: str | os.PathLike[str], payload: str) -> None:
-    """Write text to `path` through a temporary file in the same folder and a rename."""
+def partial_path(path: Path) -> Path:
+    """The hidden file beside `path` that writing it goes through. The name is fixed, so a writer killed
+    mid-write leaves one such file, which the next write of `path` replaces, rather than one per kill."""
+    return path.with_name(f".{path.name}.partial")
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], *, binary: bool = False, shared: bool = False
+) -> Iterator[IO[Any]]:
+    """A file to write whose content replaces `path` in one rename when the block ends; if anything fails,
+    `path` is left as it was and nothing else stays behind.
+
+    The file is created as open() creates one (its mode follows the umask), as partial_path(path): each
+    artifact has one writer. `shared=True` is for a file that processes may write at the same time (a
+    cache entry two jobs both miss): each writer then gets a file of its own, uniquely named.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if shared:
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(6)}.partial")
+    else:
+        partial = partial_path(target)
+        partial.unlink(missing_ok=True)  # a killed writer's: made afresh below, under today's umask
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        os.replace(partial, target)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (None, str(partial)):
+            exc.filename = str(target)  # a full disk's error then names the file, not its hidden partial
         raise
+
+
+def write_json_atomic(path: str | os.PathLike[str], payload: str, *, shared: bool = False) -> None:
+    """Write text to `path` through a hidden file beside it and a rename (see atomic_writer)."""
+    with atomic_writer(path, shared=shared) as handle:
+        handle.write(payload)
 
 
 def write_artifact(path: str | os.PathLike[str], artifact: BaseModel) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,10 @@ def timeline_picture(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CUT_COLOURS.values()]
     lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(_partial(out), format="png", dpi=110)
-    plt.close(figure)
-    os.replace(_partial(out), out)
+    try:
+        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=110))
+    finally:
+        plt.close(figure)
 
 
 def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4) -> None:
@@ -77,10 +78,10 @@ def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4
         axis.imshow(plt.imread(results_dir / shot.keyframe))
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(_partial(out), format="png", dpi=100)
-    plt.close(figure)
-    os.replace(_partial(out), out)
+    try:
+        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=100))
+    finally:
+        plt.close(figure)
 
 
 def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None:
@@ -100,10 +101,18 @@ def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None
         "<h2>Tags</h2><p>" + html.escape(", ".join(metadata.tags)) + "</p>"
         "<h2>Hashtags</h2><p>" + html.escape(" ".join(metadata.hashtags)) + "</p></body></html>"
     )
+    _publish(out, lambda partial: partial.write_text(page, encoding="utf-8"))
+
+
+def _publish(out: Path, write: Callable[[Path], object]) -> None:
+    """Write `out` through a partial file and a rename; a failed write (a full disk) leaves nothing."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    _partial(out).write_text(page, encoding="utf-8")
-    os.replace(_partial(out), out)
-
-
-def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.part{path.suffix}")
+    partial = out.with_name(f".{out.stem}.part{out.suffix}")
+    try:
+        write(partial)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(out)  # a full disk's error then names the file
+        raise
+    os.replace(partial, out)

@@ -13,7 +13,6 @@ import importlib.util
 import json
 import logging
 import re
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 from .analysis import fold_plural, stopwords, token
 from .config import ResearchConfig
+from .deadline import Late, call_within
 from .errors import AveError
 from .models import Analysis, Fallback, Keyword, Research, Transcript, make_producer, write_json_atomic
 
@@ -169,28 +169,18 @@ class DdgsClient:
 
     def _within_deadline(self, query: str, search: Callable[[], Any]) -> list[Any]:
         """Run `search` in a daemon thread so that a hung request cannot hold the stage past the deadline."""
-        outcome: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                outcome["rows"] = search()
-            except Exception as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=work, name="ave-ddgs", daemon=True)
-        worker.start()
-        worker.join(self.deadline_s)
-        if worker.is_alive():
+        try:
+            rows = call_within(search, self.deadline_s, "ave-ddgs")
+        except Late:
             raise SearchError(
                 f"ddgs search for {query!r}: no answer within {self.deadline_s:g} s "
                 "— check the network or raise research.timeout_s"
-            )
-        if "error" in outcome:
+            ) from None
+        except Exception as exc:
             raise SearchError(
-                f"ddgs search for {query!r} failed ({ddgs_detail(outcome['error'])}) "
+                f"ddgs search for {query!r} failed ({ddgs_detail(exc)}) "
                 "— check the network, or set research.backend: offline"
-            ) from outcome["error"]
-        rows = outcome["rows"]
+            ) from exc
         if not isinstance(rows, list):
             raise SearchError(
                 f"ddgs search for {query!r} answered {type(rows).__name__}, not a list of results"
@@ -352,7 +342,8 @@ class CachedSearch:
             "answer": answer,
         }
         try:
-            write_json_atomic(path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
+            # shared: the videos' research jobs share this cache, and may store the same query at once
+            write_json_atomic(path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n", shared=True)
         except OSError as exc:  # the answer is still good; only the next run pays for it again
             self.warnings.append(one_line(f"search cache {self.cache_dir} is not writable: {exc}"))
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
-from .errors import AveError
+from .errors import WRITE_PROBLEMS, AveError
 
 
 @contextmanager
@@ -23,13 +25,23 @@ def stage_logging(log_path: str | Path, stage: str) -> Iterator[logging.Logger]:
     try:
         yield logger
     except AveError as exc:
-        line = f"ave {stage}: error: {exc}"
-        logger.error(line)
-        print(line, file=sys.stderr, flush=True)
-        sys.exit(1)
+        _fail(logger, f"ave {stage}: error: {exc}")
+    except OSError as exc:
+        if exc.errno not in WRITE_PROBLEMS:
+            logger.exception("%s failed with an unexpected error", stage)
+            raise
+        # a full disk or a read-only folder: the user's to fix, and one line says how
+        where = os.path.relpath(exc.filename) if exc.filename else "results/"
+        _fail(logger, f"ave {stage}: error: {where}: {WRITE_PROBLEMS[exc.errno]}")
     except Exception:
         logger.exception("%s failed with an unexpected error", stage)
         raise
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def _fail(logger: logging.Logger, line: str) -> NoReturn:
+    logger.error(line)
+    print(line, file=sys.stderr, flush=True)
+    sys.exit(1)

@@ -17,7 +17,6 @@ import io
 import logging
 import os
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 from .errors import AveError
-from .llm import api_key_from_env, describe_failure, scrub
+from .llm import DeadlineClient, api_key_from_env, describe_failure, scrub
 from .models import (
     Fallback,
     MediaInfo,
@@ -36,6 +35,7 @@ from .models import (
     Thumbnail,
     ThumbnailConcept,
     Thumbnails,
+    atomic_writer,
     make_producer,
 )
 from .tools import ffmpeg_binary, tool_version
@@ -65,6 +65,7 @@ FONT_CANDIDATES = (
     "C:/Windows/Fonts/arialbd.ttf",
 )
 DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
+IMAGE_RETRY_MAX_WAIT_S = 4.0  # the longest the SDK waits between two attempts at one image
 
 
 class BackgroundError(AveError):
@@ -186,7 +187,9 @@ class ImagenBackground:
     `model` names an Imagen model (`imagen-*`, asked through `client.models.generate_images`; google-genai
     3.x serves that only on Vertex AI) or a Gemini image model (`gemini-*-image*`, asked through
     `generate_content` with image output, which works with a Gemini API key). The key comes from
-    `api_key_from_env()` only; `timeout_s` is seconds per request, `attempts` the tries per request.
+    `api_key_from_env()` only. `attempts` is the tries per image and `timeout_s` the seconds each network
+    read of a try may wait; whatever the server does, an image is abandoned after `attempts` x `timeout_s`
+    plus the waits between tries (at most IMAGE_RETRY_MAX_WAIT_S each).
     """
 
     name = "imagen"
@@ -205,7 +208,14 @@ class ImagenBackground:
             raise BackgroundError("image model: no API key — set GEMINI_API_KEY or GOOGLE_API_KEY")
         self.model = model
         self._api_key = api_key.strip()
-        self._client = client if client is not None else self._make_client(base_url, timeout_s, attempts)
+        attempts = max(1, attempts)
+        deadline_s = attempts * timeout_s + (attempts - 1) * IMAGE_RETRY_MAX_WAIT_S
+        self._requests = DeadlineClient(
+            functools.partial(self._make_client, base_url, timeout_s, attempts),
+            deadline_s,
+            client=client,
+            name="ave-imagen",
+        )
 
     def _make_client(self, base_url: str | None, timeout_s: float, attempts: int) -> Any:
         try:
@@ -219,7 +229,7 @@ class ImagenBackground:
         http_options = types.HttpOptions(
             base_url=base_url or None,
             timeout=max(1, round(timeout_s * 1000)),  # milliseconds
-            retry_options=types.HttpRetryOptions(attempts=max(1, attempts)),
+            retry_options=types.HttpRetryOptions(attempts=attempts, max_delay=IMAGE_RETRY_MAX_WAIT_S),
         )
         try:
             return genai.Client(api_key=self._api_key, vertexai=False, http_options=http_options)
@@ -252,7 +262,9 @@ class ImagenBackground:
 
         config = types.GenerateImagesConfig(number_of_images=1, aspect_ratio="16:9")
         try:
-            response = self._client.models.generate_images(model=self.model, prompt=prompt, config=config)
+            response = self._requests.call(
+                lambda client: client.models.generate_images(model=self.model, prompt=prompt, config=config)
+            )
         except ValueError as exc:
             if "only supported" not in str(exc):
                 raise
@@ -274,7 +286,9 @@ class ImagenBackground:
             image_config=types.ImageConfig(aspect_ratio="16:9"),
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
-        response = self._client.models.generate_content(model=self.model, contents=prompt, config=config)
+        response = self._requests.call(
+            lambda client: client.models.generate_content(model=self.model, contents=prompt, config=config)
+        )
         for candidate in response.candidates or []:
             parts = candidate.content.parts if candidate.content is not None else None
             for part in parts or []:
@@ -792,12 +806,6 @@ def _backgrounds(
 
 
 def save_png(image: Image.Image, path: Path) -> None:
-    """Write a PNG through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG", compress_level=4)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a PNG through a hidden file beside it and a rename (models.atomic_writer)."""
+    with atomic_writer(path, binary=True) as handle:
+        image.save(handle, format="PNG", compress_level=4)

@@ -1,13 +1,65 @@
-"""Mapping times between the source video and the edited one, whose timeline is the plan's keep ranges."""
+"""Mapping times between the source video and the edited one, whose timeline is the plan's keep ranges,
+and the output frame grid that the plan's cuts lie on (so that the render, captions, chapters and the
+timeline all see the same edit)."""
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .models import Span
+from .models import MediaInfo, Span
+
+DEFAULT_FPS = 25.0  # the render's rate when the source has no usable one (audio only, a broken header)
+FRAME_TOLERANCE = 1e-3  # frames: float error and microsecond rounding, not a real offset
+
+
+def output_fps(media: MediaInfo) -> float:
+    """The constant frame rate of the render: the source's nominal rate (VFR sources are resampled)."""
+    video = media.video
+    rate = video.nominal_fps if video and video.nominal_fps else DEFAULT_FPS
+    return rate if 1 <= rate <= 120 else DEFAULT_FPS
+
+
+@dataclass(frozen=True)
+class FrameGrid:
+    """The render's frames over the source: frame boundary k lies at k / fps seconds, and the picture ends at
+    boundary `end_frame`. A cut on this grid is a cut the render makes exactly."""
+
+    fps: float
+    end_frame: int
+
+    @classmethod
+    def of(cls, media: MediaInfo) -> FrameGrid:
+        """The grid of the render of `media`: its output rate, up to the last whole frame of the picture."""
+        fps = output_fps(media)
+        end_s = media.duration_s
+        if media.video and media.video.duration_s:
+            end_s = min(end_s, media.video.duration_s)  # audio can outlast the picture
+        return cls(fps, math.floor(end_s * fps + FRAME_TOLERANCE))
+
+    @property
+    def end_s(self) -> float:
+        """Where the picture ends, seconds."""
+        return self.time(self.end_frame)
+
+    def time(self, frame: int) -> float:
+        """The source time of a frame boundary, to the microsecond (exact enough for any rate to map back)."""
+        return round(frame / self.fps, 6)
+
+    def frame(self, time_s: float) -> int:
+        """The frame boundary nearest a source instant."""
+        return round(time_s * self.fps)
+
+    def frame_at_or_after(self, time_s: float) -> int:
+        """The first frame boundary at or after a source instant."""
+        return math.ceil(time_s * self.fps - FRAME_TOLERANCE)
+
+    def frame_at_or_before(self, time_s: float) -> int:
+        """The last frame boundary at or before a source instant."""
+        return math.floor(time_s * self.fps + FRAME_TOLERANCE)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ToolError
+from .errors import WRITE_PROBLEM_TEXTS, OutputError, ToolError
 
 
 def ffmpeg_binary() -> str:
@@ -36,14 +36,24 @@ def ffprobe_binary() -> str:
 def run_tool(args: Sequence[str | Path], *, what: str) -> subprocess.CompletedProcess[str]:
     """Run a program with an argument list (never a shell string) and capture its output.
 
-    Raises ToolError naming `what` with the last line of stderr when it fails.
+    Raises ToolError naming `what` with the last line of stderr when it fails, and OutputError when it
+    could not write (a full disk, a read-only folder), even where it exits 0: ffmpeg does when it cannot
+    write an MP4's index at the end.
     """
     argv = [str(a) for a in args]
     proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
+    problem = write_problem(proc.stderr)
+    if problem:
+        raise OutputError(f"{what}: {problem}")
     if proc.returncode != 0:
         last = last_line(proc.stderr) or f"exit code {proc.returncode}"
         raise ToolError(f"{what}: {Path(argv[0]).name} failed: {last}")
     return proc
+
+
+def write_problem(stderr: str) -> str | None:
+    """What a program's complaint that it could not write (a full disk, a read-only folder) means, or None."""
+    return next((problem for text, problem in WRITE_PROBLEM_TEXTS.items() if text in stderr), None)
 
 
 def last_line(text: str) -> str:

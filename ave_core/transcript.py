@@ -20,6 +20,7 @@ _LIKE_IS_MEANT = {
 }  # fmt: skip
 # "you know" after these words is a question or a clause, not a filler
 _YOU_KNOW_IS_MEANT = {"do", "did", "if", "what", "as", "don't", "didn't", "now"}
+NO_SPEECH = "no speech in the audio (voice activity detection found none): nothing to transcribe"
 FILLER_PAUSE_S = 0.25  # a pause this long around "like" / "you know" marks it as a filler
 PHRASE_PAUSE_S = 0.5  # a pause this long ends a phrase for retake detection
 SNAP_DISTANCE_S = 1.5  # how far a filler may move onto a voiced stretch between its neighbours
@@ -68,6 +69,25 @@ def _set_off(before: Word | None, first: Word, after: Word | None, last: Word | 
         or bool(re.search(r"[,.!?]$", last.word))
     )
     return left and right
+
+
+def distrust_long_fillers(words: Sequence[Word], max_filler_s: float) -> list[str]:
+    """Unmark the fillers longer than `max_filler_s` and say so, one warning each.
+
+    Real "um"s and "uh"s last 0.2-0.7 s. A longer one is the verbatim prompt at work: the model wrote "uh"
+    over words it did not make out (a 1.85 s "uh" on a meeting), and cutting it as a filler cuts speech.
+    """
+    warnings = []
+    for word in words:
+        length = word.end - word.start
+        if word.is_filler and length > max_filler_s:
+            word.is_filler = False
+            warnings.append(
+                f'"{word.word.strip()}" at {word.start:.2f} s lasts {length:.2f} s, longer than a filler '
+                f"(asr.max_filler_s {max_filler_s:g} s): kept as speech, not cut — the recogniser probably "
+                "wrote it over words"
+            )
+    return warnings
 
 
 def refine_word_times(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
@@ -237,15 +257,18 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
     ]
     mark_fillers(words, settings.filler_words)
     words = refine_word_times(words, audio.speech)
+    warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
     if speech.backend != "sidecar":  # caption times are a person's, leave them
         stretches = snap_fillers(words, stretches)
+        warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
     segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
     return Transcript(
         producer=make_producer(
             "transcribe",
             speech.backend,
             packages=BACKEND_PACKAGES.get(speech.backend, ()),
+            warnings=warnings,
         ),
         language=speech.language,
         text=" ".join(s.text for s in segments).strip(),
@@ -284,6 +307,10 @@ def transcribe_video(
     from_captions = uses_captions(asr, sidecar)
     if not audio.has_audio and not from_captions:
         return empty_transcript(audio.skip_reason or "no audio track")
+    if not audio.speech and not from_captions:
+        # Whisper writes words into silence ("You. You. You."): hours of it would take minutes and leave
+        # a transcript of nothing but hallucinations
+        return empty_transcript(NO_SPEECH)
     recognizer = make_recognizer(asr, sidecar, cpu_threads)
     samples = None if from_captions else read_pcm16(wav_path)[0]
     speech = recognizer.recognize(samples)

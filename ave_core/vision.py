@@ -463,8 +463,11 @@ class _KeyframePicker:
         if frame is None:
             return None  # only when the detector reported a cut far later than it happened
         name = f"shot-{len(self.keyframes) + 1:03d}.jpg"
-        if not cv2.imwrite(str(self.frames_dir / name), frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
-            raise ToolError(f"{self.frames_dir / name}: OpenCV could not write the keyframe — check the disk")
+        encoded, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not encoded:
+            raise ToolError(f"{self.frames_dir / name}: OpenCV could not encode the keyframe")
+        # written by Python, not cv2.imwrite: a full disk is then an OSError that says so
+        (self.frames_dir / name).write_bytes(jpeg.tobytes())
         quality = frame.quality or measure_quality(frame.image)
         return _Keyframe(path=f"{self.frames_dir.name}/{name}", time=frame.time, quality=quality)
 

@@ -24,6 +24,7 @@ from ave_core.director import Context, direct, rule_based_plan  # noqa: E402
 from ave_core.evaluation import covered, edit_scores  # noqa: E402
 from ave_core.llm import GeminiLLM  # noqa: E402
 from ave_core.models import Analysis, AudioAnalysis, MediaInfo, Scenes, Transcript, read_artifact  # noqa: E402
+from ave_core.timemap import FrameGrid  # noqa: E402
 from tests.gemini_stub import GeminiStub, Reply  # noqa: E402
 
 DEMO = REPO / "examples" / "demo"
@@ -31,12 +32,14 @@ OUT = REPO / "bench" / "out"
 
 
 def load_context(results: Path) -> Context:
+    media = read_artifact(results / "media.json", MediaInfo)
     return Context(
-        duration=read_artifact(results / "media.json", MediaInfo).duration_s,
+        duration=media.duration_s,
         audio=read_artifact(results / "audio.json", AudioAnalysis),
         transcript=read_artifact(results / "transcript.json", Transcript),
         analysis=read_artifact(results / "analysis.json", Analysis),
         scenes=read_artifact(results / "scenes.json", Scenes),
+        grid=FrameGrid.of(media),
     )
 
 

@@ -345,8 +345,8 @@ def notes(result: dict[str, Any], f: dict[str, Any]) -> str:
                 prompt (`asr.verbatim_prompt`, on by default), which is what makes tiny.en write fillers
                 at all (the bare model's filler recall on the generated talks is 0): on AMI's first 11 s
                 it makes the model write "Um, uh," instead of about 20 words, and the temperature fallback
-                that follows costs the time. The director then cuts those "fillers", and the words under
-                them with them."""
+                that follows costs the time. A "filler" longer than `asr.max_filler_s` is not trusted as one
+                (a warning in transcript.json), so the edit keeps the speech under it."""
             )
         )
     clipped = f["clipped_real"]
@@ -386,12 +386,9 @@ def notes(result: dict[str, Any], f: dict[str, Any]) -> str:
         items.append(
             prose(
                 f"""**Slivers**: {f["slivers"]} kept pieces shorter than {result["settings"]["sliver_s"]} s
-                between two cuts and {f["end_slivers"]} at the very end of a video (0.13–0.19 s each when
-                investigated), each a flash of 3–5 frames in `final.mp4`. Between cuts they are the
-                silence margin (`director.margin_s`, 0.15 s) left between a silence cut and the filler cut
-                next to it, which the repair keeps because only gaps under 0.12 s (`MIN_KEEP_S`) are
-                merged away; at the end they are the margin the last silence cut keeps when the audio
-                track (or its last VAD silence) ends a few frames before the picture."""
+                between two cuts and {f["end_slivers"]} at the very end of a video, each a flash of a few
+                frames in `final.mp4`; the plan's repair cuts wordless pieces shorter than
+                `director.min_keep_s`, so these hold a word."""
             )
         )
     grid = f["grid_stage_s"]

@@ -18,6 +18,7 @@ rule probe:
     params:
         probe=section("probe"),
         original_name=get_original_name,
+        name_clash=get_name_clash,
         code=code_version("media", "tools"),
     script:
         "../scripts/probe.py"

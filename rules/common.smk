@@ -18,7 +18,7 @@ from ave_core.config import (
     section_params,
 )
 from ave_core.errors import ConfigError
-from ave_core.project import discover_videos
+from ave_core.project import check_writable, discover_videos, name_clash
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 DIRECTOR_PROMPT = str(Path(workflow.basedir) / "config" / "prompts" / "director.md")
@@ -30,6 +30,8 @@ if _problem:
     raise ConfigError(_problem)
 validate(config, schema=str(CONFIG_SCHEMA))
 AVE = load_config(config)
+# a read-only or foreign project folder fails here in one line, not in every job
+check_writable(["results", "logs", "benchmarks"])
 
 VIDEOS = {
     video.slug: video
@@ -61,6 +63,11 @@ def get_video_path(wildcards):
 def get_original_name(wildcards):
     """The input file's name as the user gave it, recorded in media.json."""
     return VIDEOS[wildcards.video].original_name
+
+
+def get_name_clash(wildcards):
+    """The error probe stops with when other files' names give the same slug; "" when none do."""
+    return name_clash(VIDEOS[wildcards.video])
 
 
 def section(name):
@@ -154,7 +161,6 @@ def scaled(base, per_input_gb=0):
             else 0.0
         )
         return int((base + per_input_gb * size_gb) * attempt)
-
 
     return resource
 

@@ -48,6 +48,6 @@ checkpoint direct:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("director", "llm"),
+        code=code_version("director", "llm", "timemap"),
     script:
         "../scripts/direct.py"

@@ -42,7 +42,7 @@ rule render_loudness:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render"),
+        code=code_version("render", "timemap"),
     script:
         "../scripts/render_loudness.py"
 
@@ -70,7 +70,7 @@ rule render_chunk:
         runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render"),
+        code=code_version("render", "timemap"),
     script:
         "../scripts/render_chunk.py"
 
@@ -95,7 +95,7 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render"),
+        code=code_version("render", "timemap"),
     script:
         "../scripts/render.py"
 

@@ -14,15 +14,18 @@ from ave_core.models import (
     write_artifact,
 )
 from ave_core.stage import stage_logging
+from ave_core.timemap import FrameGrid
 
 with stage_logging(snakemake.log[0], "direct") as log:
     config = DirectorConfig(**snakemake.params.director)
+    media = read_artifact(snakemake.input.media, MediaInfo)
     context = Context(
-        duration=read_artifact(snakemake.input.media, MediaInfo).duration_s,
+        duration=media.duration_s,
         audio=read_artifact(snakemake.input.audio, AudioAnalysis),
         transcript=read_artifact(snakemake.input.transcript, Transcript),
         analysis=read_artifact(snakemake.input.analysis, Analysis),
         scenes=read_artifact(snakemake.input.scenes, Scenes),
+        grid=FrameGrid.of(media),  # cuts on the render's frames: captions and chapters match the picture
     )
     llm, unavailable = make_llm(config, Path.cwd())
     plan = direct(context, config, Path(snakemake.input.prompt).read_text(encoding="utf-8"), llm, unavailable)

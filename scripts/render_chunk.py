@@ -29,5 +29,7 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         config,
         Path(snakemake.output.video),
         Path(snakemake.output.audio),
+        captions=Path(snakemake.input.captions),
+        threads=snakemake.threads,
     )
     log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))

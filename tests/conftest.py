@@ -70,23 +70,34 @@ def silent_video(media_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def bad_inputs(media_dir: Path, talk: tuple[Path, Truth]) -> dict[str, Path]:
-    """Files that must fail their probe: empty, text, and truncated copies."""
+    """Files that must fail their probe: empty, text, copies cut short, sound only, a picture."""
     folder = media_dir / "bad"
     folder.mkdir()
-    good = talk[0].read_bytes()
+    good = talk[0].read_bytes()  # its index (moov) comes first: +faststart
     files = {
         "zero": folder / "zero.mp4",
         "text": folder / "notes.mp4",
+        "truncated_10": folder / "cut 10.mp4",
         "truncated": folder / "truncated.mp4",
+        "truncated_90": folder / "cut 90.mp4",
+        "truncated_tail": folder / "cut tail.mp4",
         "truncated_index_at_end": folder / "cut index.mp4",
+        "audio_only": folder / "voice only.mp4",
+        "still_image": folder / "picture.mp4",
     }
     files["zero"].write_bytes(b"")
     files["text"].write_text("These are my notes for the lesson, not a video.\n")
-    files["truncated"].write_bytes(good[: len(good) // 3])
+    files["truncated_10"].write_bytes(good[: len(good) // 10])
+    files["truncated"].write_bytes(good[: len(good) // 2])
+    files["truncated_90"].write_bytes(good[: len(good) * 9 // 10])
+    files["truncated_tail"].write_bytes(good[:-1000])  # only the last audio packets are lost
     moov_at_end = folder / "moov-at-end.mp4"
     ffmpeg("-i", str(talk[0]), "-c", "copy", str(moov_at_end))
     files["truncated_index_at_end"].write_bytes(moov_at_end.read_bytes()[: len(good) // 2])
     moov_at_end.unlink()
+    ffmpeg("-i", str(talk[0]), "-vn", "-c:a", "copy", "-f", "mp4", str(files["audio_only"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", "-f", "image2", "-c:v", "png",
+           str(files["still_image"]))  # fmt: skip
     return files
 
 

@@ -213,7 +213,7 @@ def round_trip(transcript: Transcript, plan: Plan, folder: Path) -> list[Cue]:
         assert [t for s, e, _ in parsed for t in (s, e)] == pytest.approx(
             [t for s, e, _ in expected for t in (s, e)], abs=1e-6
         ), path
-    assert not list(folder.glob("*.tmp")), "temporary files left behind"
+    assert sorted(p.name for p in folder.iterdir()) == ["captions.srt", "captions.vtt"], "files left behind"
     return cues
 
 

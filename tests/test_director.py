@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ave_core.config import DirectorConfig
+from ave_core.captions import make_cues
+from ave_core.config import DirectorConfig, RenderConfig
 from ave_core.director import (
     Context,
     direct,
@@ -34,8 +35,11 @@ from ave_core.models import (
     Word,
     make_producer,
 )
+from ave_core.render import plan_pieces
+from ave_core.timemap import EditMap, FrameGrid
 from ave_core.transcript import mark_fillers
 from tests.gemini_stub import GeminiStub, Reply, Status
+from tests.test_timeline import NTSC, make_media
 
 PROMPT = (Path(__file__).resolve().parents[1] / "config" / "prompts" / "director.md").read_text()
 KEY = "test-key-PLANTED-director-42"
@@ -179,6 +183,106 @@ def test_repair_moves_cut_edges_out_of_words_and_drops_cuts_through_words(lesson
     for word in (w for w in words if not w.is_filler and not 6.3 <= w.start < 7.45):
         assert removed(plan, word.start, word.end) == 0.0
     assert any("dropped" in note for note in plan.repairs) and any("moved" in note for note in plan.repairs)
+
+
+def rendered_at(plan: Plan, media, source_s: float) -> float | None:
+    """Where the render (its frame-snapped pieces) shows a source instant in the edited video."""
+    grid = FrameGrid.of(media)
+    offset = 0.0
+    for piece in plan_pieces(plan, media, RenderConfig(transition_s=0)):
+        start, end = piece.start_frame / grid.fps, piece.end_frame / grid.fps
+        if start <= source_s < end:
+            return offset + source_s - start
+        offset += end - start
+    return None
+
+
+def many_pauses(count: int = 40) -> tuple[list[Word], float]:
+    """`count` phrases apart by pauses of 0.9-1.6 s, at times that fall between frames: a cut at each."""
+    phrases, start = [], 0.517
+    for i in range(count):
+        phrases.append((round(start, 3), f"phrase {i} has words."))
+        start += 4 * 0.3 + 0.9 + (i * 0.137) % 0.7
+    return spoken(*phrases), round(start + 0.413, 3)
+
+
+@pytest.mark.parametrize("fps", [25.0, NTSC])
+def test_cuts_lie_on_the_frame_grid_so_captions_match_the_picture(fps: float) -> None:
+    words, duration = many_pauses()
+    media = make_media(fps, duration)
+    unsnapped = rule_based_plan(context(words, duration), DirectorConfig())
+    ctx = context(words, duration)
+    ctx.grid = FrameGrid.of(media)
+    plan = rule_based_plan(ctx, DirectorConfig())
+    assert len(plan.cuts) >= 40
+    for cut in plan.cuts:  # on the grid (and, below, still clear of every word)
+        for edge in (cut.start, cut.end):
+            assert edge * fps == pytest.approx(round(edge * fps), abs=1e-4)
+    assert all(removed(plan, w.start, w.end) == 0.0 for w in words)
+    assert plan.keep == keep_ranges(plan.cuts, ctx.grid.end_s)  # the last whole frame ends the plan
+
+    def worst_gap(plan: Plan) -> float:
+        edit_map = EditMap.from_keep(plan.keep)
+        times = [t for w in words for t in (w.start, (w.start + w.end) / 2)]
+        return max(abs(edit_map.to_edited(t) - rendered_at(plan, media, t)) for t in times)
+
+    assert worst_gap(unsnapped) > 0.5 / fps  # the rules' own times drift off the render's frames
+    assert worst_gap(plan) < 1e-5  # the plan's keep ranges are the render's pieces
+    transcript = ctx.transcript
+    cue_starts = [cue.start for cue in make_cues(transcript, plan, max_chars=20, max_lines=1)]
+    phrase_starts = [rendered_at(plan, media, w.start) for w in words if w.word == "phrase"]
+    assert cue_starts == pytest.approx(phrase_starts, abs=0.0011)  # captions: whole milliseconds
+
+
+def test_wordless_slivers_between_cuts_are_cut_and_pieces_with_words_stay() -> None:
+    words = spoken((1.0, "Welcome to the lesson."), (5.0, "a"), (7.0, "Heating matters."))
+    words[4].end = 5.08  # "a" (5.0-5.08): a short word alone between two cuts
+    proposed = Plan(
+        producer=make_producer("direct", "test"), backend="test", keep=[],
+        cuts=[
+            Cut(start=2.3, end=3.5, reason="silence"),
+            Cut(start=3.65, end=4.9, reason="filler"),  # 0.15 s kept between them: no word in it
+            Cut(start=5.08, end=5.5, reason="silence"),  # 0.18 s kept before it, holding "a"
+            Cut(start=5.6, end=6.9, reason="silence"),  # 0.1 s kept between them, no word
+            Cut(start=7.7, end=9.8, reason="silence"),  # 0.2 s kept at the end of the video
+        ],
+    )  # fmt: skip
+    plan = repair_plan(proposed, words, 10.0, min_keep_s=0.25)
+    assert [(c.start, c.end, c.reason) for c in plan.cuts] == [
+        (2.3, 4.9, "silence+filler"),
+        (5.08, 6.9, "silence"),
+        (7.7, 10.0, "silence"),
+    ]
+    assert [(k.start, k.end) for k in plan.keep] == [(0.0, 2.3), (4.9, 5.08), (6.9, 7.7)]
+    assert sum("shows no word" in note for note in plan.repairs) == 3
+    as_proposed = repair_plan(proposed, words, 10.0, min_keep_s=0.0)
+    assert len(as_proposed.cuts) == 5 and all(removed(as_proposed, w.start, w.end) == 0 for w in words)
+
+
+def test_the_margin_left_where_the_audio_ends_before_the_picture_is_cut() -> None:
+    words = spoken((0.5, "Bin blue at F two now."))  # ends 2.25
+    ctx = context(words, 3.0)
+    last = ctx.audio.silences[-1]
+    ctx.audio.silences[-1] = Span(start=last.start, end=2.98)  # the sound stops a frame before the picture
+    ctx.grid = FrameGrid.of(make_media(25.0, 3.0))
+    plan = rule_based_plan(ctx, DirectorConfig())
+    assert plan.cuts[-1].end == 3.0 and plan.keep[-1].end < 2.5
+    assert all(k.duration >= DirectorConfig().min_keep_s for k in plan.keep)
+    sliver = rule_based_plan(ctx, DirectorConfig(min_keep_s=0))
+    assert sliver.keep[-1].end == 3.0 and sliver.keep[-1].duration < 0.25  # what min_keep_s removes
+
+
+def test_the_plan_ends_where_the_picture_does() -> None:
+    words = spoken((0.5, "Heating matters."))
+    media = make_media(25.0, 3.0).model_copy(deep=True)
+    media.duration_s = 3.5  # the sound runs on half a second after the last frame
+    media.video.duration_s = 3.0
+    ctx = context(words, 3.5)
+    ctx.grid = FrameGrid.of(media)
+    plan = rule_based_plan(ctx, DirectorConfig())
+    assert max(s.end for s in [*plan.keep, *plan.cuts]) == 3.0
+    assert any("picture ends at 3.00 s" in note for note in plan.repairs)
+    assert plan.metrics["kept_s"] == pytest.approx(sum(k.duration for k in plan.keep), abs=1e-3)
 
 
 def test_instructions_in_speech_do_not_change_the_plan_shape() -> None:

@@ -23,6 +23,7 @@ from ave_core.director import Context, direct, rule_based_plan
 from ave_core.llm import GeminiLLM, LLMError, LLMResponse
 from ave_core.models import Plan, Research, write_artifact
 from ave_core.research import DdgsClient, research_keywords
+from ave_core.thumbnails import BackgroundError, BackgroundRequest, ImagenBackground
 from tests.gemini_stub import Delay, Drop, GeminiStub, RawBody, Reply, Reset, Status, Trickle
 from tests.test_director import PROMPT, context, proposal, spoken
 from tests.test_research import ANALYSES, CLEAN_TITLES, SAVE_ENERGY_ROWS, TRANSCRIPTS
@@ -191,6 +192,33 @@ def test_slow_answer_within_the_timeout_is_taken() -> None:
         second = llm.generate_json("another prompt", {"type": "object"})
     assert first.data == GOOD and second.data == GOOD
     assert (first.attempts, second.attempts, len(stub.requests)) == (1, 1, 2)
+
+
+# --- the image model -----------------------------------------------------------------------------
+
+
+def test_trickled_image_is_abandoned_within_its_timeout() -> None:
+    trickle = Trickle(Reply(data=GOOD), chunk_bytes=2, interval_s=0.1)  # the whole body: over a minute
+    request = BackgroundRequest(strategy="curiosity", hook="Really?", topic="saving energy")
+    with GeminiStub([trickle]) as stub:
+        generator = ImagenBackground(
+            KEY, "gemini-2.5-flash-image", base_url=stub.base_url, timeout_s=TIMEOUT_S, attempts=1
+        )
+        started = time.monotonic()
+        with pytest.raises(BackgroundError) as raised:
+            generator.generate(request)
+        elapsed = time.monotonic() - started
+        # the server sees the abandoned request hang up soon after its deadline
+        waited_until = time.monotonic() + 10.0
+        while not stub.trickle_s and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        sent, sending_s = len(stub.requests), list(stub.trickle_s)
+    assert str(raised.value) == (
+        "gemini-2.5-flash-image: connection timed out (no complete answer within 0.5 s)"
+    )
+    assert elapsed < TIMEOUT_S + SLACK_S, elapsed
+    assert sent == 1 and len(sending_s) == 1 and sending_s[0] < 10.0, sending_s
+    assert KEY not in exception_text(raised.value)
 
 
 # --- the web search -------------------------------------------------------------------------------

@@ -91,8 +91,13 @@ def test_video_without_audio_has_no_audio_streams(silent_video: Path) -> None:
     [
         ("zero", "empty file (0 bytes)"),
         ("text", "not a recognised audio/video format"),
+        ("truncated_10", "truncated ("),
         ("truncated", "truncated ("),
+        ("truncated_90", "truncated ("),
+        ("truncated_tail", "truncated ("),
         ("truncated_index_at_end", "no index (moov atom): the file is truncated"),
+        ("audio_only", "no video stream, only audio"),
+        ("still_image", "a still picture (png), not a video"),
     ],
 )
 def test_bad_input_fails_with_one_line_naming_the_file(

@@ -1,9 +1,10 @@
+import os
 from pathlib import Path
 
 import pytest
 
-from ave_core.errors import InputError
-from ave_core.project import discover_videos, slugify
+from ave_core.errors import OutputError
+from ave_core.project import check_writable, discover_videos, name_clash, slugify
 
 
 @pytest.mark.parametrize(
@@ -37,12 +38,37 @@ def test_discover_takes_video_extensions_in_any_case(tmp_path: Path) -> None:
 
 
 def test_discover_names_both_files_that_slug_alike(tmp_path: Path) -> None:
-    (tmp_path / "My Talk.mp4").write_bytes(b"x")
-    (tmp_path / "my-talk.mov").write_bytes(b"x")
-    with pytest.raises(InputError) as error:
-        discover_videos(tmp_path, ["mp4", "mov"])
-    message = str(error.value)
-    assert "My Talk.mp4" in message and "my-talk.mov" in message and "rename" in message
+    for name in ("My Talk.mp4", "my-talk.mov", "other.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    found = discover_videos(tmp_path, ["mp4", "mov"])
+    assert [v.slug for v in found] == ["my-talk", "other"]  # the others go on
+    assert found[0].clashes == (str(tmp_path / "my-talk.mov"),) and name_clash(found[1]) == ""
+    assert name_clash(found[0]) == (
+        f"{tmp_path / 'My Talk.mp4'} and {tmp_path / 'my-talk.mov'}: both names become 'my-talk' "
+        "in results/ — rename one of them"
+    )
+
+
+def test_three_names_that_slug_alike_are_all_named(tmp_path: Path) -> None:
+    for name in ("A b.mp4", "a-b.mp4", "a_b.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    (video,) = discover_videos(tmp_path, ["mp4"])
+    assert name_clash(video).startswith(f"{tmp_path / 'A b.mp4'}, {tmp_path / 'a-b.mp4'} and ")
+    assert "rename all but one of them" in name_clash(video)
+
+
+def test_unwritable_folder_is_named_with_the_fix(tmp_path: Path) -> None:
+    check_writable([tmp_path / "results", tmp_path / "logs"])  # absent but creatable: fine
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: permissions do not stop root (the workflow test mounts read-only)")
+        with pytest.raises(OutputError, match=r"locked/results/: cannot write there: permission denied"):
+            check_writable([locked / "results"])
+    finally:
+        locked.chmod(0o755)
 
 
 def test_discover_of_missing_folder_is_empty(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ave_core.config import RenderConfig
+from ave_core.errors import AveError
 from ave_core.media import probe
 from ave_core.models import Cut, Emphasis, MediaInfo, Plan, Span, make_producer
 from ave_core.render import (
@@ -200,3 +201,28 @@ def test_burned_captions_appear_in_the_picture(talk_media, tmp_path: Path) -> No
     assert np.abs(bottom(with_text, 1.0) - bottom(plain, 1.0)).mean() > 2.0  # text drawn while the cue shows
     assert np.abs(bottom(with_text, 3.5) - bottom(plain, 3.5)).mean() < 1.0  # and gone after it
     assert not list(tmp_path.glob("*.captions.srt"))
+
+
+def test_the_join_keeps_its_scratch_beside_the_output_and_clears_a_killed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(system_tmp))  # where tempfile would put its folders
+    video, audio = tmp_path / "render" / "chunk-0.mp4", tmp_path / "render" / "chunk-0.wav"
+    video.parent.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=1", "-pix_fmt", "yuv420p", str(video))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-ar", "48000", str(audio))
+    final = tmp_path / "final.mp4"
+    killed = tmp_path / ".final.join"  # what a join killed midway leaves
+    killed.mkdir()
+    (killed / "videos.txt").write_text("file 'gone.mp4'\n")
+
+    join_chunks([video], [audio], final, RenderConfig())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final.mp4", "render", "system-tmp"]
+    assert probe(final, slug="final").duration_s == pytest.approx(1.0, abs=0.1)
+
+    with pytest.raises(AveError):  # ffmpeg cannot read a chunk that is not there
+        join_chunks([video.with_name("missing.mp4")], [audio], tmp_path / "other.mp4", RenderConfig())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final.mp4", "render", "system-tmp"]
+    assert list(system_tmp.iterdir()) == []

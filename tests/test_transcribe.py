@@ -6,6 +6,9 @@ import pytest
 from ave_core.asr import (
     AsrModelError,
     FasterWhisperRecognizer,
+    RecognizedSegment,
+    RecognizedSpeech,
+    RecognizedWord,
     find_sidecar,
     interpolate_words,
     make_recognizer,
@@ -19,6 +22,7 @@ from ave_core.media import probe
 from ave_core.models import AudioAnalysis, Span, Word, make_producer
 from ave_core.synth import Truth
 from ave_core.transcript import (
+    build_transcript,
     find_retakes,
     mark_fillers,
     snap_fillers,
@@ -86,6 +90,44 @@ def test_fillers_snap_to_the_voiced_stretch_nearby() -> None:
     left = snap_fillers(words, [Span(start=1.55, end=1.8), Span(start=5.0, end=5.4)])
     assert (words[2].start, words[2].end) == (1.55, 1.8)
     assert left == [Span(start=5.0, end=5.4)]
+
+
+def test_a_filler_longer_than_any_real_one_is_kept_as_speech_and_reported() -> None:
+    # tiny.en with the verbatim prompt on a meeting: "Um, uh," where about 20 words were said, the "uh"
+    # stretched over 1.85 s of speech
+    said = [("Um,", 6.64, 7.04), ("uh,", 9.09, 10.94), ("to", 10.96, 11.22), ("it.", 11.22, 11.74),
+            ("So,", 13.0, 13.3), ("uh,", 13.5, 13.9), ("right.", 14.2, 14.6)]  # fmt: skip
+    recognised = RecognizedSpeech(
+        language="en",
+        segments=[RecognizedSegment(6.6, 14.6, "Um, uh, to it. So, uh, right.",
+                                    [RecognizedWord(w, a, b, 0.9) for w, a, b in said])],
+        backend="faster-whisper", model="tiny.en",
+    )  # fmt: skip
+    speech = [Span(start=6.62, end=7.06), Span(start=9.0, end=11.8), Span(start=12.98, end=14.62)]
+    audio = AudioAnalysis(
+        producer=make_producer("audio", "test"), has_audio=True, duration_s=16.0, speech=speech,
+        silences=[Span(start=0.0, end=6.62), Span(start=7.06, end=9.0), Span(start=11.8, end=12.98),
+                  Span(start=14.62, end=16.0)],
+    )  # fmt: skip
+    transcript = build_transcript(recognised, audio, AsrConfig())
+    assert [w.word for w in transcript.words if w.is_filler] == ["Um,", "uh,"]  # 0.4 s and 0.4 s: real
+    long_uh = transcript.words[1]
+    assert not long_uh.is_filler and (long_uh.start, long_uh.end) == (9.09, 10.94)
+    [warning] = transcript.producer.warnings
+    assert '"uh," at 9.09 s lasts 1.85 s' in warning and "asr.max_filler_s" in warning
+
+    from ave_core.config import DirectorConfig
+    from ave_core.director import Context, rule_based_plan
+    from ave_core.models import Analysis
+
+    ctx = Context(16.0, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+    plan = rule_based_plan(ctx, DirectorConfig())
+    cut = [(c.start, c.end) for c in plan.cuts]
+    assert not any(a < 10.94 and 9.09 < b for a, b in cut)  # the speech under the long "uh" stays
+    for filler in (w for w in transcript.words if w.is_filler):  # the real ones are cut
+        assert any(a <= filler.start and filler.end <= b for a, b in cut), filler
+    trusting = build_transcript(recognised, audio, AsrConfig(max_filler_s=5.0))
+    assert trusting.words[1].is_filler and not trusting.producer.warnings
 
 
 def test_immediate_restart_is_a_retake() -> None:

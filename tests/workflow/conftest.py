@@ -14,11 +14,15 @@ JOB_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 WILDCARDS = re.compile(r"^\s+wildcards: video=(\S+)$")
 
 
-def run_workflow(project: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_workflow(
+    project: Path, *args: str, cwd: Path | None = None, timeout_s: float = 600
+) -> subprocess.CompletedProcess[str]:
     """`snakemake -s REPO/Snakefile -d PROJECT --cores 2 ARGS` from `cwd` (default: the project's parent)."""
     command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(project)]
     command += ["--cores", "2", *args]
-    return subprocess.run(command, cwd=cwd or project.parent, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        command, cwd=cwd or project.parent, capture_output=True, text=True, timeout=timeout_s
+    )
 
 
 def planned_jobs(project: Path, *args: str) -> set[tuple[str, str]]:
