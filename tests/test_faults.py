@@ -250,6 +250,21 @@ def recorded(result: Research, tmp_path: Path) -> dict[str, Any]:
     return json.loads(artifact.read_text())
 
 
+def timed_research(
+    tmp_path: Path, search: Any, calls: list[str], release: threading.Event
+) -> tuple[Any, DdgsClient, float]:
+    """research_keywords over a stand-in ddgs answering with `search`, its client, and its wall seconds;
+    `release` frees the stand-in's hung threads afterwards."""
+    config = search_config(tmp_path)
+    client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(search, calls))
+    started = time.monotonic()
+    try:
+        result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
+    finally:
+        release.set()
+    return result, client, time.monotonic() - started
+
+
 def test_hanging_search_is_abandoned_at_its_deadline_and_falls_back(tmp_path: Path) -> None:
     release, calls = threading.Event(), []
 
@@ -257,14 +272,7 @@ def test_hanging_search_is_abandoned_at_its_deadline_and_falls_back(tmp_path: Pa
         release.wait(60)
         return []
 
-    config = search_config(tmp_path)
-    client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(hang, calls))
-    started = time.monotonic()
-    try:
-        result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
-    finally:
-        release.set()
-    elapsed = time.monotonic() - started
+    result, client, elapsed = timed_research(tmp_path, hang, calls, release)
 
     assert calls == result.seeds[: research.MAX_CONSECUTIVE_FAILURES]  # then the service counts as down
     assert elapsed < 2 * research.MAX_CONSECUTIVE_FAILURES * client.deadline_s + SLACK_S, elapsed
@@ -283,14 +291,7 @@ def test_flaky_search_is_bounded_by_seeds_times_deadline(tmp_path: Path) -> None
             release.wait(60)
         return SAVE_ENERGY_ROWS
 
-    config = search_config(tmp_path)
-    client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(every_other_hangs, calls))
-    started = time.monotonic()
-    try:
-        result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
-    finally:
-        release.set()
-    elapsed = time.monotonic() - started
+    result, client, elapsed = timed_research(tmp_path, every_other_hangs, calls, release)
 
     hung = len(result.seeds) // 2
     assert calls == result.seeds and hung >= 2  # never two failures in a row: every seed is tried
