@@ -44,7 +44,7 @@ def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Pat
             args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
             args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
             try:
-                run_tool(args, what=f"{source}: decoding audio")
+                run_tool(args, what=f"{source}: decoding audio", writes=target)
             except ToolError as exc:
                 raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
     except BaseException:  # a damaged track, a full disk: no partial WAV stays behind

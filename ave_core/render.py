@@ -314,7 +314,7 @@ def render_chunk(
     args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(_partial(video_out))]
     args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(_partial(audio_out))]
     try:
-        run_tool(args, what=f"{source}: rendering chunk {job.index}")
+        run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
     except AveError:
         _partial(video_out).unlink(missing_ok=True)
         _partial(audio_out).unlink(missing_ok=True)

@@ -33,18 +33,20 @@ def ffprobe_binary() -> str:
     return found
 
 
-def run_tool(args: Sequence[str | Path], *, what: str) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    args: Sequence[str | Path], *, what: str, writes: str | Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a program with an argument list (never a shell string) and capture its output.
 
-    Raises ToolError naming `what` with the last line of stderr when it fails, and OutputError when it
-    could not write (a full disk, a read-only folder), even where it exits 0: ffmpeg does when it cannot
-    write an MP4's index at the end.
+    Raises ToolError naming `what` with the last line of stderr when it fails, and OutputError naming the
+    file it `writes` (else `what`) when it could not write (a full disk, a read-only folder), even where it
+    exits 0: ffmpeg does when it cannot write an MP4's index at the end.
     """
     argv = [str(a) for a in args]
     proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
     problem = write_problem(proc.stderr)
     if problem:
-        raise OutputError(f"{what}: {problem}")
+        raise OutputError(f"{writes if writes is not None else what}: {problem}")
     if proc.returncode != 0:
         last = last_line(proc.stderr) or f"exit code {proc.returncode}"
         raise ToolError(f"{what}: {Path(argv[0]).name} failed: {last}")

@@ -485,6 +485,8 @@ def test_full_disk_fails_each_job_in_one_line_and_the_rerun_finishes(small_proje
     lines = error_lines(proc)
     assert len(lines) == len(failed), (failed, lines)
     assert all("no space left on device — free some space there" in line for line in lines), lines
+    # each names the file it could not write, not the input it was reading
+    assert all(": error: results/" in line for line in lines), lines
     assert "Traceback" not in output
     assert_nothing_half_written(results)
     finished = set(FINISHED.findall(output)) - {"all"}
