@@ -203,11 +203,16 @@ def write_timeline(timeline: otio.schema.Timeline, folder: Path, stem: str = "ti
     """Write STEM.otio, and STEM.fcpxml, .xml, .edl where adapters can: {format: path or "skipped: why"}."""
     folder = Path(folder)
     otio_path = folder / f"{stem}.otio"
+    exports = {
+        suffix: export(timeline, folder / f"{stem}.{suffix}", adapter) for suffix, adapter in EXPORTS.items()
+    }
+    # the .otio says which NLE formats were written beside it, and why any was skipped
+    timeline.metadata.setdefault("ave", {})["exports"] = {
+        suffix: Path(where).name if not where.startswith("skipped:") else where
+        for suffix, where in exports.items()
+    }
     write_json_atomic(otio_path, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
-    written = {"otio": str(otio_path)}
-    for suffix, adapter in EXPORTS.items():
-        written[suffix] = export(timeline, folder / f"{stem}.{suffix}", adapter)
-    return written
+    return {"otio": str(otio_path), **exports}
 
 
 def export(timeline: otio.schema.Timeline, path: Path, adapter: str) -> str:

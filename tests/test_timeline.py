@@ -281,6 +281,10 @@ def test_a_format_the_adapter_cannot_write_is_skipped_with_its_reason(tmp_path: 
     (tmp_path / "timeline.edl").write_text("stale EDL of an earlier run\n")
     written = write_timeline(timeline, tmp_path)
     assert written["edl"].startswith("skipped: cmx_3600 cannot write this timeline: ")
+    reread = otio.adapters.read_from_file(written["otio"])
+    recorded = reread.metadata["ave"]["exports"]
+    assert recorded["edl"] == written["edl"], "the skip reason is in the .otio, not only in the log"
+    assert recorded["fcpxml"] == "timeline.fcpxml"
     assert "\n" not in written["edl"] and "video track" in written["edl"]
     assert not (tmp_path / "timeline.edl").exists()
     assert Path(written["xml"]).exists() and Path(written["otio"]).exists()
