@@ -16,10 +16,8 @@ from typing import Any
 import opentimelineio as otio
 
 from .models import Cut, Decision, MediaInfo, Plan, VideoStream, write_json_atomic
-from .timemap import EditMap
+from .timemap import EditMap, output_fps
 
-DEFAULT_RATE = 25.0  # frames per second for a source without video, which has no rate of its own
-STANDARD_RATES = (24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120000 / 1001, 120)
 CUT_COLOR = otio.schema.MarkerColor.RED
 EMPHASIS_COLOR = otio.schema.MarkerColor.YELLOW
 BROLL_COLOR = otio.schema.MarkerColor.CYAN
@@ -36,20 +34,6 @@ class _Placed:
 
     clip: otio.schema.Clip
     record_frame: int
-
-
-def timeline_rate(media: MediaInfo) -> float:
-    """Frames per second of the timeline: the video's declared rate, snapped to the exact standard rates."""
-    video = media.video
-    if video is None:
-        return DEFAULT_RATE
-    fps = video.fps if video.variable_frame_rate else (video.nominal_fps or video.fps)
-    if fps <= 0:
-        return DEFAULT_RATE
-    nearest = min(STANDARD_RATES, key=lambda rate: abs(rate - fps))
-    # a variable-rate phone video averages a little under its nominal rate
-    tolerance = 0.03 * nearest if video.variable_frame_rate else 0.01
-    return float(nearest) if abs(nearest - fps) <= tolerance else fps
 
 
 def clip_frames(edit_map: EditMap, rate: float, source_frames: int) -> list[tuple[int, int, int]]:
@@ -71,7 +55,7 @@ def clip_frames(edit_map: EditMap, rate: float, source_frames: int) -> list[tupl
 
 def build_timeline(plan: Plan, media: MediaInfo, source_path: str, name: str) -> otio.schema.Timeline:
     """The plan's edit of `source_path` as a timeline with a video and (with sound) an audio track."""
-    rate = timeline_rate(media)
+    rate = output_fps(media)
     edit_map = EditMap.from_keep(plan.keep)
     source_frames = round(media.duration_s * rate)
     url = Path(source_path).resolve().as_uri()

@@ -16,11 +16,28 @@ DEFAULT_FPS = 25.0  # the render's rate when the source has no usable one (audio
 FRAME_TOLERANCE = 1e-3  # frames: float error and microsecond rounding, not a real offset
 
 
+# the exact rates editors and players expect
+STANDARD_RATES = (24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120000 / 1001, 120)
+
+
 def output_fps(media: MediaInfo) -> float:
-    """The constant frame rate of the render: the source's nominal rate (VFR sources are resampled)."""
+    """The constant frame rate of the render, the plan's frame grid and the NLE timeline.
+
+    A constant-rate source keeps its declared rate, snapped to the exact standard rate it stands for (29.97
+    is 30000/1001). A variable-rate source is conformed to the standard rate nearest its average: its
+    declared rate is often its time base's ceiling (a 25 fps phone clip declaring 50), which would only
+    duplicate frames.
+    """
     video = media.video
-    rate = video.nominal_fps if video and video.nominal_fps else DEFAULT_FPS
-    return rate if 1 <= rate <= 120 else DEFAULT_FPS
+    if video is None:
+        return DEFAULT_FPS
+    fps = video.fps if video.variable_frame_rate else (video.nominal_fps or video.fps)
+    if not 1 <= fps <= 120:
+        return DEFAULT_FPS
+    nearest = float(min(STANDARD_RATES, key=lambda rate: abs(rate - fps)))
+    if video.variable_frame_rate or abs(nearest - fps) <= 0.01:
+        return nearest
+    return fps
 
 
 @dataclass(frozen=True)

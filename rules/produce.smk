@@ -19,7 +19,7 @@ rule broll:
         mem_mb=scaled(2000),
         runtime=scaled(20),
     params:
-        code=code_version("broll"),
+        code=code_version("broll", "timemap"),
     script:
         "../scripts/broll.py"
 
@@ -139,7 +139,7 @@ rule timeline:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("timeline"),
+        code=code_version("timeline", "timemap"),
     script:
         "../scripts/timeline.py"
 

@@ -19,8 +19,8 @@ from ave_core.models import (
     make_producer,
     read_artifact,
 )
-from ave_core.timeline import EXPORTS, build_timeline, timeline_rate, write_timeline
-from ave_core.timemap import EditMap
+from ave_core.timeline import EXPORTS, build_timeline, write_timeline
+from ave_core.timemap import EditMap, output_fps
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "results" / "talk"
 NTSC = 30000 / 1001
@@ -119,7 +119,7 @@ def test_the_demo_artifacts_are_used_when_present() -> None:
 @pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
 def test_clips_follow_the_keep_ranges_on_whole_frames(label: str, plan: Plan, media: MediaInfo) -> None:
     timeline = build_timeline(plan, media, "/projects/talk/input/lesson 1.mp4", label)
-    rate = timeline_rate(media)
+    rate = output_fps(media)
     edit_map = EditMap.from_keep(plan.keep)
     video, audio = timeline.video_tracks()[0], timeline.audio_tracks()[0]
     assert len(video) == len(audio) == len(edit_map.keep) == len(plan.keep)
@@ -142,7 +142,7 @@ def test_clips_follow_the_keep_ranges_on_whole_frames(label: str, plan: Plan, me
 @pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
 def test_markers_sit_at_the_joins_and_keep_the_decisions(label: str, plan: Plan, media: MediaInfo) -> None:
     timeline = build_timeline(plan, media, "/tmp/lesson.mp4", label)
-    rate = timeline_rate(media)
+    rate = output_fps(media)
     edit_map = EditMap.from_keep(plan.keep)
     video = timeline.video_tracks()[0]
     cut_markers = clip_markers(video, "cut")
@@ -193,7 +193,7 @@ def read_back(path: str, rate: float) -> otio.schema.Timeline:
 @pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
 def test_every_written_file_reads_back(label: str, plan: Plan, media: MediaInfo, tmp_path: Path) -> None:
     timeline = build_timeline(plan, media, str(tmp_path / "input" / "lesson.mp4"), label)
-    rate = timeline_rate(media)
+    rate = output_fps(media)
     written = write_timeline(timeline, tmp_path / "timeline")
     assert set(written) == {"otio", *EXPORTS}
     missing = [a for a in EXPORTS.values() if a not in otio.adapters.available_adapter_names()]
@@ -259,10 +259,13 @@ def test_ntsc_rate_survives_fcp_xml_and_otio(tmp_path: Path) -> None:
         (23.976, False, 24000 / 1001),
         (29.6, True, NTSC),
         (12.5, False, 12.5),
+        # a variable-rate clip is conformed to the standard rate nearest its average, not its declared one
+        (25.3, True, 25.0),
+        (27.0, True, 25.0),
     ],
 )
-def test_timeline_rate_snaps_to_standard_rates(fps: float, variable: bool, expected: float) -> None:
-    assert timeline_rate(make_media(fps, 10.0, variable=variable)) == pytest.approx(expected, abs=1e-9)
+def test_the_output_rate_snaps_to_standard_rates(fps: float, variable: bool, expected: float) -> None:
+    assert output_fps(make_media(fps, 10.0, variable=variable)) == pytest.approx(expected, abs=1e-9)
 
 
 def test_a_source_without_sound_has_no_audio_track(tmp_path: Path) -> None:

@@ -210,7 +210,11 @@ def test_variable_frame_rate_is_noticed_and_rendered_constant(batch: Batch) -> N
     assert video["variable_frame_rate"] and video["frame_interval_spread"] > 0.5
     assert abs(video["fps"] - 25) < 0.5  # the average, whatever rate the container declares
     render = batch.context("vfr.mp4")["content"]["render"]
-    assert render["fps"] == video["nominal_fps"]
+    # conformed to the standard rate nearest its average, not the declared 50 (which only duplicates frames),
+    # so every NLE format can be written too
+    assert video["nominal_fps"] == 50 and render["fps"] == 25.0
+    timeline = batch.results("vfr.mp4") / "timeline"
+    assert {path.suffix for path in timeline.iterdir()} >= {".otio", ".edl", ".xml", ".fcpxml"}
 
 
 def test_rotated_video_is_edited_upright(batch: Batch) -> None:
