@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import math
 import re
 import wave
 from pathlib import Path
@@ -21,6 +21,7 @@ from .models import (
     complement,
     make_producer,
 )
+from .publish import publishing
 from .tools import ffmpeg_binary, run_tool, tool_version
 
 SPEECH_SAMPLE_RATE = 16000
@@ -32,25 +33,19 @@ ENVELOPE_BLOCK_WINDOWS = 4096  # envelope windows computed at once
 def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Path) -> None:
     """Decode the main audio stream to 16 kHz mono 16-bit WAV; a video without audio gets an empty WAV."""
     target = Path(wav_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.part.wav")
     stream = media.main_audio()
-    try:
+    with publishing(target) as (partial,):  # a damaged track, a full disk: no partial WAV stays behind
         if stream is None:
             _write_pcm16(partial, np.zeros(0, dtype=np.int16))
-        else:
-            ffmpeg = ffmpeg_binary()
-            args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
-            args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
-            args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
-            try:
-                run_tool(args, what=f"{source}: decoding audio", writes=target)
-            except ToolError as exc:
-                raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
-    except BaseException:  # a damaged track, a full disk: no partial WAV stays behind
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, target)
+            return
+        ffmpeg = ffmpeg_binary()
+        args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
+        args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
+        args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
+        try:
+            run_tool(args, what=f"{source}: decoding audio", writes=target)
+        except ToolError as exc:
+            raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
 
 
 def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, str]:
@@ -60,28 +55,26 @@ def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, s
     args += ["-map", f"0:{stream_index}", "-vn", "-af", "ebur128=peak=true:framelog=verbose"]
     args += ["-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring loudness")
-    summary = ebur128_summary(proc.stderr)
-    integrated, loudness_range, peak = summary["I"], summary["LRA"], summary["Peak"]
-    if integrated is None or loudness_range is None:
-        raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
-    return (
-        Loudness(
-            integrated_lufs=None if integrated <= SILENT_LUFS else integrated,
-            range_lu=loudness_range,
-            true_peak_dbtp=None if peak is None or peak == float("-inf") else peak,
-        ),
-        tool_version(ffmpeg),
-    )
+    return ebur128_loudness(proc.stderr, source), tool_version(ffmpeg)
 
 
-def ebur128_summary(stderr: str) -> dict[str, float | None]:
-    """I, Threshold, LRA and Peak from the summary ffmpeg's ebur128 filter prints (None where absent)."""
+def ebur128_loudness(stderr: str, source: str | Path) -> Loudness:
+    """The loudness in the summary ffmpeg's ebur128 filter prints: silence (below EBU R128's absolute gate)
+    has no integrated loudness, and a peak of -inf (digital silence) is none either."""
     summary = stderr[stderr.rfind("Summary:") :]
-    values: dict[str, float | None] = {}
-    for label in ("I", "Threshold", "LRA", "Peak"):
+    values: dict[str, float] = {}
+    for label in ("I", "LRA", "Peak"):
         match = re.search(rf"^\s*{label}:\s+(-?inf|-?[\d.]+)", summary, re.MULTILINE)
-        values[label] = float(match.group(1)) if match else None
-    return values
+        if match:
+            values[label] = float(match.group(1))
+    if "I" not in values or "LRA" not in values:
+        raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
+    peak = values.get("Peak")
+    return Loudness(
+        integrated_lufs=values["I"] if values["I"] > SILENT_LUFS else None,
+        range_lu=values["LRA"],
+        true_peak_dbtp=peak if peak is not None and math.isfinite(peak) else None,
+    )
 
 
 def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:

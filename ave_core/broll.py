@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import AveError, OutputError, ToolError
 from .models import Analysis, Broll, BrollClip, BrollSlot, Plan, SpokenNumber, make_producer
+from .publish import publishing
 from .text import sentence_case, shorten
 from .tools import ffmpeg_binary, last_line, write_problem
 
@@ -198,24 +199,17 @@ def render_clip(spec: ClipKind, slot: BrollSlot, analysis: Analysis, canvas: Can
 
 
 def encode(composition: Composition, canvas: Canvas, path: Path, has_alpha: bool) -> None:
-    """Pipe the composition's RGBA frames into ffmpeg, writing `path` through a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.part{path.suffix}")
+    """Pipe the composition's RGBA frames into ffmpeg, which writes `path` (published when it is whole)."""
     rate = str(Fraction(canvas.fps).limit_denominator(1001))
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba"]
     args += ["-s", f"{canvas.width}x{canvas.height}", "-r", rate, "-i", "-", *ENCODINGS[has_alpha][1]]
-    try:
+    with publishing(path) as (partial,):
         returncode, message = pipe_frames([*args, str(partial)], composition, canvas)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    problem = write_problem(message)  # ffmpeg exits 0 when a full disk stops it writing the file's end
-    if returncode != 0 or problem:
-        partial.unlink(missing_ok=True)
+        problem = write_problem(message)  # ffmpeg exits 0 when a full disk stops it writing the file's end
         if problem:
             raise OutputError(f"{path}: {problem}")
-        raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
-    os.replace(partial, path)
+        if returncode != 0:
+            raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
 
 
 def pipe_frames(argv: list[str], composition: Composition, canvas: Canvas) -> tuple[int, str]:

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .models import Plan, Transcript, write_json_atomic
+from .models import Plan, Transcript
+from .publish import write_text_atomic
 from .text import capitalised
 from .timemap import EditMap
 
@@ -358,6 +359,6 @@ def write_captions(
 ) -> list[Cue]:
     """Write the edited video's captions as SRT and WebVTT, each atomically; return the cues."""
     cues = make_cues(transcript, plan, max_chars, max_lines, min_duration_s)
-    write_json_atomic(srt_path, to_srt(cues))
-    write_json_atomic(vtt_path, to_vtt(cues))
+    write_text_atomic(srt_path, to_srt(cues))
+    write_text_atomic(vtt_path, to_vtt(cues))
     return cues

@@ -28,7 +28,7 @@ from .backends import Backend, Backends, Choice, Unavailable
 from .config import DirectorConfig
 from .deadline import Late, call_within
 from .errors import AveError
-from .models import write_json_atomic
+from .models import Model, write_artifact
 from .text import one_line
 
 if TYPE_CHECKING:
@@ -127,6 +127,16 @@ def api_key_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
     return None
 
 
+class CachedAnswer(Model):
+    """One cached LLM answer (cache/llm/HASH.json) and what it cost."""
+
+    format: int = CACHE_FORMAT
+    model: str
+    tokens_in: int
+    tokens_out: int
+    data: dict[str, Any]
+
+
 class ResponseCache:
     """JSON answers on disk, one file per request hash, written atomically."""
 
@@ -150,15 +160,14 @@ class ResponseCache:
         """The file that holds the answer for `key`."""
         return self.folder / f"{key}.json"
 
-    def get(self, key: str) -> tuple[dict[str, Any], int, int] | None:
-        """(data, tokens_in, tokens_out) or None; an unreadable entry is a miss, and is overwritten later."""
+    def get(self, key: str) -> CachedAnswer | None:
+        """The answer stored for `key`, or None; an unreadable entry is a miss, and is overwritten later."""
         path = self.path(key)
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            return dict(entry["data"]), int(entry["tokens_in"]), int(entry["tokens_out"])
+            return CachedAnswer.model_validate_json(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             log.warning(
                 "%s: unreadable LLM cache entry (%s), asking the model again", path, type(exc).__name__
             )
@@ -166,15 +175,9 @@ class ResponseCache:
 
     def put(self, key: str, model: str, data: dict[str, Any], tokens_in: int, tokens_out: int) -> None:
         """Store an answer and what it cost; the request itself is not stored, only its hash."""
-        entry = {
-            "format": CACHE_FORMAT,
-            "model": model,
-            "tokens_in": tokens_in,
-            "tokens_out": tokens_out,
-            "data": data,
-        }
+        entry = CachedAnswer(model=model, tokens_in=tokens_in, tokens_out=tokens_out, data=data)
         # shared: two jobs asking the same question at once both write this entry
-        write_json_atomic(self.path(key), json.dumps(entry, indent=2, ensure_ascii=False) + "\n", shared=True)
+        write_artifact(self.path(key), entry, shared=True)
 
 
 @functools.cache
@@ -331,11 +334,15 @@ class GeminiLLM:
         hit = self.cache.get(key) if self.cache is not None else None
         if hit is None:
             return None
-        data, tokens_in, tokens_out = hit
         log.info(
-            "%s: cache hit %s (%d tokens in, %d out, no request)", self.model, key[:12], tokens_in, tokens_out
+            "%s: cache hit %s (%d tokens in, %d out, no request)",
+            self.model,
+            key[:12],
+            hit.tokens_in,
+            hit.tokens_out,
         )
-        return LLMResponse(data, tokens_in, tokens_out, time.monotonic() - started, cached=True, attempts=0)
+        elapsed_s = time.monotonic() - started
+        return LLMResponse(hit.data, hit.tokens_in, hit.tokens_out, elapsed_s, cached=True, attempts=0)
 
     def _from_api(self, key: str, prompt: str, schema: dict[str, Any], system: str | None) -> LLMResponse:
         started = time.monotonic()

@@ -6,27 +6,27 @@ Times are seconds in the source video's time unless a field says otherwise. Ever
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ArtifactError
+from .publish import write_text_atomic
 
 SCHEMA_VERSION = 1
 
 
 class Model(BaseModel):
-    """Base for all artifact parts: unknown fields are an error, so typos never pass silently."""
+    """Base for all artifact parts: unknown fields are an error, so typos never pass silently, and so are
+    infinities and NaN (JSON has none: a -inf dB would be written as null and fail to read back)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Fallback(Model):
@@ -526,6 +526,12 @@ class RenderReport(Artifact):
     max_offset_s: float = 0.0
 
 
+class EditLoudness(Artifact):
+    """render/loudness.json: the edit's loudness, measured once so that every render chunk gets one gain."""
+
+    loudness: Loudness
+
+
 # --- context.json ---------------------------------------------------------------------------
 
 
@@ -571,6 +577,7 @@ ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "metadata": Metadata,
     "broll": Broll,
     "render": RenderReport,
+    "loudness": EditLoudness,
     "context": ContentContext,
 }
 
@@ -597,54 +604,11 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 A = TypeVar("A", bound=BaseModel)
 
 
-def partial_path(path: Path) -> Path:
-    """The hidden file beside `path` that writing it goes through. The name is fixed, so a writer killed
-    mid-write leaves one such file, which the next write of `path` replaces, rather than one per kill."""
-    return path.with_name(f".{path.name}.partial")
-
-
-@contextlib.contextmanager
-def atomic_writer(
-    path: str | os.PathLike[str], *, binary: bool = False, shared: bool = False
-) -> Iterator[IO[Any]]:
-    """A file to write whose content replaces `path` in one rename when the block ends; if anything fails,
-    `path` is left as it was and nothing else stays behind.
-
-    The file is created as open() creates one (its mode follows the umask), as partial_path(path): each
-    artifact has one writer. `shared=True` is for a file that processes may write at the same time (a
-    cache entry two jobs both miss): each writer then gets a file of its own, uniquely named.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if shared:
-        partial = target.with_name(f".{target.name}.{secrets.token_hex(6)}.partial")
-    else:
-        partial = partial_path(target)
-        partial.unlink(missing_ok=True)  # a killed writer's: made afresh below, under today's umask
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename in (None, str(partial)):
-            exc.filename = str(target)  # a full disk's error then names the file, not its hidden partial
-        raise
-
-
-def write_json_atomic(path: str | os.PathLike[str], payload: str, *, shared: bool = False) -> None:
-    """Write text to `path` through a hidden file beside it and a rename (see atomic_writer)."""
-    with atomic_writer(path, shared=shared) as handle:
-        handle.write(payload)
-
-
-def write_artifact(path: str | os.PathLike[str], artifact: BaseModel) -> None:
-    """Validate and write an artifact atomically as indented JSON."""
+def write_artifact(path: str | os.PathLike[str], artifact: BaseModel, *, shared: bool = False) -> None:
+    """Validate and publish an artifact (or any model written as JSON) as indented JSON; `shared` as in
+    publish.partial_path, for a file two processes may write at once."""
     checked = type(artifact).model_validate(artifact.model_dump())
-    write_json_atomic(path, checked.model_dump_json(indent=2) + "\n")
+    write_text_atomic(path, checked.model_dump_json(indent=2) + "\n", shared=shared)
 
 
 def read_artifact(path: str | os.PathLike[str], model: type[A]) -> A:

@@ -8,7 +8,6 @@ of every piece have exactly the same length and nothing drifts however many join
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -19,7 +18,17 @@ import numpy as np
 
 from .config import RenderConfig
 from .errors import AveError
-from .models import Broll, JoinCheck, MediaInfo, Plan, RenderReport, make_producer
+from .models import (
+    Broll,
+    EditLoudness,
+    JoinCheck,
+    Loudness,
+    MediaInfo,
+    Plan,
+    RenderReport,
+    make_producer,
+)
+from .publish import publishing, write_text_atomic
 from .timemap import EditMap, FrameGrid, output_fps
 from .tools import ffmpeg_binary, ffprobe_binary, run_tool, tool_version
 
@@ -169,15 +178,13 @@ def audio_graph(pieces: Sequence[Piece], media: MediaInfo, fps: float, config: R
     return chains
 
 
-def measure_edit_loudness(
-    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig
-) -> dict[str, float]:
+def measure_edit_loudness(source: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> EditLoudness:
     """First pass over the whole edited audio: its EBU R128 loudness, which the second pass needs.
 
     ffmpeg's ebur128 filter measures what loudnorm's first pass does several times faster (loudnorm
     resamples to 192 kHz): minutes saved on an hours-long edit.
     """
-    from .audio import ebur128_summary
+    from .audio import ebur128_loudness
 
     pieces = plan_pieces(plan, media, config)
     fps = output_fps(media)
@@ -187,26 +194,19 @@ def measure_edit_loudness(
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
-    values = ebur128_summary(proc.stderr)
-    if values["I"] is None:
-        raise RenderError(f"{source}: ebur128 printed no measurement — check the ffmpeg install")
-    return {
-        "input_i": values["I"],
-        "input_tp": values["Peak"] if values["Peak"] is not None else float("-inf"),
-        "input_lra": values["LRA"] or 0.0,
-        "input_thresh": values["Threshold"] if values["Threshold"] is not None else values["I"],
-    }
+    producer = make_producer("render_loudness", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
+    return EditLoudness(producer=producer, loudness=ebur128_loudness(proc.stderr, source))
 
 
-def _loudnorm(measured: dict[str, float], config: RenderConfig) -> str:
+def _loudnorm(measured: Loudness, config: RenderConfig) -> str:
     """Second pass: one static gain for the whole edit, then a peak limiter at the ceiling.
 
     The same gain in every chunk keeps chunked and single renders identical; loudnorm's dynamic mode
     would restart its gain curve at each chunk.
     """
-    if measured["input_i"] <= -70:  # -70 LUFS is EBU R128's absolute gate (and -inf too)
-        return "anull"  # silence: nothing to normalise
-    gain = config.target_lufs - measured["input_i"]
+    if measured.integrated_lufs is None:  # silence, below EBU R128's absolute gate: nothing to normalise
+        return "anull"
+    gain = config.target_lufs - measured.integrated_lufs
     ceiling = 10 ** (config.true_peak_db / 20)
     return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false"
 
@@ -264,12 +264,12 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
     ]
     if not inside:
         return False
-    out.write_text(to_srt(inside), encoding="utf-8")
+    write_text_atomic(out, to_srt(inside))
     return True
 
 
 def render_chunk(
-    source: Path, media: MediaInfo, job: ChunkJob, measured: dict[str, float], config: RenderConfig,
+    source: Path, media: MediaInfo, job: ChunkJob, measured: EditLoudness, config: RenderConfig,
     video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
 ) -> None:  # fmt: skip
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV.
@@ -298,7 +298,7 @@ def render_chunk(
         label = f"o{k}"
     chains += audio_graph(pieces, media, fps, config)
     chains.append(
-        f"[aout]{_loudnorm(measured, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
+        f"[aout]{_loudnorm(measured.loudness, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
     )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
@@ -311,27 +311,19 @@ def render_chunk(
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
-    args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(_partial(video_out))]
-    args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(_partial(audio_out))]
     try:
-        run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
-    except AveError:
-        _partial(video_out).unlink(missing_ok=True)
-        _partial(audio_out).unlink(missing_ok=True)
+        with publishing(video_out, audio_out) as (video_partial, audio_partial):
+            args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
+            args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn"]
+            args.append(str(audio_partial))
+            run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
+    finally:
         burned.unlink(missing_ok=True)
-        raise
-    os.replace(_partial(video_out), video_out)
-    os.replace(_partial(audio_out), audio_out)
-    burned.unlink(missing_ok=True)
 
 
 def _filter_path(path: Path) -> str:
     """A path as an ffmpeg filter option value: backslashes, colons and quotes escaped."""
     return str(path.resolve()).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
-
-
-def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.part{path.suffix}")
 
 
 def output_size(media: MediaInfo) -> tuple[int, int]:
@@ -350,10 +342,9 @@ def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, confi
     scratch.mkdir(parents=True)
     try:
         listing = scratch / "videos.txt"
-        listing.write_text("".join(f"file '{_concat_path(v)}'\n" for v in videos), encoding="utf-8")
+        write_text_atomic(listing, "".join(f"file '{_concat_path(v)}'\n" for v in videos))
         audio_list = scratch / "audios.txt"
-        audio_list.write_text("".join(f"file '{_concat_path(a)}'\n" for a in audios), encoding="utf-8")
-        partial = _partial(out)
+        write_text_atomic(audio_list, "".join(f"file '{_concat_path(a)}'\n" for a in audios))
         args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
         args += [
             "-f",
@@ -370,13 +361,9 @@ def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, confi
             str(audio_list),
         ]
         args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", config.audio_bitrate]
-        args += ["-movflags", "+faststart", "-shortest", str(partial)]
-        try:
+        with publishing(out) as (partial,):
+            args += ["-movflags", "+faststart", "-shortest", str(partial)]
             run_tool(args, what=f"{out}: joining {len(videos)} chunks")
-        except AveError:
-            partial.unlink(missing_ok=True)
-            raise
-        os.replace(partial, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -4,13 +4,12 @@ shots, and the metadata as HTML."""
 from __future__ import annotations
 
 import html
-import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .models import Analysis, AudioAnalysis, Metadata, Plan, Scenes, Thumbnails
+from .publish import publishing, write_text_atomic
 
 CUT_COLOURS = {"silence": "#9e9e9e", "filler": "#e53935", "retake": "#fb8c00"}
 
@@ -61,7 +60,8 @@ def timeline_picture(
     lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
     figure.tight_layout()
     try:
-        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=110))
+        with publishing(out) as (partial,):
+            figure.savefig(partial, format="png", dpi=110)
     finally:
         plt.close(figure)
 
@@ -79,7 +79,8 @@ def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
     figure.tight_layout()
     try:
-        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=100))
+        with publishing(out) as (partial,):
+            figure.savefig(partial, format="png", dpi=100)
     finally:
         plt.close(figure)
 
@@ -101,18 +102,4 @@ def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None
         "<h2>Tags</h2><p>" + html.escape(", ".join(metadata.tags)) + "</p>"
         "<h2>Hashtags</h2><p>" + html.escape(" ".join(metadata.hashtags)) + "</p></body></html>"
     )
-    _publish(out, lambda partial: partial.write_text(page, encoding="utf-8"))
-
-
-def _publish(out: Path, write: Callable[[Path], object]) -> None:
-    """Write `out` through a partial file and a rename; a failed write (a full disk) leaves nothing."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.stem}.part{out.suffix}")
-    try:
-        write(partial)
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(out)  # a full disk's error then names the file
-        raise
-    os.replace(partial, out)
+    write_text_atomic(out, page)

@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import Field
+
 from .backends import Backend, Backends, Choice
 from .config import ResearchConfig
 from .deadline import Late, call_within
 from .errors import AveError
-from .models import write_json_atomic
+from .models import Model, write_artifact
 from .text import one_line
 
 MESSAGE_CHARS = 200
@@ -198,6 +200,18 @@ def cache_key(backend: str, kind: str, query: str, region: str, max_results: int
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+class CachedSearchAnswer(Model):
+    """One cached search answer (cache/research/HASH.json): results (text) or suggestions, and when."""
+
+    backend: str
+    kind: str
+    query: str
+    region: str
+    max_results: int
+    fetched_at: float = Field(description="seconds since the epoch")
+    answer: list[Any]
+
+
 class CachedSearch:
     """A SearchClient answering from an on-disk JSON cache while fresh, and spacing out real requests.
 
@@ -263,28 +277,26 @@ class CachedSearch:
 
     def _read(self, path: Path) -> list[Any] | None:
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            fetched_at = float(entry["fetched_at"])
-            answer = entry["answer"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or damaged: fetch again and overwrite
-        if not isinstance(answer, list) or self._clock() - fetched_at > self.ttl_s:
+            entry = CachedSearchAnswer.model_validate_json(path.read_bytes())
+        except (OSError, ValueError):  # missing or damaged (pydantic's ValidationError is a ValueError)
+            return None  # fetch again and overwrite
+        if self._clock() - entry.fetched_at > self.ttl_s:
             return None
-        return answer
+        return entry.answer
 
     def _write(self, path: Path, kind: str, query: str, max_results: int, answer: list[Any]) -> None:
-        entry = {
-            "backend": self.name,
-            "kind": kind,
-            "query": query,
-            "region": self.region,
-            "max_results": max_results,
-            "fetched_at": self._clock(),
-            "answer": answer,
-        }
+        entry = CachedSearchAnswer(
+            backend=self.name,
+            kind=kind,
+            query=query,
+            region=self.region,
+            max_results=max_results,
+            fetched_at=self._clock(),
+            answer=answer,
+        )
         try:
             # shared: the videos' research jobs share this cache, and may store the same query at once
-            write_json_atomic(path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n", shared=True)
+            write_artifact(path, entry, shared=True)
         except OSError as exc:  # the answer is still good; only the next run pays for it again
             self.warnings.append(
                 one_line(f"search cache {self.cache_dir} is not writable: {exc}", MESSAGE_CHARS)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ToolError
+from .publish import publishing, write_text_atomic
 from .tools import ffmpeg_binary, run_tool
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate
@@ -199,8 +200,9 @@ def make_recording(
         if audio:
             args += ["-map", f"{shots}:a", "-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
         args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-g", str(fps * 2)]
-        args += ["-t", f"{duration:.4f}", "-movflags", "+faststart", str(target)]
-        run_tool(args, what=f"{target}: generating")
+        with publishing(target) as (partial,):
+            args += ["-t", f"{duration:.4f}", "-movflags", "+faststart", str(partial)]
+            run_tool(args, what=f"{target}: generating")
     truth = Truth(
         duration=duration,
         width=width,
@@ -210,7 +212,7 @@ def make_recording(
         pauses=pauses if audio else [],
         shot_cuts=cuts,
     )
-    target.with_suffix(".truth.json").write_text(truth.to_json(), encoding="utf-8")
+    write_text_atomic(target.with_suffix(".truth.json"), truth.to_json())
     return truth
 
 

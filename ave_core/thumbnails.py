@@ -42,9 +42,9 @@ from .models import (
     Thumbnail,
     ThumbnailConcept,
     Thumbnails,
-    atomic_writer,
     make_producer,
 )
+from .publish import atomic_writer
 from .text import shorten
 from .tools import ffmpeg_binary, tool_version
 
@@ -603,6 +603,6 @@ def _backgrounds(
 
 
 def save_png(image: Image.Image, path: Path) -> None:
-    """Write a PNG through a hidden file beside it and a rename (models.atomic_writer)."""
+    """Publish a PNG (publish.atomic_writer)."""
     with atomic_writer(path, binary=True) as handle:
         image.save(handle, format="PNG", compress_level=4)

@@ -6,7 +6,6 @@ long as the edited video to within half a frame. Markers sit on the clips, where
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import Any
 
 import opentimelineio as otio
 
-from .models import Cut, Decision, MediaInfo, Plan, VideoStream, write_json_atomic
+from .models import Cut, Decision, MediaInfo, Plan, VideoStream
+from .publish import write_text_atomic
 from .timemap import EditMap, output_fps
 
 CUT_COLOR = otio.schema.MarkerColor.RED
@@ -195,7 +195,7 @@ def write_timeline(timeline: otio.schema.Timeline, folder: Path, stem: str = "ti
         suffix: Path(where).name if not where.startswith("skipped:") else where
         for suffix, where in exports.items()
     }
-    write_json_atomic(otio_path, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
+    write_text_atomic(otio_path, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
     return {"otio": str(otio_path), **exports}
 
 
@@ -214,7 +214,7 @@ def export(timeline: otio.schema.Timeline, path: Path, adapter: str) -> str:
         path.unlink(missing_ok=True)
         reason = (str(exc).strip().splitlines() or [""])[0]
         return f"skipped: {adapter} cannot write this timeline: {type(exc).__name__}: {reason}"
-    write_json_atomic(os.fspath(path), text)
+    write_text_atomic(path, text)
     return str(path)
 
 

@@ -43,6 +43,7 @@ from .models import (
     VisualHighlight,
     make_producer,
 )
+from .publish import write_bytes_atomic
 
 
 @dataclass(frozen=True)
@@ -480,7 +481,7 @@ class _KeyframePicker:
         if not encoded:
             raise ToolError(f"{self.frames_dir / name}: OpenCV could not encode the keyframe")
         # written by Python, not cv2.imwrite: a full disk is then an OSError that says so
-        (self.frames_dir / name).write_bytes(jpeg.tobytes())
+        write_bytes_atomic(self.frames_dir / name, jpeg.tobytes())
         quality = frame.quality or measure_quality(frame.image)
         return _Keyframe(path=f"{self.frames_dir.name}/{name}", time=frame.time, quality=quality)
 

@@ -1,10 +1,9 @@
 """render_chunk: one chunk of the edit as H.264 video and normalised PCM audio."""
 
-import json
 from pathlib import Path
 
 from ave_core.config import RenderConfig
-from ave_core.models import Broll, MediaInfo, Plan, read_artifact
+from ave_core.models import Broll, EditLoudness, MediaInfo, Plan, read_artifact
 from ave_core.render import render_chunk, render_job_from_files
 from ave_core.stage import stage_logging
 
@@ -20,12 +19,11 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         config,
         int(snakemake.wildcards.chunk),
     )
-    measured = json.loads(Path(snakemake.input.loudness).read_text())
     render_chunk(
         Path(snakemake.input.video),
         media,
         job,
-        measured,
+        read_artifact(snakemake.input.loudness, EditLoudness),
         config,
         Path(snakemake.output.video),
         Path(snakemake.output.audio),

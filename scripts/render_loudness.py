@@ -1,10 +1,9 @@
 """render_loudness: the edit's loudness, measured once for every chunk (first loudnorm pass)."""
 
-import json
 from pathlib import Path
 
 from ave_core.config import RenderConfig
-from ave_core.models import MediaInfo, Plan, read_artifact, write_json_atomic
+from ave_core.models import MediaInfo, Plan, read_artifact, write_artifact
 from ave_core.render import measure_edit_loudness
 from ave_core.stage import stage_logging
 
@@ -15,5 +14,5 @@ with stage_logging(snakemake.log[0], "render_loudness") as log:
         read_artifact(snakemake.input.plan, Plan),
         RenderConfig(**snakemake.params.render),
     )
-    write_json_atomic(snakemake.output.loudness, json.dumps(measured, indent=2) + "\n")
-    log.info("edit loudness %.1f LUFS", measured["input_i"])
+    write_artifact(snakemake.output.loudness, measured)
+    log.info("edit loudness %s LUFS", measured.loudness.integrated_lufs)
