@@ -67,13 +67,13 @@ schemas: setup
 	$(BIN)/python -m ave_core.schemas .
 
 bench: demo
-	$(BIN)/python bench/stages.py
-	$(BIN)/python bench/quality.py
-	$(BIN)/python bench/director.py
+	$(BIN)/python -m bench.stages
+	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.director
 
 # the whole workflow over ../shared/media/dev and generated talks against the bare tools: docs/benchmarks.md
 eval: setup
-	$(BIN)/python bench/eval.py
+	$(BIN)/python -m bench.eval
 
 # freeze the working environment into constraints.txt (what make setup and the Dockerfile install)
 lock: setup $(TEST_STAMP)

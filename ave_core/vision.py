@@ -185,19 +185,6 @@ def cut_times(scenes: Scenes) -> list[float]:
     return [shot.start for shot in scenes.shots[1:]]
 
 
-def shot_boundary_f1(
-    found: Sequence[float], truth: Sequence[float], tolerance_s: float = 0.2
-) -> tuple[float, float, float]:
-    """Precision, recall and F1 of cut times; each true cut matches at most one found cut within tolerance."""
-    if not found and not truth:
-        return 1.0, 1.0, 1.0
-    matched = _count_matches(sorted(found), sorted(truth), tolerance_s)
-    precision = matched / len(found) if found else 0.0
-    recall = matched / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
 def measure_quality(image: np.ndarray, grey: np.ndarray | None = None) -> Quality:
     """Sharpness, brightness, contrast and colourfulness of a BGR image."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if grey is None else grey
@@ -607,19 +594,6 @@ def _mean_quality(qualities: list[Quality]) -> Quality | None:
         contrast=statistics.fmean(q.contrast for q in qualities),
         colourfulness=statistics.fmean(q.colourfulness for q in qualities),
     )
-
-
-def _count_matches(found: list[float], truth: list[float], tolerance_s: float) -> int:
-    """Most one-to-one pairs within tolerance; a sweep over both sorted lists finds the maximum."""
-    matched = i = j = 0
-    while i < len(found) and j < len(truth):
-        if abs(found[i] - truth[j]) <= tolerance_s:
-            matched, i, j = matched + 1, i + 1, j + 1
-        elif found[i] < truth[j]:
-            i += 1
-        else:
-            j += 1
-    return matched
 
 
 def _frame_rate(media: MediaInfo) -> Fraction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import resource
 import subprocess
 import sys
@@ -84,6 +85,16 @@ def snakemake(project: Path, *args: str, cores: int = 2) -> list[str]:
         str(cores),
         *args,
     ]
+
+
+def workflow_rules(snakefile: Path = REPO / "Snakefile") -> list[str]:
+    """The workflow's rules in the order they are defined (the Snakefile's includes in turn), `all` left
+    out: the order a table of stages follows."""
+    rules: list[str] = []
+    for include in re.findall(r'^include: "([^"]+)"', snakefile.read_text(encoding="utf-8"), re.MULTILINE):
+        text = (snakefile.parent / include).read_text(encoding="utf-8")
+        rules += re.findall(r"^(?:rule|checkpoint) (\w+):", text, re.MULTILINE)
+    return [rule for rule in rules if rule != "all"]
 
 
 def benchmark_row(path: Path) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Quality benchmark: the whole workflow over real and generated clips, against the bare tools, in one run.
 
-    .venv/bin/python bench/eval.py        (or: make eval)
+    .venv/bin/python -m bench.eval        (or: make eval)
 
 One Snakemake run (`snakemake -s Snakefile -d bench/out/eval --cores 2`, default profile, offline backends)
 over the clips of ../shared/media/dev that make sense as inputs (audio-only recordings are wrapped into a
@@ -29,22 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.audio import read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
-from ave_core.evaluation import edit_scores, match_events, normalise_text, word_error_rate  # noqa: E402
-from ave_core.media import probe  # noqa: E402
-from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Scenes, Transcript, read_artifact  # noqa: E402
-from ave_core.project import slugify  # noqa: E402
-from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from ave_core.text import squashed  # noqa: E402
-from ave_core.timemap import EditMap  # noqa: E402
-from ave_core.vision import cut_times, shot_boundary_f1  # noqa: E402
-from bench.common import (  # noqa: E402
+from ave_core.audio import read_pcm16
+from ave_core.config import AsrConfig, RenderConfig
+from ave_core.evaluation import edit_scores, match_events, normalise_text, shot_boundary_f1, word_error_rate
+from ave_core.media import probe
+from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Scenes, Transcript, read_artifact
+from ave_core.project import slugify
+from ave_core.synth import DEMO_SCRIPT, make_recording
+from ave_core.text import squashed
+from ave_core.timemap import EditMap
+from ave_core.vision import cut_times
+from bench.common import (
     DEV,
     OUT,
+    REPO,
     benchmark_row,
     count_match,
     cpu_timed,
@@ -52,8 +50,8 @@ from bench.common import (  # noqa: E402
     filler_tokens,
     snakemake,
 )
-from bench.eval_report import markdown  # noqa: E402
-from bench.outputs import retranscribe  # noqa: E402
+from bench.eval_report import markdown
+from bench.outputs import retranscribe
 
 PROJECT = OUT / "eval"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -621,7 +619,7 @@ def main() -> None:
         DOC.write_text(markdown(json.loads((OUT / "eval.json").read_text())))
         return
     if not DEV.is_dir():
-        sys.exit(f"bench/eval.py needs the real recordings at {DEV}")
+        sys.exit(f"bench.eval needs the real recordings at {DEV}")
     began = time.perf_counter()
     started_at = datetime.datetime.now(datetime.UTC)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The outputs, end to end, each figure against a reference measured in the same run.
 
-    .venv/bin/python bench/outputs.py [--eval]   (after `make demo`)
+    .venv/bin/python -m bench.outputs [--eval]   (after `make demo`)
 
 - The demo talk's final.mp4 re-transcribed with the same tiny.en model and filler-keeping prompt: fillers
   left, share of the source's content words still present, duration against the kept ranges.
@@ -24,15 +24,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
-from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
-from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact  # noqa: E402
-from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk  # noqa: E402
-from ave_core.text import squashed  # noqa: E402
-from bench.common import OUT, model_path  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer
+from ave_core.config import AsrConfig, RenderConfig
+from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact
+from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk
+from ave_core.text import squashed
+from bench.common import OUT, REPO, model_path
 
 DEMO = REPO / "examples" / "demo"
 FILLERS = {"um", "uh", "umm", "uhm", "erm", "er"}
@@ -158,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     results = DEMO / "results" / "talk"
     if not (results / "final.mp4").exists():
-        sys.exit("run `make demo` first: bench/outputs.py reads examples/demo/results/talk/")
+        sys.exit("run `make demo` first: bench.outputs reads examples/demo/results/talk/")
     result: dict[str, object] = {
         "demo_retranscribed": retranscribe(results),
         "render_speed": render_speed(results, DEMO / "input" / "talk.mp4"),

@@ -7,6 +7,7 @@ import pytest
 
 from ave_core.config import ScenesConfig
 from ave_core.errors import InputError
+from ave_core.evaluation import shot_boundary_f1
 from ave_core.media import probe
 from ave_core.models import FaceBox, Scenes, read_artifact, write_artifact
 from ave_core.synth import Truth
@@ -15,7 +16,6 @@ from ave_core.vision import (
     analyze_scenes,
     cut_times,
     effective_threshold,
-    shot_boundary_f1,
 )
 from tests.conftest import ffmpeg
 
