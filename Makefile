@@ -51,12 +51,14 @@ test-slurm: setup $(TEST_STAMP)
 	@start=$$(date +%s); $(BIN)/python -m pytest -m slurm -s tests/cluster; status=$$?; \
 		echo "test-slurm: $$(( $$(date +%s) - start )) s"; exit $$status
 
+# mypy checks ave_core (the files and settings are in pyproject.toml)
 lint: setup
 	$(BIN)/ruff check ave_core scripts tests bench
 	$(BIN)/ruff format --check ave_core scripts tests bench
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint -d $(DEMO) --cores 1
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format ave_core scripts tests bench

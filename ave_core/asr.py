@@ -57,11 +57,17 @@ class RecognizedSpeech:
 
 
 class SpeechRecognizer(Protocol):
-    """Turns 16 kHz mono float32 samples into words with times."""
+    """Turns 16 kHz mono float32 samples into words with times (captions need none: None)."""
 
     name: str
 
     def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech: ...
+
+
+def _need_samples(samples: np.ndarray | None, recognizer: str) -> np.ndarray:
+    if samples is None:
+        raise AsrModelError(f"{recognizer} recognises speech from the audio: it was given none")
+    return samples
 
 
 def cuda_available() -> bool:
@@ -124,9 +130,11 @@ class FasterWhisperRecognizer:
             return path
         return bundled_models().get(model)
 
-    def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+    def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech:
+        """Words with times from the samples, decoding with a fixed seed."""
         import ctranslate2
 
+        samples = _need_samples(samples, self.name)
         # the temperature fallback samples: a fixed seed keeps transcripts reproducible
         ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, info = self.model.transcribe(
@@ -173,9 +181,11 @@ class OpenAIWhisperRecognizer:
         except Exception as exc:  # download, checkpoint and format errors all mean: cannot load
             raise AsrModelError(f"{model_hint(settings.model)} ({type(exc).__name__})") from exc
 
-    def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+    def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech:
+        """Words with times from the samples, decoding with a fixed seed."""
         import torch
 
+        samples = _need_samples(samples, self.name)
         torch.manual_seed(SAMPLING_SEED)  # the temperature fallback samples
         result = self.model.transcribe(
             samples.astype(np.float32),

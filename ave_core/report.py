@@ -69,13 +69,14 @@ def timeline_picture(
 def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4) -> None:
     """Every shot's keyframe in a grid, labelled with its time range."""
     plt = _pyplot()
-    shots = [s for s in scenes.shots if s.keyframe and (results_dir / s.keyframe).is_file()]
+    shots = [(s, results_dir / s.keyframe) for s in scenes.shots if s.keyframe]
+    shots = [(shot, keyframe) for shot, keyframe in shots if keyframe.is_file()]
     rows = max(1, -(-len(shots) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.2, rows * 2.1), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, shot in zip(axes.flat, shots, strict=False):
-        axis.imshow(plt.imread(results_dir / shot.keyframe))
+    for axis, (shot, keyframe) in zip(axes.flat, shots, strict=False):
+        axis.imshow(plt.imread(keyframe))
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
     figure.tight_layout()
     try:

@@ -123,7 +123,7 @@ def _add_markers(placed: list[_Placed], plan: Plan, edit_map: EditMap, rate: flo
     markers: list[tuple[int, int, otio.schema.Marker]] = []
     for cut in plan.cuts:
         comment = f"{cut.rationale or cut.reason} (cut {cut.start:.2f}-{cut.end:.2f} s of the source)"
-        extra = {"source_start": cut.start, "source_end": cut.end}
+        extra: dict[str, Any] = {"source_start": cut.start, "source_end": cut.end}
         marker = _marker("cut", cut.reason, CUT_COLOR, comment, cut, extra)
         markers.append(_place(placed, marker, edit_map.to_edited_clamped(cut.start), None, 0.0, rate))
     for emphasis in plan.emphasis:
@@ -148,7 +148,7 @@ def _marker(
     kind: str, name: str, color: str, comment: str, decision: Cut | Decision, extra: dict[str, Any]
 ) -> otio.schema.Marker:
     """A marker that keeps the decision in its metadata; FCP XML carries the comment, which Premiere shows."""
-    ave = {"kind": kind, "reason": decision.reason, "rationale": decision.rationale}
+    ave: dict[str, Any] = {"kind": kind, "reason": decision.reason, "rationale": decision.rationale}
     ave.update(confidence=decision.confidence, **extra)
     return otio.schema.Marker(
         name=name, color=color, comment=comment, metadata={"ave": ave, "fcp_xml": {"comment": comment}}

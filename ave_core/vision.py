@@ -308,7 +308,7 @@ def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
         [(width, height), (width // 2, height // 2), (width // 2, height // 2)],
         strict=True,
     ):
-        pixels = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
+        pixels: np.ndarray = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)[:h, :w]
         if (w, h) != (out_w, out_h):
             pixels = cv2.resize(pixels, (out_w, out_h), interpolation=cv2.INTER_AREA)
         planes.append(pixels.reshape(-1))
@@ -531,7 +531,7 @@ class _FaceFinder:
 
 
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = Path(cv2.data.haarcascades) / name
+    path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]  # OpenCV's stubs leave out cv2.data
     classifier = cv2.CascadeClassifier(str(path))
     if classifier.empty():
         raise ToolError(f"{path}: OpenCV Haar cascade missing — reinstall opencv-python-headless<5")
