@@ -24,6 +24,17 @@ SHORT_SCRIPT = [
 ]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SLURM test starts a cluster (as root): it runs when asked for with `-m slurm` (make test-slurm),
+    and is skipped otherwise, saying so, rather than silently left out."""
+    if "slurm" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="starts a local SLURM cluster as root: run `make test-slurm` for it")
+    for item in items:
+        if "slurm" in item.keywords:
+            item.add_marker(skip)
+
+
 def require_tools() -> None:
     missing = [tool for tool in ("ffmpeg", "ffprobe", "espeak-ng") if shutil.which(tool) is None]
     if missing:

@@ -41,11 +41,9 @@ from ave_core.models import (
 )
 from ave_core.timemap import EditMap
 from ave_core.transcript import mark_fillers
-from tests.conftest import REPO
 from tests.gemini_stub import GeminiStub, Reply, Status
 
 KEY = "test-key-PLANTED-metadata-42"
-DEMO_RESULTS = REPO / "examples" / "demo" / "results"
 HOOKS = {
     "emotional": "THIS CHANGES EVERYTHING",
     "curiosity": "Why is heating so expensive?",
@@ -209,27 +207,26 @@ def test_short_and_cut_chapters_follow_youtubes_rules() -> None:
     assert timestamp(3725.4) == "1:02:05" and timestamp(65.9) == "01:05"
 
 
-def test_demo_artifacts_give_valid_metadata(tmp_path: Path) -> None:
-    talk = DEMO_RESULTS / "talk"
-    if not (talk / "plan.json").is_file():
-        pytest.skip(f"demo results not found in {talk}; run `make demo` first")
+def test_the_workflows_artifacts_give_valid_metadata(finished_talk: Path, tmp_path: Path) -> None:
+    talk = finished_talk / "results" / "talk"
     plan = read_artifact(talk / "plan.json", Plan)
     thumbnails = Thumbnails(
         producer=make_producer("thumbnails", "test"),
         thumbnails=[Thumbnail(path=f"thumbnails/thumb-{c.strategy}.png", strategy=c.strategy, hook=c.hook)
                     for c in plan.thumbnail_concepts],
     )  # fmt: skip
+    research = read_artifact(talk / "research.json", Research)
     metadata = make_metadata(
         plan, read_artifact(talk / "analysis.json", Analysis),
         read_artifact(talk / "transcript.json", Transcript),
-        read_artifact(DEMO_RESULTS / "research.json", Research), EditMap.from_keep(plan.keep), thumbnails,
-        Choice(None),
+        research, EditMap.from_keep(plan.keep), thumbnails, Choice(None),
     )  # fmt: skip
     write_artifact(tmp_path / "metadata.json", metadata)
     assert_titles_pair_with_hooks(metadata, thumbnails)
     assert chapter_lines(metadata.description)[0].startswith("00:00 ")
     assert metadata.chapters[-1].end == pytest.approx(EditMap.from_keep(plan.keep).duration, abs=1e-3)
-    assert tags_length(metadata.tags) <= MAX_TAGS_CHARS and metadata.tags[0] == "saving energy"
+    best = max(research.keywords, key=lambda k: k.score)  # research's best keyword is the first tag
+    assert tags_length(metadata.tags) <= MAX_TAGS_CHARS and metadata.tags[0] == best.phrase.lower()
 
 
 def test_without_an_llm_the_reason_is_recorded(lesson) -> None:

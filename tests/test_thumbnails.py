@@ -50,11 +50,9 @@ from ave_core.thumbnails import (
     render_thumbnails,
 )
 from ave_core.vision import analyze_scenes
-from tests.conftest import REPO, ffmpeg
+from tests.conftest import ffmpeg
 from tests.gemini_stub import GeminiStub, RawBody, Status
 
-DEMO_VIDEO = REPO / "examples" / "demo" / "input" / "talk.mp4"
-DEMO_RESULTS = REPO / "examples" / "demo" / "results" / "talk"
 KEY = "test-key-PLANTED-thumbs-42"
 
 
@@ -139,31 +137,32 @@ def assert_hook_drawn(video: Path, scenes: Scenes, thumbnails: Thumbnails, figur
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    if not DEMO_VIDEO.is_file() or not (DEMO_RESULTS / "plan.json").is_file():
-        pytest.skip(f"demo video or results not found ({DEMO_VIDEO}); run `make demo` first")
-    media = read_artifact(DEMO_RESULTS / "media.json", MediaInfo)
-    plan = read_artifact(DEMO_RESULTS / "plan.json", Plan)
-    scenes = read_artifact(DEMO_RESULTS / "scenes.json", Scenes)
-    out_dir = tmp_path_factory.mktemp("demo") / "thumbnails"
-    thumbnails, figures = render_thumbnails(DEMO_VIDEO, media, plan, scenes, out_dir)
-    return plan, scenes, out_dir, thumbnails, figures
+def workflow_talk(finished_talk: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Thumbnails of the talk from the plan and scenes the whole workflow made of it."""
+    video = finished_talk / "input" / "talk.mp4"
+    results = finished_talk / "results" / "talk"
+    media = read_artifact(results / "media.json", MediaInfo)
+    plan = read_artifact(results / "plan.json", Plan)
+    scenes = read_artifact(results / "scenes.json", Scenes)
+    out_dir = tmp_path_factory.mktemp("workflow-talk") / "thumbnails"
+    thumbnails, figures = render_thumbnails(video, media, plan, scenes, out_dir)
+    return video, plan, scenes, out_dir, thumbnails, figures
 
 
-def test_demo_gets_three_legible_thumbnails_with_the_plans_hooks(demo) -> None:
-    plan, scenes, out_dir, thumbnails, figures = demo
+def test_the_workflows_plan_gets_three_legible_thumbnails_with_its_hooks(workflow_talk) -> None:
+    video, plan, scenes, out_dir, thumbnails, figures = workflow_talk
     pixels = check_set(thumbnails, figures, out_dir)
     concepts = {c.strategy: c for c in plan.thumbnail_concepts}
     for thumb in thumbnails.thumbnails:
         assert thumb.hook == concepts[thumb.strategy].hook
         assert thumb.frame_time == pytest.approx(concepts[thumb.strategy].frame_time, abs=1e-3)
     assert thumbnails.producer.backend == "procedural" and thumbnails.producer.fallback is None
-    assert_hook_drawn(DEMO_VIDEO, scenes, thumbnails, figures, pixels)
+    assert_hook_drawn(video, scenes, thumbnails, figures, pixels)
 
 
-def test_each_strategy_has_its_own_grade(demo) -> None:
-    _, _, _, thumbnails, _ = demo
-    real = extract_frame(DEMO_VIDEO, thumbnails.thumbnails[0].frame_time)
+def test_each_strategy_has_its_own_grade(workflow_talk) -> None:
+    video, _, _, _, thumbnails, _ = workflow_talk
+    real = extract_frame(video, thumbnails.thumbnails[0].frame_time)
     ramp = np.linspace(40, 215, 1280)[None, :, None].repeat(720, axis=0).repeat(3, axis=2)
     grey = Image.fromarray(ramp.astype(np.uint8))  # neutral, nothing clipped
 
