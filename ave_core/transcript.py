@@ -7,9 +7,19 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import numpy as np
+
 from .asr import RecognizedSpeech, make_recognizer, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
+from .disfluency import (
+    DETECTORS,
+    assess_conditions,
+    detect_disfluencies,
+    frame_features,
+    mentioned_fillers,
+    refine_word_times,
+)
 from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
 
 # "like" after these words is a verb or a comparison, not a filler
@@ -90,7 +100,7 @@ def distrust_long_fillers(words: Sequence[Word], max_filler_s: float) -> list[st
     return warnings
 
 
-def refine_word_times(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
+def clip_to_speech(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
     """Copies of the words with their edges pulled onto the VAD speech segment they overlap most.
 
     Whisper stretches words into the pauses beside them (a word can even swallow a dropped "uh");
@@ -241,8 +251,11 @@ def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake
     return retakes
 
 
-def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig) -> Transcript:
-    """transcript.json from recognised speech and the audio stage's VAD."""
+def build_transcript(
+    speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig, samples: np.ndarray | None = None
+) -> Transcript:
+    """transcript.json from recognised speech, the audio stage's VAD and (when given) the 16 kHz samples:
+    word times refined against the audio, fillers, repeats and false starts with their evidence."""
     words = [
         Word(
             word=w.word,
@@ -256,12 +269,23 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         if w.word
     ]
     mark_fillers(words, settings.filler_words)
-    words = refine_word_times(words, audio.speech)
+    mentioned = mentioned_fillers(words, settings.filler_mentions)
+    for index in mentioned:  # "the word um is a filler": the speaker talks about it (asr.filler_mentions)
+        words[index].is_filler = False
+    recognised = speech.backend != "sidecar"  # caption times are a person's, leave them
+    frames = frame_features(samples) if samples is not None and samples.size and recognised else None
+    words = clip_to_speech(words, audio.speech)
+    if frames is not None and settings.refine_word_times:
+        words = refine_word_times(words, frames)
     warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
-    if speech.backend != "sidecar":  # caption times are a person's, leave them
+    if recognised:
         stretches = snap_fillers(words, stretches)
         warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
+    conditions = assess_conditions(frames, audio.speech, words) if recognised else []
+    detectors = [DETECTORS[name]() for name in settings.detectors if name != "acoustic" or frames is not None]
+    disfluencies = detect_disfluencies(words, frames, audio.speech, detectors, mentioned, conditions)
+    warnings += [c.message for c in conditions]
     segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
     return Transcript(
         producer=make_producer(
@@ -278,6 +302,8 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         model=speech.model,
         unlabelled_speech=stretches,
         retakes=find_retakes(words, settings),
+        disfluencies=disfluencies,
+        conditions=conditions,
     )
 
 
@@ -314,4 +340,4 @@ def transcribe_video(
     recognizer = make_recognizer(asr, sidecar, cpu_threads)
     samples = None if from_captions else read_pcm16(wav_path)[0]
     speech = recognizer.recognize(samples)
-    return build_transcript(speech, audio, asr)
+    return build_transcript(speech, audio, asr, samples)

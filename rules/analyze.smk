@@ -91,7 +91,7 @@ rule transcribe:
         gpu=get_transcribe_gpus,
     params:
         asr=section("asr"),
-        code=code_version("asr", "transcript", "audio"),
+        code=code_version("asr", "transcript", "audio", "disfluency"),
     script:
         "../scripts/transcribe.py"
 

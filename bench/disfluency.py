@@ -1,0 +1,311 @@
+"""Disfluency detection and word-time refinement on the generated corpus and the real recordings.
+
+    .venv/bin/python bench/disfluency.py [--half tune|test] [--write-doc]
+
+The corpus (ave_core.corpus: 10 espeak-ng voice settings, exact word truth) is generated into
+bench/out/disfluency/. Thresholds are chosen on the tuning half (`--half tune` prints the figures for every
+candidate threshold) and the figures reported are those of the held-out half (`--half test`), which shares
+no voice setting with it. Per item: faster-whisper tiny.en with ave's verbatim prompt (the recogniser ave
+uses) and bare (default options), ave's transcript and rule-based plan, and the plan's audio (the kept
+ranges joined, as the render joins them) heard again by the verbatim recogniser. Real recordings: AMI
+filler counts per speaker, auto-editor's example, JFK (a control with no filler). Writes
+bench/out/disfluency.json; with --write-doc, the section of docs/benchmarks.md between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from collections import Counter
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ave_core.asr import FasterWhisperRecognizer, RecognizedSpeech  # noqa: E402
+from ave_core.audio import detect_speech, read_pcm16, silences_between  # noqa: E402
+from ave_core.config import AsrConfig, DirectorConfig, VadConfig  # noqa: E402
+from ave_core.corpus import CorpusItem, build_corpus, load_corpus  # noqa: E402
+from ave_core.director import Context, rule_based_plan  # noqa: E402
+from ave_core.disfluency import FILLER_TOKENS, frame_features, normalise, refine_word_times  # noqa: E402
+from ave_core.evaluation import covered  # noqa: E402
+from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, make_producer  # noqa: E402
+from ave_core.transcript import build_transcript  # noqa: E402
+from bench.common import OUT, model_path  # noqa: E402
+
+FOLDER = OUT / "disfluency"
+DOC = REPO / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- disfluency:begin -->", "<!-- disfluency:end -->"
+CLIP_S = 0.02  # a cut removing this much of a truth word clips it
+MATCH_S = 0.1  # a detection within this of a truth filler finds it
+THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+
+
+def recognise(item: str, samples: np.ndarray, verbatim: bool) -> tuple[RecognizedSpeech, float]:
+    """The recogniser's words for an item, cached on disk (bench/out/disfluency/*.asr.pkl)."""
+    cache = FOLDER / f"{item}.{'verbatim' if verbatim else 'bare'}.asr.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    recogniser = FasterWhisperRecognizer(AsrConfig(model=model_path(), verbatim_prompt=verbatim), 2)
+    started = time.perf_counter()
+    result = recogniser.recognize(samples), time.perf_counter() - started
+    cache.write_bytes(pickle.dumps(result))
+    return result
+
+
+def audio_of(samples: np.ndarray, rate: int) -> AudioAnalysis:
+    """audio.json's speech part, from the same VAD the audio stage uses."""
+    speech = detect_speech(samples, rate, VadConfig())
+    duration = samples.size / rate
+    return AudioAnalysis(
+        producer=make_producer("audio", "bench"),
+        has_audio=True,
+        duration_s=duration,
+        speech=speech,
+        silences=silences_between(speech, duration),
+    )
+
+
+def plan_for(transcript: Transcript, audio: AudioAnalysis, config: DirectorConfig) -> Plan:
+    ctx = Context(audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "bench")))
+    return rule_based_plan(ctx, config)
+
+
+def kept_audio(samples: np.ndarray, rate: int, plan: Plan) -> np.ndarray:
+    """The plan's kept ranges joined with 5 ms fades, as the render joins them."""
+    fade = int(0.005 * rate)
+    pieces = []
+    for span in plan.keep:
+        piece = samples[int(span.start * rate) : int(span.end * rate)].copy()
+        if piece.size > 2 * fade:
+            piece[:fade] *= np.linspace(0, 1, fade)
+            piece[-fade:] *= np.linspace(1, 0, fade)
+        pieces.append(piece)
+    return np.concatenate(pieces) if pieces else samples[:0]
+
+
+def fragments(item: CorpusItem, kinds: set[str]) -> list[tuple[float, float, str]]:
+    """Consecutive truth words of the given kinds joined into one disfluency each."""
+    spans: list[tuple[float, float, str]] = []
+    previous = None
+    for word in item.words:
+        if word.kind in kinds:
+            if previous is not None and previous.kind == word.kind and spans and word.kind != "filler":
+                spans[-1] = (spans[-1][0], word.end, word.kind)
+            else:
+                spans.append((word.start, word.end, word.kind))
+        previous = word
+    return spans
+
+
+def found(spans: list[tuple[float, float]], truth: list[tuple[float, float, str]]) -> tuple[int, int]:
+    """(true ones found, detections that are true): one-to-one within MATCH_S."""
+    unmatched = list(truth)
+    hits = 0
+    for start, end in spans:
+        match = next((t for t in unmatched if start - MATCH_S <= t[1] and t[0] <= end + MATCH_S), None)
+        if match is not None:
+            unmatched.remove(match)
+            hits += 1
+    return hits, hits
+
+
+def boundary_errors(item: CorpusItem, words: list[Any], raw: bool) -> list[float]:
+    """|word edge - truth| in seconds for the recognised words matched to truth words by their text."""
+    truth = [w for w in item.words if w.kind != "filler"]
+    spoken = [w for w in words if normalise(w.word) not in FILLER_TOKENS]
+    a = [t.text.replace(" ", "") for t in truth]
+    b = [normalise(w.word).replace("'", "") for w in spoken]
+    errors = []
+    for block in SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            t, w = truth[block.a + k], spoken[block.b + k]
+            start = getattr(w, "start_raw", None) if raw else None
+            start = w.start if start is None else start
+            end = getattr(w, "end_raw", None) if raw else None
+            end = w.end if end is None else end
+            errors += [abs(start - t.start), abs(end - t.end)]
+    return errors
+
+
+def clipped_words(item: CorpusItem, cuts: list[tuple[float, float]]) -> list[str]:
+    """Truth words that should stay, of which a cut removes at least CLIP_S."""
+    keep = [w for w in item.words if w.kind == "word"]
+    return [w.text for w in keep if covered(w.start, w.end, cuts) >= CLIP_S]
+
+
+def evaluate_item(
+    item: CorpusItem, config: AsrConfig, director: DirectorConfig, quick: bool = False
+) -> dict[str, Any]:
+    """Every figure of one corpus item, with the bare recogniser's beside them."""
+    samples, rate = read_pcm16(FOLDER / f"{item.name}.wav")
+    audio = audio_of(samples, rate)
+    speech, asr_s = recognise(item.name, samples, verbatim=True)
+    bare, _ = (speech, 0.0) if quick else recognise(item.name, samples, verbatim=False)
+    costs: dict[str, float] = {"recogniser": asr_s}
+    started = time.perf_counter()
+    frames = frame_features(samples)
+    costs["frames"] = time.perf_counter() - started
+    transcript = build_transcript(speech, audio, config, samples)
+    started = time.perf_counter()
+    refine_word_times(transcript.words, frames)
+    costs["refine"] = time.perf_counter() - started
+    for name in () if quick else ("lexicon", "acoustic", "repeats"):
+        started = time.perf_counter()
+        build_transcript(speech, audio, config.model_copy(update={"detectors": [name]}), samples)
+        costs[name] = time.perf_counter() - started
+    plan = plan_for(transcript, audio, director)
+    cuts = [(c.start, c.end) for c in plan.cuts]
+    fillers = fragments(item, {"filler"})
+    repeats = fragments(item, {"repeat", "false_start"})
+    bare_words = [w for s in bare.segments for w in s.words]
+    figures: dict[str, Any] = {
+        "voice": item.voice,
+        "half": item.half,
+        "snr_db": item.snr_db,
+        "audio_s": item.duration_s,
+        "true_fillers": len(fillers),
+        "true_repeats": len(repeats),
+        "detections": [
+            d.model_dump(mode="json", include={"kind", "start", "end", "confidence"})
+            for d in transcript.disfluencies
+        ],
+        "bare_fillers": len([w for w in bare_words if normalise(w.word) in FILLER_TOKENS]),
+        "bare_filler_hits": found(
+            [(w.start, w.end) for w in bare_words if normalise(w.word) in FILLER_TOKENS], fillers
+        )[0],
+        "fillers_cut": sum(covered(a, b, cuts) >= 0.8 * (b - a) for a, b, _ in fillers),
+        "repeats_cut": sum(covered(a, b, cuts) >= 0.8 * (b - a) for a, b, _ in repeats),
+        "clipped": clipped_words(item, cuts),
+        "boundary_raw": boundary_errors(item, transcript.words, raw=True),
+        "boundary_refined": boundary_errors(item, transcript.words, raw=False),
+        "boundary_bare": boundary_errors(item, bare_words, raw=True),
+        "costs": costs,
+        "warnings": transcript.producer.warnings,
+        "retakes_found": len(transcript.retakes),
+        "true_retakes": len(fragments(item, {"retake"})),
+    }
+    figures["truth_fillers"] = [(a, b) for a, b, _ in fillers]
+    figures["truth_repeats"] = [(a, b) for a, b, _ in repeats]
+    final = FOLDER / f"{item.name}.final.asr.pkl"
+    if quick:
+        figures["fillers_heard_in_final"] = []
+        return figures
+    if final.is_file():
+        heard = pickle.loads(final.read_bytes())
+    else:
+        recogniser = FasterWhisperRecognizer(AsrConfig(model=model_path()), 2)
+        heard = recogniser.recognize(kept_audio(samples, rate, plan))
+        final.write_bytes(pickle.dumps(heard))
+    figures["fillers_heard_in_final"] = sorted(
+        normalise(w.word) for s in heard.segments for w in s.words if normalise(w.word) in FILLER_TOKENS
+    )
+    return figures
+
+
+def score(items: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Recall and precision of fillers and repeats at a confidence threshold, pooled over items."""
+    totals = Counter()
+    for figures in items:
+        detections = [d for d in figures["detections"] if d["confidence"] >= threshold]
+        filler_spans = [(d["start"], d["end"]) for d in detections if d["kind"] == "filler"]
+        repeat_spans = [(d["start"], d["end"]) for d in detections if d["kind"] != "filler"]
+        truth_f = [(a, b, "filler") for a, b in figures["truth_fillers"]]
+        truth_r = [(a, b, "repeat") for a, b in figures["truth_repeats"]]
+        totals["filler_true"] += len(truth_f)
+        totals["filler_found"] += len(filler_spans)
+        totals["filler_hits"] += found(filler_spans, truth_f)[0]
+        totals["repeat_true"] += len(truth_r)
+        totals["repeat_found"] += len(repeat_spans)
+        totals["repeat_hits"] += found(repeat_spans, truth_r)[0]
+    return {
+        "threshold": threshold,
+        "filler_recall": round(totals["filler_hits"] / max(1, totals["filler_true"]), 3),
+        "filler_precision": round(totals["filler_hits"] / max(1, totals["filler_found"]), 3),
+        "repeat_recall": round(totals["repeat_hits"] / max(1, totals["repeat_true"]), 3),
+        "repeat_precision": round(totals["repeat_hits"] / max(1, totals["repeat_found"]), 3),
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return round(1000 * float(np.percentile(values, q)), 1) if values else None
+
+
+def summary(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The half's figures: detection at the chosen threshold, the plan's cuts, boundaries, costs."""
+    audio_min = sum(f["audio_s"] for f in items) / 60
+    costs = Counter()
+    for figures in items:
+        costs.update(figures["costs"])
+    per_voice = {}
+    for figures in items:
+        voice = per_voice.setdefault(figures["voice"], {"clipped": 0, "fillers_left_in_final": 0, "items": 0})
+        voice["clipped"] += len(figures["clipped"])
+        voice["fillers_left_in_final"] += len(figures["fillers_heard_in_final"])
+        voice["items"] += 1
+    raw = [e for f in items for e in f["boundary_raw"]]
+    refined = [e for f in items for e in f["boundary_refined"]]
+    bare = [e for f in items for e in f["boundary_bare"]]
+    true_fillers = sum(f["true_fillers"] for f in items)
+    return {
+        "items": len(items),
+        "audio_min": round(audio_min, 2),
+        "true_fillers": true_fillers,
+        "true_repeats_and_false_starts": sum(f["true_repeats"] for f in items),
+        "fillers_cut_by_plan": sum(f["fillers_cut"] for f in items),
+        "repeats_cut_by_plan": sum(f["repeats_cut"] for f in items),
+        "bare_filler_recall": round(sum(f["bare_filler_hits"] for f in items) / max(1, true_fillers), 3),
+        "bare_filler_precision": round(
+            sum(f["bare_filler_hits"] for f in items) / max(1, sum(f["bare_fillers"] for f in items)), 3
+        ),
+        "per_voice": per_voice,
+        "boundary_ms": {
+            "refined_median": percentile(refined, 50),
+            "refined_p95": percentile(refined, 95),
+            "raw_median": percentile(raw, 50),
+            "raw_p95": percentile(raw, 95),
+            "bare_median": percentile(bare, 50),
+            "bare_p95": percentile(bare, 95),
+            "edges": len(refined),
+        },
+        "seconds_per_audio_minute": {k: round(v / audio_min, 3) for k, v in costs.items()},
+        "retakes": [sum(f["retakes_found"] for f in items), sum(f["true_retakes"] for f in items)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=["tune", "test", "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="tuning: no bare or final recognition")
+    parser.add_argument("--threshold", type=float, default=DirectorConfig().filler_min_confidence)
+    args = parser.parse_args()
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    items = load_corpus(FOLDER) or build_corpus(FOLDER)
+    halves = ("tune", "test") if args.half == "all" else (args.half,)
+    config, director = AsrConfig(model=model_path()), DirectorConfig()
+    result: dict[str, Any] = {}
+    for half in halves:
+        chosen = [i for i in items if i.half == half]
+        figures = []
+        for item in chosen:
+            print(f"{item.name} ...", file=sys.stderr)
+            figures.append(evaluate_item(item, config, director, args.quick))
+        result[half] = {
+            "by_threshold": [score(figures, t) for t in THRESHOLDS],
+            "at_threshold": score(figures, args.threshold),
+            **summary(figures),
+            "items_detail": figures,
+        }
+        print(json.dumps({k: v for k, v in result[half].items() if k != "items_detail"}, indent=1))
+    (OUT / f"disfluency-{args.half}.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
