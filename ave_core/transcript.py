@@ -275,13 +275,13 @@ def build_transcript(
     recognised = speech.backend != "sidecar"  # caption times are a person's, leave them
     frames = frame_features(samples) if samples is not None and samples.size and recognised else None
     words = clip_to_speech(words, audio.speech)
-    if frames is not None and settings.refine_word_times:
-        words = refine_word_times(words, frames)
     warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
     if recognised:
         stretches = snap_fillers(words, stretches)
         warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
+    if frames is not None and settings.refine_word_times:  # after the fillers found their voiced stretch
+        words = refine_word_times(words, frames)
     conditions = assess_conditions(frames, audio.speech, words) if recognised else []
     detectors = [DETECTORS[name]() for name in settings.detectors if name != "acoustic" or frames is not None]
     disfluencies = detect_disfluencies(words, frames, audio.speech, detectors, mentioned, conditions)

@@ -38,7 +38,7 @@ from ave_core.disfluency import FILLER_TOKENS, frame_features, normalise, refine
 from ave_core.evaluation import covered  # noqa: E402
 from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, make_producer  # noqa: E402
 from ave_core.transcript import build_transcript  # noqa: E402
-from bench.common import OUT, model_path  # noqa: E402
+from bench.common import DEV, OUT, decode_16k, model_path  # noqa: E402
 
 FOLDER = OUT / "disfluency"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -280,9 +280,56 @@ def summary(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def real_recordings(config: AsrConfig, threshold: float) -> dict[str, Any]:
+    """AMI (filler counts by speaker, no times), auto-editor's example and JFK (no filler: a control)."""
+    import tempfile
+
+    from bench.common import filler_tokens
+
+    lexicon = {normalise(w) for w in config.filler_words}
+    result: dict[str, Any] = {}
+    ami = DEV / "speech/ami_ES2004a_60s"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, source in (
+            ("ami", ami / "mixture.wav"),
+            ("auto-editor", DEV / "speech/auto_editor_example/example.mp4"),
+            ("jfk", DEV / "speech/jfk/jfk.flac"),
+        ):
+            samples, rate = read_pcm16(decode_16k(source, Path(tmp)))
+            audio = audio_of(samples, rate)
+            speech, _ = recognise(f"real-{name}", samples, verbatim=True)
+            bare, _ = recognise(f"real-{name}", samples, verbatim=False)
+            transcript = build_transcript(speech, audio, config, samples)
+            detected = [d for d in transcript.disfluencies if d.confidence >= threshold]
+            figures: dict[str, Any] = {
+                "fillers_detected": sum(d.kind == "filler" for d in detected),
+                "repeats_detected": sum(d.kind != "filler" for d in detected),
+                "bare_fillers": sum(filler_tokens(" ".join(s.text for s in bare.segments), lexicon).values()),
+                "warnings": transcript.producer.warnings,
+            }
+            if name == "ami":
+                truth = {
+                    p.name.split(".")[1]: sum(filler_tokens(p.read_text(), lexicon).values())
+                    for p in sorted(ami.glob("mixture.*.words_joined.txt"))
+                }
+                total = sum(truth.values())
+                found = figures["fillers_detected"]
+                figures["true_fillers_by_speaker"] = truth
+                # no times in AMI's truth: recall and precision by count (as bench/quality.py does)
+                figures["recall_by_count"] = round(min(found, total) / max(1, total), 3)
+                figures["precision_by_count"] = round(min(found, total) / max(1, found), 3) if found else 1.0
+                figures["bare_recall_by_count"] = round(
+                    min(figures["bare_fillers"], total) / max(1, total), 3
+                )
+            result[name] = figures
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=["tune", "test", "all"], default="all")
+    parser.add_argument("--real", action="store_true", help="also the real recordings of ../shared/media/dev")
+    parser.add_argument("--acoustic", action="store_true", help="add the opt-in acoustic detector")
     parser.add_argument("--quick", action="store_true", help="tuning: no bare or final recognition")
     parser.add_argument("--threshold", type=float, default=DirectorConfig().filler_min_confidence)
     args = parser.parse_args()
@@ -290,6 +337,8 @@ def main() -> None:
     items = load_corpus(FOLDER) or build_corpus(FOLDER)
     halves = ("tune", "test") if args.half == "all" else (args.half,)
     config, director = AsrConfig(model=model_path()), DirectorConfig()
+    if args.acoustic:
+        config = config.model_copy(update={"detectors": [*config.detectors, "acoustic"]})
     result: dict[str, Any] = {}
     for half in halves:
         chosen = [i for i in items if i.half == half]
@@ -304,7 +353,12 @@ def main() -> None:
             "items_detail": figures,
         }
         print(json.dumps({k: v for k, v in result[half].items() if k != "items_detail"}, indent=1))
-    (OUT / f"disfluency-{args.half}.json").write_text(json.dumps(result, indent=1) + "\n")
+    if args.real and DEV.is_dir():
+        result["real"] = real_recordings(config, args.threshold)
+        print(json.dumps(result["real"], indent=1))
+    (OUT / f"disfluency-{args.half}{'-acoustic' if args.acoustic else ''}.json").write_text(
+        json.dumps(result, indent=1) + "\n"
+    )
 
 
 if __name__ == "__main__":
