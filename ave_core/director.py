@@ -366,10 +366,22 @@ def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
     """Words that no cut is meant to remove: not fillers and not inside a retake, repeat or false start."""
     retakes = [c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start"))]
     return [
-        w
+        _widest(w)
         for w in words
         if not w.is_filler and not any(r.start <= w.start and w.end <= r.end + 0.05 for r in retakes)
     ]
+
+
+def _widest(word: Word) -> Word:
+    """A kept word spanning both its refined and its recogniser's times: refinement may place the edge
+    in the real gap, but a cut never reaches past where either says the word is."""
+    start = min(word.start, word.start_raw) if word.start_raw is not None else word.start
+    end = max(word.end, word.end_raw) if word.end_raw is not None else word.end
+    return (
+        word
+        if (start, end) == (word.start, word.end)
+        else word.model_copy(update={"start": start, "end": end})
+    )
 
 
 def repair_plan(

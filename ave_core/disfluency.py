@@ -538,7 +538,7 @@ def assess_conditions(
     loud = in_speech & (frames.energy_db > floor + (level - floor) / 2)
     if loud.any():
         high = float(np.median(frames.high_share[loud]))
-        if high < 0.002:
+        if high < 1e-4:  # wideband speech keeps 0.1-1 % of its energy there, an 8 kHz line none
             conditions.append(
                 AudioCondition(
                     name="narrow band",
