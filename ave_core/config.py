@@ -119,7 +119,7 @@ class AsrConfig(Section):
         ["lexicon", "repeats"],
         description="disfluency detectors: lexicon (fillers the recogniser wrote), repeats (repeated words "
         "and false starts), acoustic (syllables no word accounts for that sound like a filler; opt-in: on "
-        "the tuning voices it found 22% of fillers at 18% precision, see docs/benchmarks.md)",
+        "the tuning voices it found 20-33% of fillers at 14-17% precision, see docs/benchmarks.md)",
     )
     retake_window_s: float = Field(
         20.0, gt=0, description="a phrase repeated within this many seconds marks the first as a retake"
