@@ -115,11 +115,14 @@ class AsrConfig(Section):
         description="move word edges from the recogniser's guess onto the audio (pauses, energy valleys); "
         "the recogniser's times are kept as start_raw/end_raw",
     )
-    detectors: list[Literal["lexicon", "acoustic", "repeats"]] = Field(
-        ["lexicon", "repeats"],
+    detectors: list[Literal["lexicon", "acoustic", "repeats", "aligned"]] = Field(
+        ["lexicon", "repeats", "aligned"],
         description="disfluency detectors: lexicon (fillers the recogniser wrote), repeats (repeated words "
-        "and false starts), acoustic (syllables no word accounts for that sound like a filler; opt-in: on "
-        "the tuning voices it found 20-33% of fillers at 14-17% precision, see docs/benchmarks.md)",
+        "and false starts in the words), aligned (from the alignment of the audio with the transcript "
+        "spoken by espeak-ng: sounds no word explains and words that sound like a filler, weighed by models "
+        "trained on the corpus' tuning voices; needs refine_word_times), acoustic (syllables no word "
+        "accounts for that sound like a filler; opt-in: on the tuning voices it found 20-33% of fillers at "
+        "14-17% precision, see docs/benchmarks.md)",
     )
     retake_window_s: float = Field(
         20.0, gt=0, description="a phrase repeated within this many seconds marks the first as a retake"

@@ -139,11 +139,14 @@ def filler_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> 
     """Each filler found with at least `filler_min_confidence` (transcript.json's disfluencies), with the
     pause around it, keeping margin_s next to the words beside it. Transcripts without disfluencies (made
     before they existed) fall back to the words marked as fillers."""
-    found = [
-        (d.start, max(d.end, d.start), d.text, d.confidence, _evidence_note(d))
+    chosen = [
+        d
         for d in ctx.transcript.disfluencies
         if d.kind == "filler" and d.confidence >= config.filler_min_confidence
     ]
+    found = [(d.start, max(d.end, d.start), d.text, d.confidence, _evidence_note(d)) for d in chosen]
+    # a word the recogniser wrote for a filler ("or" for "er") is cut with it, not kept beside it
+    cut_words = {i for d in chosen for i in d.word_indices}
     if not ctx.transcript.disfluencies:
         found = [
             (
@@ -156,7 +159,7 @@ def filler_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> 
             for w in words
             if w.is_filler
         ]
-    kept = [w for w in words if not w.is_filler]
+    kept = [w for i, w in enumerate(words) if not w.is_filler and i not in cut_words]
     cuts = []
     for start_s, end_s, text, confidence, note in found:
         previous_end = max((w.end for w in kept if w.end <= start_s + 0.03), default=None)
@@ -363,8 +366,9 @@ def keep_ranges(cuts: Sequence[Cut], duration: float) -> list[Span]:
 
 
 def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
-    """Words that no cut is meant to remove: not fillers and not inside a retake, repeat or false start."""
-    retakes = [c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start"))]
+    """Words that no cut is meant to remove: not fillers and not inside a retake, repeat, false start or
+    filler cut (a word the recogniser wrote for a filler)."""
+    retakes = [c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start", "filler"))]
     return [
         _widest(w)
         for w in words
@@ -374,7 +378,10 @@ def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
 
 def _widest(word: Word) -> Word:
     """A kept word spanning both its refined and its recogniser's times: refinement may place the edge
-    in the real gap, but a cut never reaches past where either says the word is."""
+    in the real gap, but a cut never reaches past where either says the word is. Measured on the corpus'
+    tuning voices with aligned times: protecting by the aligned times alone (±30 ms) cut 13 of 46 fillers
+    and clipped 12 words, by both 9 and 5 (bench/disfluency.py): a clipped word costs more than a filler
+    left in."""
     start = min(word.start, word.start_raw) if word.start_raw is not None else word.start
     end = max(word.end, word.end_raw) if word.end_raw is not None else word.end
     return (

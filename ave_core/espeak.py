@@ -211,3 +211,56 @@ def check_word_times(samples: np.ndarray, words: list[SpokenWord], rate: int = S
         if np.max(np.abs(tail)) <= EDGE_SILENCE:
             raise ToolError(f"espeak word at sample {word.start_sample} is silent at its end")
     return worst
+
+
+def speak_tokens(
+    tokens: list[str], voice: Voice = Voice(), breaks_ms: list[int] | None = None
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """float32 samples at SAMPLE_RATE of the tokens said as one utterance, and each token's sample span.
+
+    `breaks_ms[k]` is a pause said after token k (0: none). espeak-ng may say two tokens as one word ("in
+    the"): their span is shared out by letters. A token espeak-ng says nothing for gets an empty span at
+    the end of the one before."""
+    parts, starts = ["<speak>"], []
+    cursor = len(parts[0])
+    for index, token in enumerate(tokens):
+        text = _escape(token)
+        starts.append(cursor)
+        pause = breaks_ms[index] if breaks_ms else 0
+        piece = text + (f' <break time="{pause}ms"/> ' if pause > 0 else " ")
+        parts.append(piece)
+        cursor += len(piece)
+    parts.append("</speak>")
+    samples, spoken = speak_timed("".join(parts), voice, ssml=True)
+    owned: list[list[SpokenWord]] = [[] for _ in tokens]
+    owner = 0
+    for word in spoken:
+        # espeak's character position can fall a character or two short of its word
+        while (
+            owner + 1 < len(tokens)
+            and word.char_start >= starts[owner + 1] - 2
+            and (owned[owner] or word.char_start >= starts[owner + 1])
+        ):
+            owner += 1
+        owned[owner].append(word)
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(tokens):
+        if not owned[index]:
+            end = spans[-1][1] if spans else 0
+            spans.append((end, end))
+            index += 1
+            continue
+        group = [index]  # this token and the silent ones after it it was said together with
+        while group[-1] + 1 < len(tokens) and not owned[group[-1] + 1]:
+            group.append(group[-1] + 1)
+        first, last = owned[index][0].start_sample, owned[index][-1].end_sample
+        letters = np.cumsum([0] + [max(1, len(tokens[k])) for k in group])
+        bounds = first + (last - first) * letters / letters[-1]
+        spans += [(int(bounds[n]), int(bounds[n + 1])) for n in range(len(group))]
+        index = group[-1] + 1
+    return samples, spans
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", " and ").replace("<", " ").replace(">", " ")
