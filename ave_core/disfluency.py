@@ -784,7 +784,7 @@ def reliability(conditions: Sequence[AudioCondition]) -> float:
 
 def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Disfluency]:
     """Detections of the same kind that overlap become one: evidence joined, confidences combined as
-    independent evidence (1 - product of 1 - c), times from the most precise (a word's, then the audio's);
+    independent evidence (1 - product of 1 - c) when another detector found it, else the higher, times from the most precise (a word's, then the audio's);
     then every confidence is multiplied by `scale`."""
     merged: list[Disfluency] = []
     for item in sorted(found, key=lambda d: (d.start, d.end)):
@@ -799,7 +799,13 @@ def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Di
         if match is None:
             merged.append(item.model_copy(deep=True))
             continue
-        combined = 1 - (1 - match.confidence) * (1 - item.confidence)
+        same_source = {e.detector for e in item.evidence} <= {e.detector for e in match.evidence}
+        # two findings of one detector are not independent evidence: the stronger one counts
+        combined = (
+            max(match.confidence, item.confidence)
+            if same_source
+            else 1 - (1 - match.confidence) * (1 - item.confidence)
+        )
         keep_times = match if match.word_indices or not item.word_indices else item
         match.start, match.end = keep_times.start, keep_times.end
         match.text = match.text or item.text
