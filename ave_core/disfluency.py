@@ -20,17 +20,15 @@ energy valleys), keeping the original times.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .models import AudioCondition, Disfluency, Evidence, Span, Word
+from .text import squashed
 
 if TYPE_CHECKING:
     from .align import Alignment
@@ -43,11 +41,6 @@ SEARCH_S = 0.15  # how far a word edge may move onto the audio
 NUCLEUS_DIP_DB = 2.5  # dip between two syllable nuclei
 FILLER_TOKENS = {"um", "uh", "er", "erm", "ah", "eh", "hmm", "mm", "mhm", "mmhmm", "uhm", "umm", "uhh", "hm"}
 _LEGIT_REPEATS = {"had", "that", "is", "do", "very", "so", "no", "bye", "ha", "yeah", "really", "many"}
-
-
-def normalise(token: str) -> str:
-    """Lowercase letters, digits and apostrophes only ("Um," -> "um")."""
-    return re.sub(r"[^a-z0-9']", "", token.lower())
 
 
 # --- frames ---------------------------------------------------------------------------------
@@ -303,7 +296,7 @@ def filler_likeness(frames: Frames, nucleus: Nucleus) -> tuple[float, dict[str, 
 
 def expected_syllables(token: str) -> int:
     """Syllables a written word has, from its vowel groups (good to about one in ten words)."""
-    word = normalise(token).replace("'", "")
+    word = squashed(token).replace("'", "")
     if not word:
         return 0
     if word.isdigit():
@@ -359,7 +352,7 @@ class LexiconFillers:
                     kind="filler",
                     start=word.start,
                     end=max(word.end, word.start),
-                    text=normalise(word.word) or word.word,
+                    text=squashed(word.word) or word.word,
                     confidence=round(certainty, 3),
                     word_indices=[index],
                     evidence=[
@@ -448,7 +441,7 @@ class RepeatsAndFalseStarts:
     def detect(self, evidence: DetectionInput) -> list[Disfluency]:
         words = evidence.words
         spoken = [i for i, w in enumerate(words) if not w.is_filler]
-        tokens = [normalise(words[i].word) for i in spoken]
+        tokens = [squashed(words[i].word) for i in spoken]
         found: list[Disfluency] = []
         taken: set[int] = set()
         for n in range(len(spoken)):
@@ -498,7 +491,6 @@ class RepeatsAndFalseStarts:
         return found
 
 
-MODEL_PATH = Path(__file__).with_name("disfluency_model.json")
 MIN_SOUNDING_S = 0.06  # a gap must sound this long to be a candidate
 MAX_CANDIDATE_S = 1.5  # longer unexplained speech is a retake or missing words, not a disfluency
 FAR = 9.0  # the distance given for a neighbour that does not exist
@@ -583,8 +575,8 @@ def alignment_candidates(alignment: Alignment, frames: Frames, words: Sequence[W
             "filler_margin": fill - own_distance,
             "probability": word.probability,
             "duration_s": end - start,
-            "lexicon": float(normalise(word.word) in FILLER_TOKENS),
-            "letters": float(len(normalise(word.word))),
+            "lexicon": float(squashed(word.word) in FILLER_TOKENS),
+            "letters": float(len(squashed(word.word))),
             "length_ratio": (end - start) / synth_s,
             **acoustic(frames.index(start), frames.index(end)),
         }
@@ -592,10 +584,11 @@ def alignment_candidates(alignment: Alignment, frames: Frames, words: Sequence[W
     return found
 
 
-@cache
-def load_model(path: Path = MODEL_PATH) -> dict[str, dict]:
-    """The aligned detector's logistic models (bench/train_disfluency.py writes them)."""
-    return json.loads(path.read_text(encoding="utf-8"))["models"]
+def load_model() -> dict[str, dict]:
+    """The aligned detector's logistic models (bench/train_disfluency.py writes disfluency_model.py)."""
+    from .disfluency_model import TRAINED
+
+    return TRAINED["models"]
 
 
 def model_probability(model: dict, features: dict[str, float]) -> float:
@@ -636,9 +629,9 @@ class AlignedDisfluencies:
 
     name = "aligned"
 
-    def __init__(self, min_confidence: float = 0.2, model_path: Path = MODEL_PATH) -> None:
+    def __init__(self, min_confidence: float = 0.2) -> None:
         self.min_confidence = min_confidence
-        self.models = load_model(model_path)
+        self.models = load_model()
 
     def detect(self, evidence: DetectionInput) -> list[Disfluency]:
         if evidence.alignment is None or evidence.frames is None:
@@ -660,7 +653,7 @@ class AlignedDisfluencies:
                             candidate.start,
                             candidate.end,
                             score,
-                            normalise(word.word),
+                            squashed(word.word),
                             [candidate.index],
                             why,
                         )
@@ -784,8 +777,8 @@ def reliability(conditions: Sequence[AudioCondition]) -> float:
 
 def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Disfluency]:
     """Detections of the same kind that overlap become one: evidence joined, confidences combined as
-    independent evidence (1 - product of 1 - c) when another detector found it, else the higher, times from the most precise (a word's, then the audio's);
-    then every confidence is multiplied by `scale`."""
+    independent evidence (1 - product of 1 - c) when another detector found it, else the higher; times
+    from the most precise (a word's, then the audio's); then every confidence is multiplied by `scale`."""
     merged: list[Disfluency] = []
     for item in sorted(found, key=lambda d: (d.start, d.end)):
         match = next(
@@ -820,8 +813,8 @@ def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Di
 def mentioned_fillers(words: Sequence[Word], mentions: Sequence[str]) -> set[int]:
     """Indices of filler tokens the speaker talks about rather than says ("the word um", "say uh"): a
     filler right after one of the `mentions` phrases."""
-    phrases = [[normalise(t) for t in m.split()] for m in mentions if m.strip()]
-    tokens = [normalise(w.word) for w in words]
+    phrases = [[squashed(t) for t in m.split()] for m in mentions if m.strip()]
+    tokens = [squashed(w.word) for w in words]
     found = set()
     for i, token in enumerate(tokens):
         if token not in FILLER_TOKENS:

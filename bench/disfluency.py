@@ -38,15 +38,14 @@ from ave_core.director import Context, rule_based_plan  # noqa: E402
 from ave_core.disfluency import (  # noqa: E402
     DETECTORS,
     FILLER_TOKENS,
-    MODEL_PATH,
     DetectionInput,
     frame_features,
-    normalise,
     refine_word_times,
     syllable_nuclei,
 )
 from ave_core.evaluation import covered  # noqa: E402
 from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, make_producer  # noqa: E402
+from ave_core.text import squashed  # noqa: E402
 from ave_core.transcript import aligned_word_times, build_transcript, prepare_words  # noqa: E402
 from bench.common import DEV, OUT, decode_16k, model_path  # noqa: E402
 
@@ -130,9 +129,9 @@ def found(spans: list[tuple[float, float]], truth: list[tuple[float, float, str]
 def boundary_errors(item: CorpusItem, words: list[Any], raw: bool) -> list[float]:
     """|word edge - truth| in seconds for the recognised words matched to truth words by their text."""
     truth = [w for w in item.words if w.kind != "filler"]
-    spoken = [w for w in words if normalise(w.word) not in FILLER_TOKENS]
+    spoken = [w for w in words if squashed(w.word) not in FILLER_TOKENS]
     a = [t.text.replace(" ", "") for t in truth]
-    b = [normalise(w.word).replace("'", "") for w in spoken]
+    b = [squashed(w.word).replace("'", "") for w in spoken]
     errors = []
     for block in SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
         for k in range(block.size):
@@ -193,9 +192,9 @@ def evaluate_item(
             d.model_dump(mode="json", include={"kind", "start", "end", "confidence"})
             for d in transcript.disfluencies
         ],
-        "bare_fillers": len([w for w in bare_words if normalise(w.word) in FILLER_TOKENS]),
+        "bare_fillers": len([w for w in bare_words if squashed(w.word) in FILLER_TOKENS]),
         "bare_filler_hits": found(
-            [(w.start, w.end) for w in bare_words if normalise(w.word) in FILLER_TOKENS], fillers
+            [(w.start, w.end) for w in bare_words if squashed(w.word) in FILLER_TOKENS], fillers
         )[0],
         "fillers_cut": sum(covered(a, b, cuts) >= 0.8 * (b - a) for a, b, _ in fillers),
         "repeats_cut": sum(covered(a, b, cuts) >= 0.8 * (b - a) for a, b, _ in repeats),
@@ -223,7 +222,7 @@ def evaluate_item(
         heard = recogniser.recognize(kept_audio(samples, rate, plan))
         final.write_bytes(pickle.dumps(heard))
     figures["fillers_heard_in_final"] = sorted(
-        normalise(w.word) for s in heard.segments for w in s.words if normalise(w.word) in FILLER_TOKENS
+        squashed(w.word) for s in heard.segments for w in s.words if squashed(w.word) in FILLER_TOKENS
     )
     return figures
 
@@ -304,7 +303,7 @@ def real_recordings(config: AsrConfig, threshold: float) -> dict[str, Any]:
 
     from bench.common import filler_tokens
 
-    lexicon = {normalise(w) for w in config.filler_words}
+    lexicon = {squashed(w) for w in config.filler_words}
     result: dict[str, Any] = {}
     ami = DEV / "speech/ami_ES2004a_60s"
     with tempfile.TemporaryDirectory() as tmp:
@@ -534,7 +533,8 @@ def write_doc() -> None:
     test = json.loads((OUT / "disfluency-test.json").read_text())
     tune_path = OUT / "disfluency-tune-acoustic.json"
     tune = json.loads(tune_path.read_text())["tune"] if tune_path.is_file() else None
-    training = json.loads(MODEL_PATH.read_text())
+    from ave_core.disfluency_model import TRAINED as training
+
     section = doc_section(test["test"], tune, test.get("real"), training)
     text = DOC.read_text() if DOC.is_file() else ""
     if BEGIN in text and END in text:

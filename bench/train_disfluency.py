@@ -9,8 +9,9 @@ candidates are measured (disfluency.alignment_candidates), and each is labelled 
 truth. Three L2-regularised logistic regressions are fitted (scipy's L-BFGS on standardised features;
 deterministic, no sampling): gap_filler and gap_repeat (stretches no word explains), word_filler (words that
 are fillers the recogniser wrote as words). The held-out voices are never read. Writes
-ave_core/disfluency_model.json with the weights, the voices trained on, and leave-one-voice-out figures
-(each tuning voice predicted by models fitted on the other four). `--check` refits and fails when the
+ave_core/disfluency_model.py (a module, so that the transcribe rule's code hash covers it) with the
+weights, the voices trained on, and leave-one-voice-out figures (each tuning voice predicted by models
+fitted on the other four). `--check` refits and fails when the
 shipped file differs (the file is reproducible).
 """
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import pprint
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,6 @@ from ave_core.config import AsrConfig  # noqa: E402
 from ave_core.corpus import TUNING_VOICES, CorpusItem, build_corpus, load_corpus  # noqa: E402
 from ave_core.disfluency import (  # noqa: E402
     GAP_FEATURES,
-    MODEL_PATH,
     WORD_FEATURES,
     Candidate,
     alignment_candidates,
@@ -42,6 +44,13 @@ from ave_core.transcript import prepare_words  # noqa: E402
 from bench.common import model_path  # noqa: E402
 from bench.disfluency import FOLDER, audio_of, recognise  # noqa: E402
 
+MODEL_FILE = REPO / "ave_core" / "disfluency_model.py"
+HEADER = (
+    '"""The aligned disfluency detector\'s logistic models, written by bench/train_disfluency.py (do not '
+    "edit).\n\nTrained on the corpus' tuning voices only; `leave_one_voice_out` holds each model's figures "
+    "on each tuning\nvoice when fitted on the other four. A Python module, so that retraining reruns the "
+    'transcribe stage\n(ave_core.code_hash hashes the modules a script imports).\n"""\n\n'
+)
 L2 = 1.0  # the penalty on the standardised weights
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 COMMAND = ".venv/bin/python bench/train_disfluency.py"
@@ -167,15 +176,16 @@ def main() -> None:
         print(f"{item.name} ...", file=sys.stderr)
         by_voice.setdefault(item.voice, []).extend(item_rows(item, config))
     result = train(by_voice)
-    text = json.dumps(result, indent=1) + "\n"
     print(json.dumps(result["leave_one_voice_out"], indent=1))
     if args.check:
-        shipped = json.loads(MODEL_PATH.read_text())
-        if shipped["models"] != result["models"]:
-            sys.exit(f"{MODEL_PATH} differs from a refit: run {COMMAND}")
+        from ave_core.disfluency_model import TRAINED
+
+        if TRAINED["models"] != result["models"]:
+            sys.exit(f"{MODEL_FILE} differs from a refit: run {COMMAND}")
         return
-    MODEL_PATH.write_text(text)
-    print(f"wrote {MODEL_PATH.relative_to(REPO)}", file=sys.stderr)
+    MODEL_FILE.write_text(HEADER + "TRAINED = " + pprint.pformat(result, width=108, sort_dicts=False) + "\n")
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(MODEL_FILE)], check=False)
+    print(f"wrote {MODEL_FILE.relative_to(REPO)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
