@@ -293,6 +293,19 @@ def test_alignment_puts_word_edges_within_40_ms_and_finds_the_dropped_fillers(he
         assert any(a <= filler.start + 0.05 and filler.end - 0.05 <= b for _, a, b in alignment.gaps), filler
 
 
+def test_the_short_dtw_finds_the_same_path_as_the_traced_one() -> None:
+    from ave_core.align import _reference_distance, sequence_distance
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a = rng.standard_normal((int(rng.integers(1, 40)), 25))
+        b = rng.standard_normal((int(rng.integers(1, 40)), 25))
+        assert sequence_distance(a, b, 1.7) == pytest.approx(_reference_distance(a, b, 1.7), rel=1e-6)
+    same = rng.standard_normal((30, 25))
+    assert sequence_distance(same, same) == 0.0
+    assert sequence_distance(same[:0], same) == float("inf")
+
+
 def test_alignment_is_dropped_when_the_words_are_not_what_was_said(held_out_talk) -> None:
     samples, item = held_out_talk
     wrong = "Please read the second chapter before the next lesson and bring your notes with you".split()
