@@ -198,8 +198,8 @@ def inline_edits(whisper_model: str, inline_clips) -> list[tuple[CorpusItem, Tra
 
 NOT_MET = (
     "issue 11's goal, not met: tiny.en writes no word for most fillers said inside a sentence or writes "
-    "another word over them; the aligned detector finds about half of them on the corpus' voices, and a cut "
-    "never reaches past a kept word's recogniser times (docs/benchmarks.md)"
+    "another word over them; the aligned detector finds about a third of them on the held-out voices, and a "
+    "cut never reaches past a kept word's recogniser times (docs/benchmarks.md)"
 )
 
 
