@@ -4,12 +4,13 @@
 # On a cluster, turn it into an Apptainer image and let Snakemake run every job in it (README, "Clusters").
 FROM python:3.11-slim-bookworm
 
-# ffmpeg renders and probes; DejaVu is the thumbnails' font; the GL, EGL, fontconfig, xkbcommon, GLib and D-Bus
-# libraries are what PySide6's offscreen platform (movis text in B-roll) loads. Debian package versions are
-# not pinned: bookworm's security updates replace them, and the base image's tag fixes the release.
+# ffmpeg renders and probes; espeak-ng speaks the transcript that word times are aligned with; DejaVu
+# is the thumbnails' font; the GL, EGL, fontconfig, xkbcommon, GLib and D-Bus libraries are what PySide6's
+# offscreen platform (movis text in B-roll) loads. Debian package versions are not pinned: bookworm's security updates replace them, and the base image's tag fixes the release.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
+        espeak-ng \
         ffmpeg \
         fonts-dejavu-core \
         libdbus-1-3 \

@@ -105,6 +105,25 @@ class AsrConfig(Section):
     unlabelled_min_s: float = Field(
         0.25, ge=0, description="voiced stretches without a word at least this long are reported"
     )
+    filler_mentions: list[str] = Field(
+        ["the word", "the words", "the sound", "say", "saying", "said", "called"],
+        description="a filler word right after one of these phrases is talked about, not used ('the word "
+        "um is a filler'): it is kept; an empty list cuts every filler word",
+    )
+    refine_word_times: bool = Field(
+        True,
+        description="move word edges from the recogniser's guess onto the audio (pauses, energy valleys); "
+        "the recogniser's times are kept as start_raw/end_raw",
+    )
+    detectors: list[Literal["lexicon", "acoustic", "repeats", "aligned"]] = Field(
+        ["lexicon", "repeats", "aligned"],
+        description="disfluency detectors: lexicon (fillers the recogniser wrote), repeats (repeated words "
+        "and false starts in the words), aligned (from the alignment of the audio with the transcript "
+        "spoken by espeak-ng: sounds no word explains and words that sound like a filler, weighed by models "
+        "trained on the corpus' tuning voices; needs refine_word_times), acoustic (syllables no word "
+        "accounts for that sound like a filler; opt-in: on the tuning voices it found 20-33% of fillers at "
+        "14-17% precision, see docs/benchmarks.md)",
+    )
     retake_window_s: float = Field(
         20.0, gt=0, description="a phrase repeated within this many seconds marks the first as a retake"
     )
@@ -183,6 +202,13 @@ class DirectorConfig(Section):
     margin_s: float = Field(0.15, ge=0, description="seconds of silence kept next to speech at a cut")
     cut_fillers: bool = Field(True, description="cut filler words")
     cut_retakes: bool = Field(True, description="cut the earlier take of a repeated phrase")
+    filler_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="fillers found with at least this confidence (transcript.json) are cut"
+    )
+    cut_repeats: bool = Field(True, description="cut the first copy of a repeated word and false starts")
+    repeat_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="repeated words and false starts with at least this confidence are cut"
+    )
     cut_unlabelled_speech: bool = Field(
         True, description="cut short voiced sounds the recogniser wrote no word for (usually fillers)"
     )

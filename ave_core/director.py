@@ -25,6 +25,7 @@ from .models import (
     BrollSlot,
     CaptionStyle,
     Cut,
+    Disfluency,
     Emphasis,
     Fallback,
     MetadataStrategy,
@@ -136,30 +137,78 @@ def _concept_word_ends(analysis: Analysis, words: Sequence[Word]) -> list[float]
     return ends
 
 
-def filler_cuts(words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
-    """Each filler word with the pause around it, keeping margin_s next to the words beside it."""
+def filler_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
+    """Each filler found with at least `filler_min_confidence` (transcript.json's disfluencies), with the
+    pause around it, keeping margin_s next to the words beside it. Transcripts without disfluencies (made
+    before they existed) fall back to the words marked as fillers."""
+    chosen = [
+        d
+        for d in ctx.transcript.disfluencies
+        if d.kind == "filler" and d.confidence >= config.filler_min_confidence
+    ]
+    found = [(d.start, max(d.end, d.start), d.text, d.confidence, _evidence_note(d)) for d in chosen]
+    # a word the recogniser wrote for a filler ("or" for "er") is cut with it, not kept beside it
+    cut_words = {i for d in chosen for i in d.word_indices}
+    if not ctx.transcript.disfluencies:
+        found = [
+            (
+                w.start,
+                w.end,
+                w.word.strip(",."),
+                0.9 if not w.interpolated else 0.6,
+                "the recogniser wrote it",
+            )
+            for w in words
+            if w.is_filler
+        ]
+    kept = [w for i, w in enumerate(words) if not w.is_filler and i not in cut_words]
     cuts = []
-    for i, word in enumerate(words):
-        if not word.is_filler:
-            continue
-        previous_end = _neighbour_end(words, i)
-        next_start = _neighbour_start(words, i)
+    for start_s, end_s, text, confidence, note in found:
+        previous_end = max((w.end for w in kept if w.end <= start_s + 0.03), default=None)
+        next_start = min((w.start for w in kept if w.start >= end_s - 0.03), default=None)
         # with no word before it, the filler is cut alone: the lead-in is cut as silence only where the VAD
         # hears none, since the recogniser may have missed words there
-        first = max(0.0, word.start - 0.05)
-        start = max(word.start - 0.05, previous_end + config.margin_s) if previous_end is not None else first
-        end = min(word.end + 0.3, next_start - config.margin_s) if next_start is not None else word.end
-        start, end = min(start, word.start), max(end, word.end)
+        first = max(0.0, start_s - 0.05)
+        start = max(start_s - 0.05, previous_end + config.margin_s) if previous_end is not None else first
+        end = min(end_s + 0.3, next_start - config.margin_s) if next_start is not None else end_s
+        start, end = min(start, start_s), max(end, end_s)
+        if previous_end is not None:
+            start = max(start, min(previous_end, start_s))  # never into the word before
+        if next_start is not None:
+            end = min(end, max(next_start, end_s))
+        label = f'filler "{text}"' if text else "a filler sound"
         cuts.append(
             Cut(
                 start=round(start, 3),
                 end=round(end, 3),
                 reason="filler",
-                rationale=f'filler word "{word.word.strip(",.")}"',
-                confidence=0.9 if not word.interpolated else 0.6,
+                rationale=f"{label} ({note})",
+                confidence=round(confidence, 2),
             )
         )
     return cuts
+
+
+def _evidence_note(disfluency: Disfluency) -> str:
+    """The detectors that found it, with their scores: 'lexicon 0.86, acoustic 0.71'."""
+    return ", ".join(f"{e.detector} {e.score:.2f}" for e in disfluency.evidence) or "no evidence recorded"
+
+
+def repeat_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
+    """The first copy of a repeated word, and a false start, up to where the speaker starts again."""
+    return [
+        Cut(
+            start=round(d.start, 3),
+            end=round(d.end, 3),
+            reason="repeat" if d.kind == "repeat" else "false_start",
+            rationale=f'"{d.text}" said again at once ({_evidence_note(d)})'
+            if d.kind == "repeat"
+            else f'"{d.text}" abandoned and restarted ({_evidence_note(d)})',
+            confidence=round(d.confidence, 2),
+        )
+        for d in ctx.transcript.disfluencies
+        if d.kind in ("repeat", "false_start") and d.confidence >= config.repeat_min_confidence
+    ]
 
 
 def _neighbour_end(words: Sequence[Word], index: int) -> float | None:
@@ -319,13 +368,29 @@ def keep_ranges(cuts: Sequence[Cut], duration: float) -> list[Span]:
 
 
 def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
-    """Words that no cut is meant to remove: not fillers and not inside a retake."""
-    retakes = [c for c in cuts if "retake" in c.reason]
+    """Words that no cut is meant to remove: not fillers and not inside a retake, repeat, false start or
+    filler cut (a word the recogniser wrote for a filler)."""
+    retakes = [c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start", "filler"))]
     return [
-        w
+        _widest(w)
         for w in words
         if not w.is_filler and not any(r.start <= w.start and w.end <= r.end + 0.05 for r in retakes)
     ]
+
+
+def _widest(word: Word) -> Word:
+    """A kept word spanning both its refined and its recogniser's times: refinement may place the edge
+    in the real gap, but a cut never reaches past where either says the word is. Measured on the corpus'
+    tuning voices with aligned times: protecting by the aligned times alone (±30 ms) cut 13 of 46 fillers
+    and clipped 12 words, by both 9 and 5 (bench/disfluency.py): a clipped word costs more than a filler
+    left in."""
+    start = min(word.start, word.start_raw) if word.start_raw is not None else word.start
+    end = max(word.end, word.end_raw) if word.end_raw is not None else word.end
+    return (
+        word
+        if (start, end) == (word.start, word.end)
+        else word.model_copy(update={"start": start, "end": end})
+    )
 
 
 def repair_plan(
@@ -512,7 +577,9 @@ def rule_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
     words = ctx.transcript.words
     cuts = silence_cuts(ctx, words, config)
     if config.cut_fillers:
-        cuts += filler_cuts(words, config)
+        cuts += filler_cuts(ctx, words, config)
+    if config.cut_repeats:
+        cuts += repeat_cuts(ctx, config)
     if config.cut_unlabelled_speech:
         cuts += unlabelled_cuts(ctx, words, config)
     if config.cut_retakes:
@@ -583,7 +650,7 @@ def plan_metrics(plan: Plan, duration: float) -> dict[str, float]:
         "cuts": float(len(plan.cuts)),
         **{
             f"cuts_{reason}": float(sum(reason in c.reason for c in plan.cuts))
-            for reason in ("silence", "filler", "retake")
+            for reason in ("silence", "filler", "retake", "repeat", "false_start")
         },
     }
 

@@ -222,11 +222,13 @@ class AudioAnalysis(Artifact):
 
 class Word(Model):
     word: str
-    start: float
-    end: float
+    start: float = Field(description="seconds; refined against the audio when start_raw is set")
+    end: float = Field(description="seconds; refined against the audio when end_raw is set")
     probability: float = Field(ge=0, le=1)
     is_filler: bool = False
     interpolated: bool = Field(False, description="time estimated inside a caption cue")
+    start_raw: float | None = Field(None, description="the recogniser's start, before refinement")
+    end_raw: float | None = Field(None, description="the recogniser's end, before refinement")
 
 
 class Segment(Model):
@@ -243,6 +245,33 @@ class Retake(Span):
     similarity: float = Field(ge=0, le=1)
 
 
+class Evidence(Model):
+    """What one detector saw of a disfluency."""
+
+    detector: str = Field(description="lexicon, acoustic or repeats")
+    score: float = Field(ge=0, le=1, description="that detector's own confidence")
+    detail: str = Field("", description="the measures behind it, in words")
+
+
+class Disfluency(Span):
+    """A filler, repeated word or false start, wherever it was said, with the evidence for it."""
+
+    kind: Literal["filler", "repeat", "false_start"]
+    text: str = Field("", description="what was said, when a word was written for it")
+    confidence: float = Field(ge=0, le=1, description="all evidence combined, lowered by poor audio")
+    word_indices: list[int] = Field(default_factory=list, description="the transcript words it covers")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AudioCondition(Model):
+    """Something that makes the audio unlike clean close speech, and how much it lowers confidence."""
+
+    name: str
+    measure: float = Field(description="the figure behind it (dB, share or probability)")
+    factor: float = Field(ge=0, le=1, description="detections' confidence is multiplied by this")
+    message: str
+
+
 class Transcript(Artifact):
     """transcript.json: what was said and when, with fillers, unlabelled speech and retakes."""
 
@@ -257,6 +286,12 @@ class Transcript(Artifact):
         default_factory=list, description="voiced stretches (VAD) with no word inside"
     )
     retakes: list[Retake] = Field(default_factory=list)
+    disfluencies: list[Disfluency] = Field(
+        default_factory=list, description="fillers, repeated words and false starts, with evidence"
+    )
+    conditions: list[AudioCondition] = Field(
+        default_factory=list, description="what lowered the detectors' confidence, and by how much"
+    )
 
 
 # --- scenes.json ----------------------------------------------------------------------------

@@ -602,6 +602,20 @@ def versions() -> dict[str, str]:
     return found
 
 
+# sections other benchmarks write into docs/benchmarks.md between their markers (bench/disfluency.py)
+KEPT_SECTIONS = [("<!-- disfluency:begin -->", "<!-- disfluency:end -->")]
+
+
+def write_doc(text: str) -> None:
+    """docs/benchmarks.md from this benchmark, keeping the sections other benchmarks wrote there."""
+    old = DOC.read_text() if DOC.is_file() else ""
+    for begin, end in KEPT_SECTIONS:
+        if begin in old and end in old and begin not in text:
+            text = text.rstrip("\n") + "\n\n" + old[old.index(begin) : old.index(end) + len(end)] + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -616,7 +630,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.report_only:
-        DOC.write_text(markdown(json.loads((OUT / "eval.json").read_text())))
+        write_doc(markdown(json.loads((OUT / "eval.json").read_text())))
         return
     if not DEV.is_dir():
         sys.exit(f"bench.eval needs the real recordings at {DEV}")
@@ -660,8 +674,7 @@ def main() -> None:
         "eval_wall_s": round(time.perf_counter() - began, 1),
     }
     (OUT / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(markdown(result))
+    write_doc(markdown(result))
     print(
         f"wrote {DOC.relative_to(REPO)} and bench/out/eval.json in {result['eval_wall_s']} s", file=sys.stderr
     )
