@@ -49,6 +49,7 @@ TIMELINE_ADAPTERS = {".otio": "otio_json", ".fcpxml": "otio_fcpx_xml_lite_adapte
 EDIT_SUFFIXES = (SCRIPT_SUFFIX, *TIMELINE_ADAPTERS)
 PAD_S = 0.02  # a struck word's cut reaches this far into a kept pause beside it (less than STRUCK_MIN_S)
 PAUSE_KEEP_SHARE = 0.2  # a struck pause with a token keeps at most this share of itself next to a kept word
+KEPT_STRUCK_SHARE = 0.5  # a struck pause re-cut with the machine's breath still loses this share of itself
 HIDDEN_KEEP_SHARE = 0.5  # a short pause cut with the words beside it keeps up to half of itself as breath
 LINE_TIME_TOLERANCE_S = 3.0  # a re-anchored word may lie this far outside the times of its line
 SIMILAR_WORD = 0.6  # two differing words at the same place in both transcripts are the same word
@@ -432,10 +433,14 @@ def _interval(
     keep_after = breath if after is not None and not target[position + 1] else 0.0
     proposed = [c for c in machine_cuts if c.start < element.end and c.end > element.start]
     if machine[position] and proposed:
+        machine_before, machine_after = keep_before, keep_after
         if before is not None and not target[position - 1] and not machine[position - 1]:
-            keep_before = max(0.0, min(c.start for c in proposed) - element.start)
+            machine_before = max(0.0, min(c.start for c in proposed) - element.start)
         if after is not None and not target[position + 1] and not machine[position + 1]:
-            keep_after = max(0.0, element.end - max(c.end for c in proposed))
+            machine_after = max(0.0, element.end - max(c.end for c in proposed))
+        # the machine's breath, unless the pause would then no longer read as struck
+        if element.duration - machine_before - machine_after >= KEPT_STRUCK_SHARE * element.duration:
+            keep_before, keep_after = machine_before, machine_after
     return element.start + keep_before, element.end - keep_after
 
 

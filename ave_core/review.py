@@ -69,7 +69,7 @@ def cut_excerpt(
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
     args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration, 0.04):.3f}"]
     if video_stream is not None:
-        args += ["-map", f"0:{video_stream}", "-vf", f"scale='min({width},iw)':-2,format=yuv420p"]
+        args += ["-map", f"0:{video_stream}", "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
     if audio_stream is not None:
         args += ["-map", f"0:{audio_stream}", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", "1"]

@@ -21,7 +21,7 @@ from ave_core.editscript import (
     render_edit_script,
     script_words,
 )
-from ave_core.models import Chapter, Plan, Retake, Word
+from ave_core.models import Chapter, Cut, Plan, Retake, Word, complement
 from ave_core.timeline import build_timeline, export, fcpxml_text
 from ave_core.timemap import EditMap, FrameGrid
 from tests.test_director import context, spoken
@@ -510,3 +510,24 @@ def test_unreadable_timelines_fail_in_one_line(
     with pytest.raises(EditError) as failure:
         follow_creator(machine, edit_context(lesson), [str(path)])
     assert str(failure.value).startswith(f"{path}{expected}"), str(failure.value)
+
+
+def test_a_pause_left_struck_stays_struck_when_the_machine_cut_little_of_it(
+    lesson: Context, machine: Plan
+) -> None:
+    """Seen on a real talk: the machine cut under half of the pause before a filler (it kept a long breath
+    after the sentence); restoring the filler must not leave that pause reading as kept."""
+    (um,) = words_named(lesson, "um")
+    cuts = [c for c in machine.cuts if not c.start < um.start < c.end]
+    narrow = Cut(start=2.72, end=3.44, reason="silence+filler", rationale="narrow", confidence=0.9)
+    narrow_plan = machine.model_copy(update={"cuts": sorted([*cuts, narrow], key=lambda c: c.start)})
+    narrow_plan = narrow_plan.model_copy(update={"keep": complement(narrow_plan.cuts, DURATION)})
+    text = script(lesson, narrow_plan)
+    assert "~~[0.9 s pause]~~" in text
+    followed = follow(narrow_plan, lesson, edit_line(text, "~~um~~<!--", "~~um~~", "um"))
+    assert not word_cut(followed, um)
+    again = script(lesson, followed)
+    assert "~~[0.9 s pause]~~" in again, again
+    assert [(c.start, c.end) for c in follow(narrow_plan, lesson, again).cuts] == [
+        (c.start, c.end) for c in followed.cuts
+    ]
