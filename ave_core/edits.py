@@ -41,6 +41,7 @@ from .editscript import (
 )
 from .models import Cut, EditDecision, MediaInfo, Plan, PlanEdits, Span, Word, complement
 from .project import slugify
+from .text import shorten
 from .timemap import FrameGrid
 
 EDITS_FOLDER = "edits"
@@ -340,9 +341,7 @@ def _report_unmatched(
         elif not previous_matched:
             by_line.setdefault(token.line, []).append(token)
     for line, lost in by_line.items():
-        text = " ".join(f"~~{t.text}~~" if t.struck else t.text for t in lost)
-        if len(text) > 80:
-            text = text[:79] + "…"
+        text = shorten(" ".join(f"~~{t.text}~~" if t.struck else t.text for t in lost), 80)
         warnings.append(
             f"{label}:{line}: not found in the new transcript, so not applied: {text} — redo that edit in a "
             "fresh copy of edit.md"
@@ -378,10 +377,10 @@ def _deleted_words(
     deleted = [w for w in missing if any(s <= elements[2 * w + 1].start < e for s, e in deleted_lines)]
     new = [w for w in missing if w not in deleted]
     if new:
-        sample = " ".join(elements[2 * w + 1].text for w in new[:8])
+        sample = shorten(" ".join(elements[2 * w + 1].text for w in new), 60)
         warnings.append(
-            f"{label}: {len(new)} words are new in the transcript and not in the file ({sample}"
-            f"{' …' if len(new) > 8 else ''}): the machine decides them"
+            f"{label}: {len(new)} words are new in the transcript and not in the file ({sample}): the "
+            "machine decides them"
         )
     return deleted
 
@@ -541,8 +540,7 @@ def _rationale(elements: Sequence[Element], positions: Sequence[int], decided: _
         line = decided.line.get(position)
         where = f" (line {line})" if line else ""
         parts.setdefault(f"{how}{where}", []).append(elements[position].text)
-    text = "; ".join(f"{how}: {' '.join(texts)}" for how, texts in parts.items())
-    return f"{label}: {text}" if len(text) <= 160 else f"{label}: {text[:159]}…"
+    return shorten(f"{label}: " + "; ".join(f"{how}: {' '.join(texts)}" for how, texts in parts.items()), 170)
 
 
 def _protected_words(

@@ -23,6 +23,7 @@ from typing import Literal
 
 from .errors import AveError
 from .models import Chapter, Cut, Plan, Word
+from .text import shorten
 
 PAUSE_SHOWN_S = 0.4  # a kept pause at least this long gets a token, so the creator can strike it
 STRUCK_SHARE = 0.25  # a pause counts as cut when the cuts remove this share of it...
@@ -167,17 +168,11 @@ def escape(text: str) -> str:
     return "".join(f"\\{c}" if c in ESCAPED else c for c in text)
 
 
-def _comment_text(text: str) -> str:
-    """Text that cannot end an HTML comment early, on one line."""
-    return " ".join(text.replace("--", "–").replace(">", "›").split())
-
-
 def describe_cut(cut: Cut) -> str:
-    """A cut's reason and confidence as the script's comments say them."""
+    """A cut's reason and confidence as the script's comments say them: one line that cannot end an HTML
+    comment early."""
     who = "your edit" if cut.source == "creator" else f"{cut.reason} {cut.confidence:.0%}"
-    rationale = _comment_text(cut.rationale)
-    if len(rationale) > 100:
-        rationale = rationale[:99] + "…"
+    rationale = shorten(cut.rationale.replace("--", "–").replace(">", "›"), 100)
     return f"{who}: {rationale}" if rationale else who
 
 

@@ -1,4 +1,4 @@
-"""review: the plan, the source and final.mp4 -> report/review.html, every cut with a player before and after."""
+"""review: the plan, the source and final.mp4 -> report/review.html, every cut played before and after."""
 
 from ave_core.config import ReviewConfig
 from ave_core.models import Analysis, MediaInfo, Plan, Transcript, read_artifact

@@ -20,10 +20,10 @@ WILDCARDS = re.compile(r"^\s+wildcards: video=(\S+)$")
 
 
 def run_workflow(
-    project: Path, *args: str, cwd: Path | None = None, timeout_s: float = 600
+    project: Path, *args: str, cwd: Path | None = None, timeout_s: float = 600, snakefile: Path = SNAKEFILE
 ) -> subprocess.CompletedProcess[str]:
     """`snakemake -s REPO/Snakefile -d PROJECT --cores 2 ARGS` from `cwd` (default: the project's parent)."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(project)]
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(project)]
     command += ["--cores", "2", *args]
     return subprocess.run(
         command, cwd=cwd or project.parent, capture_output=True, text=True, timeout=timeout_s
@@ -70,12 +70,3 @@ def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path):
     )
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     return project, run_workflow(project, "--keep-going", cwd=elsewhere)
-
-
-@pytest.fixture(scope="session")
-def finished(tmp_path_factory, talk: tuple[Path, Truth]) -> Path:
-    """A project of the talk alone, run to the end once (tests that change it work on a copy)."""
-    project = make_project(tmp_path_factory.mktemp("reruns") / "project", {"talk.mp4": talk[0]})
-    proc = run_workflow(project)
-    assert proc.returncode == 0, proc.stderr
-    return project

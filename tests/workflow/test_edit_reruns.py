@@ -34,8 +34,8 @@ def copy(project: Path, where: Path) -> Path:
     return where
 
 
-def test_saving_an_edit_plans_the_plan_and_what_follows_only(finished: Path, tmp_path: Path) -> None:
-    project = copy(finished, tmp_path / "project")
+def test_saving_an_edit_plans_the_plan_and_what_follows_only(finished_talk: Path, tmp_path: Path) -> None:
+    project = copy(finished_talk, tmp_path / "project")
     script = project / "results" / "talk" / "edit.md"
     edits = project / "edits"
     edits.mkdir()
@@ -50,8 +50,8 @@ def test_saving_an_edit_plans_the_plan_and_what_follows_only(finished: Path, tmp
     assert planned_jobs(project) == AFTER_THE_PLAN
 
 
-def test_an_unedited_copy_of_a_real_plan_changes_nothing(finished: Path) -> None:
-    results = finished / "results" / "talk"
+def test_an_unedited_copy_of_a_real_plan_changes_nothing(finished_talk: Path) -> None:
+    results = finished_talk / "results" / "talk"
     plan = read_artifact(results / "plan.json", Plan)
     words = read_artifact(results / "transcript.json", Transcript).words
     media = read_artifact(results / "media.json", MediaInfo)
@@ -192,5 +192,5 @@ def test_once_the_bad_file_is_fixed_only_its_video_is_planned(edited, tmp_path: 
     assert ("direct", SILENT) in planned
 
 
-def test_review_settings_rerun_only_the_review_page(finished: Path) -> None:
-    assert planned_jobs(finished, "--config", "review={context_s: 2.5}") == {("review", "talk")}
+def test_review_settings_rerun_only_the_review_page(finished_talk: Path) -> None:
+    assert planned_jobs(finished_talk, "--config", "review={context_s: 2.5}") == {("review", "talk")}
