@@ -226,11 +226,7 @@ def decide(
                 set_state(2 * previous_word + 1, token.struck, _how(token), token.line)
             continue
         gap = _gap_of(index, script.tokens, matched_word, previous_word, seen_word)
-        if gap is None:
-            if not same:
-                continue  # reported with the unmatched words of its line
-            gap = 0 if not seen_word else None
-        if gap is not None:
+        if gap is not None:  # else its word was not found: reported with the other words of its line
             set_state(2 * gap, token.struck, _how(token), token.line)
     deleted = _deleted_words(elements, explicit, script, same, label, decided.warnings)
     for word in deleted:
@@ -298,7 +294,8 @@ def align(
             pairs += _similar_pairs(file_keys, keys, i1, i2, j1, j2)
     if same:
         return pairs
-    return [(i, j) for i, j in sorted(pairs) if _near_its_line(file_words, i, words[j].start)]
+    windows = _line_windows(file_words)
+    return [(i, j) for i, j in sorted(pairs) if windows[i][0] <= words[j].start <= windows[i][1]]
 
 
 def _similar_pairs(
@@ -317,14 +314,20 @@ def _similar_pairs(
     return pairs
 
 
-def _near_its_line(file_words: Sequence[FileToken], index: int, time: float) -> bool:
-    """Whether a transcript word's time lies within its file line's time range (tolerantly)."""
-    line_time = file_words[index].line_time
-    if line_time is None:
-        return True
-    later = [t.line_time for t in file_words[index:] if t.line_time is not None and t.line_time > line_time]
-    end = later[0] if later else float("inf")
-    return line_time - LINE_TIME_TOLERANCE_S <= time <= end + LINE_TIME_TOLERANCE_S
+def _line_windows(file_words: Sequence[FileToken]) -> list[tuple[float, float]]:
+    """For each word of the file, the times its line covers (from the line's time to the next line's),
+    widened by LINE_TIME_TOLERANCE_S; unbounded where the file gives no time."""
+    windows: list[tuple[float, float]] = []
+    next_line_time = float("inf")
+    for index in reversed(range(len(file_words))):
+        token = file_words[index]
+        if token.line_time is None:
+            windows.append((float("-inf"), float("inf")))
+            continue
+        windows.append((token.line_time - LINE_TIME_TOLERANCE_S, next_line_time + LINE_TIME_TOLERANCE_S))
+        if index > 0 and file_words[index - 1].line != token.line:
+            next_line_time = token.line_time
+    return windows[::-1]
 
 
 def _report_unmatched(

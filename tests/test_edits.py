@@ -531,3 +531,23 @@ def test_a_pause_left_struck_stays_struck_when_the_machine_cut_little_of_it(
     assert [(c.start, c.end) for c in follow(narrow_plan, lesson, again).cuts] == [
         (c.start, c.end) for c in followed.cuts
     ]
+
+
+def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: Context, machine: Plan) -> None:
+    """Alignment pairs words by text; a pair far from the time of the word's line is not the same word (a
+    phrase said twice), so words a minute away from where the file had them do not take its edits along."""
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
+    moved = [w.model_copy(update={"start": w.start + 60, "end": w.end + 60}) for w in retranscribed(lesson)]
+    ctx = context(moved, DURATION + 61, chapters=lesson.analysis.chapters)
+    ctx.grid = FrameGrid(FPS, round((DURATION + 61) * FPS))
+    new_machine = rule_based_plan(ctx, DirectorConfig())
+    context_ = EditContext(VIDEO, moved, DURATION + 61, ctx.grid, 0.15, 0.25, "input/lesson 1.mp4")
+    from ave_core.edits import follow_edit_script
+
+    followed = follow_edit_script(new_machine, context_, text.encode(), LABEL)
+    (biggest,) = [w for w in moved if w.word == "biggest"]
+    assert not word_cut(followed, biggest)
+    line = line_with(text, "~~biggest~~") + 1
+    assert any(
+        w.startswith(f"{LABEL}:{line}: not found") and "~~biggest~~" in w for w in followed.producer.warnings
+    )
