@@ -62,17 +62,18 @@ def cut_excerpt(
     span: Span,
     out: Path,
     width: int,
-    video_stream: int | None,
-    audio_stream: int | None,
+    video_stream: str | None,
+    audio_stream: str | None,
 ) -> None:
-    """One excerpt of `source` as a small MP4 (picture scaled to `width`, mono AAC), faststart."""
+    """One excerpt of `source` as a small MP4 (picture scaled to `width`, mono AAC), faststart; the streams
+    are ffmpeg -map specifiers ("0:1", "0:a:0"), None for none."""
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
     args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration, 0.04):.3f}"]
     if video_stream is not None:
-        args += ["-map", f"0:{video_stream}", "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
+        args += ["-map", video_stream, "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
     if audio_stream is not None:
-        args += ["-map", f"0:{audio_stream}", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+        args += ["-map", audio_stream, "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", "1"]
     args += ["-movflags", "+faststart", "-f", "mp4", out]
     run_tool(args, what=f"{source}: cutting the excerpt at {span.start:.2f} s", writes=out)
 
@@ -102,8 +103,12 @@ def build_review(
     """The review page as one self-contained HTML document."""
     excerpts = excerpt_spans(plan, media.duration_s, context_s, max_cut_shown_s)
     main_audio = media.main_audio()
-    source_streams = (media.video.index if media.video else None, main_audio.index if main_audio else None)
-    final_streams = (0 if media.video else None, (1 if media.video else 0) if main_audio else None)
+    # the source's own streams (the default audio track of several); the render's first of each kind
+    source_streams = (
+        f"0:{media.video.index}" if media.video else None,
+        f"0:{main_audio.index}" if main_audio else None,
+    )
+    final_streams = ("0:v:0" if media.video else None, "0:a:0" if main_audio else None)
     mime = "video/mp4" if media.video else "audio/mp4"
     players: dict[tuple[int, str], str] = {}
     with tempfile.TemporaryDirectory(prefix="ave-review-") as tmp:
@@ -113,7 +118,7 @@ def build_review(
             if excerpt.edited.duration > 0:
                 jobs.append((excerpt.number, "edited", final_path, excerpt.edited, final_streams))
 
-        def run(job: tuple[int, str, str | Path, Span, tuple[int | None, int | None]]) -> None:
+        def run(job: tuple[int, str, str | Path, Span, tuple[str | None, str | None]]) -> None:
             number, kind, path, span, streams = job
             out = Path(tmp) / f"{kind}-{number}.mp4"
             cut_excerpt(path, span, out, video_width, *streams)
