@@ -254,9 +254,10 @@ def _player(uri: str | None, mime: str, caption: str) -> str:
     tag = "video" if mime.startswith("video") else "audio"
     if uri is None:
         return f"<figure><figcaption>{html.escape(caption)}: nothing left of it</figcaption></figure>"
+    # preload="none": a long talk's page holds hundreds of players; a phone should open only those played
     return (
         f"<figure><figcaption>{html.escape(caption)}</figcaption>"
-        f'<{tag} controls playsinline preload="metadata" src="{uri}"></{tag}></figure>'
+        f'<{tag} controls playsinline preload="none" src="{uri}"></{tag}></figure>'
     )
 
 
