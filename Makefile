@@ -11,12 +11,16 @@ TORCH ?= torch==2.13.0
 DEMO := examples/demo
 CORES ?= 2
 
-.PHONY: setup system-packages demo test test-slurm lint format schemas bench eval lock clean-demo
+.PHONY: setup system-packages test-system-packages demo test test-slurm lint format schemas bench eval lock clean-demo
 
 setup: system-packages $(STAMP)
 
 system-packages:
 	@bash tools/system-packages.sh
+
+# the tests also need a real browser (chromium) for the review page
+test-system-packages:
+	@bash tools/system-packages.sh --test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +45,7 @@ demo: setup
 	@echo "Logs: $(DEMO)/logs/talk/  Benchmarks: $(DEMO)/benchmarks/talk/"
 	@echo "Ground truth of the generated talk: $(DEMO)/input/talk.truth.json"
 
-test: setup $(TEST_STAMP)
+test: setup test-system-packages $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 # opt-in: a one-node SLURM cluster on this machine (tools/local-slurm.sh: installs slurm-wlm and munge when

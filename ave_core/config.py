@@ -267,6 +267,20 @@ class ThumbnailsConfig(Section):
     timeout_s: float = Field(60.0, gt=0, description="seconds before an image request is abandoned")
 
 
+class ReviewConfig(Section):
+    """The review page (report/review.html): every cut with a short player of the source and of the edit."""
+
+    context_s: float = Field(
+        1.5, ge=0.2, le=10, description="seconds before and after each cut that its two players play"
+    )
+    max_cut_shown_s: float = Field(
+        6.0, gt=0, le=60, description="of a longer cut, the source player plays only this many first seconds"
+    )
+    video_width: int = Field(
+        320, ge=64, le=1280, description="width of the players' excerpts in pixels (embedded in the page)"
+    )
+
+
 class ContextConfig(Section):
     """The assembled context.json."""
 
@@ -302,6 +316,7 @@ class AveConfig(Section):
     thumbnails: ThumbnailsConfig = Field(
         default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__
     )
+    review: ReviewConfig = Field(default_factory=ReviewConfig, description=ReviewConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
     deploy: DeployConfig = Field(default_factory=DeployConfig, description=DeployConfig.__doc__)
 

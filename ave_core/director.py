@@ -394,19 +394,26 @@ def _widest(word: Word) -> Word:
 
 
 def repair_plan(
-    plan: Plan, words: Sequence[Word], duration: float, min_keep_s: float = 0.0, grid: FrameGrid | None = None
+    plan: Plan,
+    words: Sequence[Word],
+    duration: float,
+    min_keep_s: float = 0.0,
+    grid: FrameGrid | None = None,
+    keep_words: Sequence[Word] | None = None,
 ) -> Plan:
     """A plan whose ranges lie inside the video, do not overlap, never cut a kept word, leave no wordless
     piece shorter than `min_keep_s`, lie on the render's frame `grid` (when given; the plan then ends where
     the picture does), and whose keep ranges are the complement of its cuts; every change is listed in
-    plan.repairs."""
+    plan.repairs. The kept words are `keep_words` when given (the creator's choice), else every word that
+    is neither a filler nor inside a retake."""
     notes: list[str] = []
     if grid is not None and grid.end_s < duration - 1 / grid.fps:
         notes.append(
             f"the picture ends at {grid.end_s:.2f} s, the sound at {duration:.2f} s: the plan ends there"
         )
     merged = merge_cuts(plan.cuts, duration)
-    cuts, moved = snap_out_of_words(merged, kept_words(words, merged))
+    protected = kept_words(words, merged) if keep_words is None else keep_words
+    cuts, moved = snap_out_of_words(merged, protected)
     cuts = merge_cuts(cuts, duration)
     end = duration
     if grid is not None:

@@ -427,6 +427,11 @@ class Cut(Span):
     reason: str
     rationale: str = ""
     confidence: float = Field(1.0, ge=0, le=1)
+    source: Literal["machine", "creator"] = Field(
+        "machine",
+        description="who decided it: the machine's proposal, or the creator's edit (edits/{video}.md or a "
+        "timeline from an NLE)",
+    )
 
 
 class Emphasis(Decision):
@@ -463,6 +468,40 @@ class ThumbnailConcept(Decision):
     frame_time: float | None = None
 
 
+class EditDecision(Model):
+    """A word or pause where the creator's edit overrides the machine's proposal."""
+
+    kind: Literal["word", "pause"]
+    text: str = Field(description="the word, or the pause token as the edit script shows it")
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    line: int | None = Field(None, description="line of the creator's file; null for a timeline")
+    how: Literal["struck", "unstruck", "deleted", "timeline"] = Field(
+        description="struck or unstruck in the file, its line deleted, or trimmed in an NLE"
+    )
+    creator: Literal["cut", "keep"] = Field(description="what the creator decided")
+    machine: Literal["cut", "keep"] = Field(description="what the machine proposed")
+    machine_reason: str = Field("", description="the machine's reason when it proposed a cut")
+    machine_rationale: str = ""
+    machine_confidence: float | None = Field(None, description="the machine's confidence in its cut")
+
+
+class PlanEdits(Model):
+    """The creator's edits the plan follows, and the machine's proposal they override."""
+
+    path: str = Field(description="the creator's file, relative to the project")
+    kind: Literal["edit-script", "timeline"]
+    sha256: str = Field(description="of the file's bytes")
+    transcript: Literal["same", "re-anchored"] = Field(
+        description="same: the file was made from this transcript; re-anchored: its words were aligned to "
+        "a transcript that changed since"
+    )
+    decisions: list[EditDecision] = Field(default_factory=list)
+    machine_cuts: list[Cut] = Field(
+        default_factory=list, description="the machine's cuts before the creator's edits were applied"
+    )
+
+
 class Plan(Artifact):
     """plan.json: the Director's edit decision list, in source seconds."""
 
@@ -478,6 +517,9 @@ class Plan(Artifact):
     metrics: dict[str, float] = Field(default_factory=dict)
     repairs: list[str] = Field(
         default_factory=list, description="what validation changed in the proposed plan, and why"
+    )
+    edits: PlanEdits | None = Field(
+        None, description="the creator's edits (PROJECT/edits/) the plan follows; null when there are none"
     )
 
 

@@ -17,6 +17,7 @@ from ave_core.config import (
     schema_error_line,
     section_params,
 )
+from ave_core.edits import EDITS_FOLDER, find_edits, orphan_edits
 from ave_core.errors import ConfigError
 from ave_core.project import check_writable, discover_videos, name_clash
 
@@ -42,6 +43,9 @@ if not VIDEOS:
         f"ave: no videos in {Path(AVE.input.folder).resolve()} "
         f"({', '.join(AVE.input.extensions)}) — put your recordings there"
     )
+# an edit file that names no video would be silently ignored: say so, and let the other videos go on
+for orphan in orphan_edits(EDITS_FOLDER, list(VIDEOS)):
+    logger.warning(orphan)
 
 
 def video_slug_pattern():
@@ -51,7 +55,7 @@ def video_slug_pattern():
 
 def get_final_output():
     """The default target: the assembled context and the report pages of every video."""
-    per_video = ["context.json", "report/timeline.png"]
+    per_video = ["context.json", "report/timeline.png", "report/review.html"]
     return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
 
 
@@ -81,6 +85,13 @@ def script_code(*scripts):
     """
     base = Path(workflow.basedir)
     return code_hash([base / "scripts" / f"{name}.py" for name in scripts], base)
+
+
+def get_edits(wildcards):
+    """The creator's edits of the video (edits/{video}.md, or a timeline from an NLE), as a list of zero or
+    more paths: an optional input of the plan, so saving one reruns the plan and what follows.
+    """
+    return find_edits(EDITS_FOLDER, wildcards.video)
 
 
 def get_captions(wildcards):

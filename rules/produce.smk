@@ -280,3 +280,35 @@ rule report_pages:
         code=script_code("report_pages"),
     script:
         "../scripts/report_pages.py"
+
+
+rule review:
+    input:
+        video=get_video_path,
+        final="results/{video}/final.mp4",
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+        transcript="results/{video}/transcript.json",
+        analysis="results/{video}/analysis.json",
+    output:
+        review=report(
+            "results/{video}/report/review.html",
+            caption="../report/review.rst",
+            category="{video}",
+            subcategory="edit",
+        ),
+    log:
+        "logs/{video}/review.log",
+    benchmark:
+        "benchmarks/{video}/review.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10, per_input_gb=5),
+    params:
+        review=section("review"),
+        code=script_code("review"),
+    script:
+        "../scripts/review.py"

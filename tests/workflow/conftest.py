@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from ave_core.synth import Truth
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
@@ -44,3 +49,24 @@ def planned_jobs(project: Path, *args: str) -> set[tuple[str, str]]:
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     """The one-line errors ave printed."""
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("ave ")]
+
+
+def make_project(root: Path, files: dict[str, Path]) -> Path:
+    """A project folder whose input/ holds copies of `files` under the given names."""
+    (root / "input").mkdir(parents=True)
+    for name, source in files.items():
+        shutil.copyfile(source, root / "input" / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path):
+    """A project of a talk and a video without sound, run once from another folder (tests that change it
+    work on a copy). Broken files, odd-but-good videos and bad configs have their own batch in
+    test_hostile.py."""
+    project = make_project(
+        tmp_path_factory.mktemp("batch") / "my channel",
+        {"Leçon 1 (draft).MP4": talk[0], "no audio.mov": silent_video},
+    )
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    return project, run_workflow(project, "--keep-going", cwd=elsewhere)

@@ -29,8 +29,8 @@ from ave_core.project import slugify
 from ave_core.synth import SAMPLE_RATE, speak
 from ave_core.transcript import NO_SPEECH
 from tests.conftest import ffmpeg
-from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
-from tests.workflow.test_workflow import AFTER_TRANSCRIPT, STAGES, make_project
+from tests.workflow.conftest import error_lines, make_project, planned_jobs, run_workflow
+from tests.workflow.test_workflow import AFTER_TRANSCRIPT, STAGES
 
 pytestmark = pytest.mark.workflow
 

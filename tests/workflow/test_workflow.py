@@ -25,6 +25,7 @@ OUTPUTS = {
     "thumbnails",
     "metadata",
     "report_pages",
+    "review",
 }
 STAGES = {
     "probe",
@@ -40,28 +41,6 @@ STAGES = {
 STAGES |= OUTPUTS
 AFTER_TRANSCRIPT = {"transcribe", "analyze", "research", "direct", "context"} | OUTPUTS
 AFTER_AUDIO = {"audio"} | AFTER_TRANSCRIPT
-
-
-def make_project(root: Path, files: dict[str, Path]) -> Path:
-    """A project folder whose input/ holds copies of `files` under the given names."""
-    (root / "input").mkdir(parents=True)
-    for name, source in files.items():
-        shutil.copyfile(source, root / "input" / name)
-    return root
-
-
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path):
-    """A project of a talk and a video without sound, run once from another folder.
-
-    Broken files, odd-but-good videos and bad configs have their own batch in test_hostile.py.
-    """
-    project = make_project(
-        tmp_path_factory.mktemp("batch") / "my channel",
-        {"Leçon 1 (draft).MP4": talk[0], "no audio.mov": silent_video},
-    )
-    elsewhere = tmp_path_factory.mktemp("elsewhere")
-    return project, run_workflow(project, "--keep-going", cwd=elsewhere)
 
 
 def test_good_videos_finish_with_every_artifact(batch) -> None:
@@ -85,11 +64,13 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
         "thumbnails", "metadata",
     }  # fmt: skip
     assert set(context["files"]) == {"video", "captions", "timeline"}
-    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context"}
+    # the review page reads final.mp4 beside the context, not before it
+    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context", "review"}
     render = context["content"]["render"]
     assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
     assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
     assert (results / "captions.srt").read_text().strip() and (results / "report" / "timeline.png").is_file()
+    assert (results / "edit.md").is_file() and (results / "report" / "review.html").is_file()
     assert context["content"]["audio"]["speech"], "no speech found in a clip full of speech"
     transcript = context["content"]["transcript"]
     assert transcript["backend"] == "faster-whisper" and "thermostat" in transcript["text"].lower()
