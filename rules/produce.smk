@@ -15,11 +15,14 @@ rule broll:
         "benchmarks/{video}/broll.tsv"
     conda:
         "../envs/outputs.yaml"
+    threads: 2
     resources:
         mem_mb=scaled(2000),
-        runtime=scaled(20),
+        runtime=scaled(30),
     params:
-        code=code_version("broll", "timemap"),
+        broll=section("broll"),
+        character=section("character"),
+        code=code_version("broll", "character", "blender_scene", "timemap"),
     script:
         "../scripts/broll.py"
 
@@ -246,6 +249,7 @@ rule report_pages:
         scenes="results/{video}/scenes.json",
         metadata="results/{video}/metadata.json",
         thumbnails="results/{video}/thumbnails/thumbnails.json",
+        broll="results/{video}/broll/broll.json",
     output:
         timeline=report(
             "results/{video}/report/timeline.png",

@@ -160,6 +160,17 @@ def test_director_change_plans_only_the_plan(finished: Path) -> None:
     assert planned == {(rule, "talk") for rule in {"direct", "context"} | OUTPUTS}
 
 
+@pytest.mark.parametrize(
+    "override", ["character={primary_color: '#aa3355', size: 0.5}", "broll={character: movis}"]
+)
+def test_character_change_plans_broll_and_render_only(finished: Path, override: str) -> None:
+    """The presenter's look or renderer: broll and the render (its chunks, now that the plan is known, and
+    the join), and the two that read broll.json: the report's contact sheet shows the character clips, the
+    context embeds broll.json. Nothing upstream (the plan stays), nor captions, timeline or metadata."""
+    planned = planned_jobs(finished, "--config", override)
+    assert {rule for rule, _ in planned} == {"broll", "render_chunk", "render", "report_pages", "context"}
+
+
 def test_research_change_plans_only_research(finished: Path) -> None:
     planned = planned_jobs(finished, "--config", "research={max_queries: 2}")
     assert planned == {
