@@ -113,7 +113,7 @@ class Builder:
                 made.use_connect = connect
             return made
 
-        bone("root", (0, 0, 0.25), (0, 0, 0.45))
+        bone("root", (0, 0, 0.75), (0, 0, 0.95))  # the pop-in scales about the chest
         bone("spine", (0, 0, 0.45), (0, 0, 0.9), "root")
         bone("neck", (0, 0, 0.9), (0, 0, 1.08), "spine", connect=True)
         bone("head", (0, 0, 1.08), (0, 0, 1.7), "neck", connect=True)
@@ -436,7 +436,8 @@ class Builder:
         scene = self.scene
         render = scene.render
         render.engine = engine_name(self.d["engine"])
-        render.resolution_x, render.resolution_y = self.d["width"], self.d["height"]
+        framing = self.d["framing"]  # only the box the character can reach: the encoder pads the rest
+        render.resolution_x, render.resolution_y = framing["box_width"], framing["box_height"]
         render.resolution_percentage = 100
         render.film_transparent = True
         fps = self.d["fps"]

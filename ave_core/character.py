@@ -149,18 +149,24 @@ HAPPY = {"brows": [0.35, 0.35], "mouth": [1.1, 1.0]}
 def _wave() -> Action:
     raised = {"upper": [0.95, -0.1, 0.2], "fore": [0.15, -0.15, 1.0], "hand": [0.05, -0.15, 1.0],
               "palm": [0.0, -1.0, 0.0]}  # fmt: skip
-    out = {"fore": [0.45, -0.15, 1.0], "hand": [0.55, -0.15, 1.0]}
+    out = {"fore": [0.4, -0.15, 1.0], "hand": [0.5, -0.15, 1.0]}
     back = {"fore": [-0.1, -0.15, 1.0], "hand": [-0.3, -0.15, 1.0]}
     up = {"arm.L": raised, "fingers.L": OPEN_HAND, "head": [0.0, 6.0, 4.0], **HAPPY}
+    # the forearm comes up in front of the elbow, not swinging out sideways (out of the box Blender draws)
+    rising = {
+        "arm.L": {**raised, "upper": [0.7, -0.3, -0.5], "fore": [0.2, -0.6, 0.75], "hand": [0.1, -0.4, 1.0]}
+    }
     return Action(
         "wave", "waves hello (or goodbye) with the hand beside the head",
         keys=(
             (0.0, {}),
+            (0.22, rising),
             (0.45, up),
             (0.65, {**up, "arm.L": {**raised, **out}}),
             (0.85, {**up, "arm.L": {**raised, **back}}),
             (1.05, {**up, "arm.L": {**raised, **out}}),
             (1.25, up),
+            (1.48, rising),  # and goes down the same way
             (1.7, {}),
         ),
         loop=(0.45, 1.25),
@@ -339,6 +345,8 @@ def fit_action(action: Action, clip_s: float) -> Motion:
     entrance = entrance_s(clip_s)
     start, end = entrance, clip_s - entrance
     room = end - start
+    if room <= 0:
+        raise CharacterError(f"a {clip_s:.2f} s clip has no time for '{action.name}'")
     keys = list(action.keys)
     loop = action.loop
     if room < action.natural_s - 1e-9 and loop is not None:
@@ -417,10 +425,10 @@ def idle_keys(clip_s: float) -> list[tuple[float, Pose]]:
         times.setdefault(round(t, 4), {}).update(channels)
 
     times[0.0] = full_pose({"root": [0.0]})  # every channel at rest: the layer under the gesture
-    key(entrance * 0.7, root=[1.08])
+    key(entrance * 0.7, root=[1.05])
     key(entrance, root=[1.0])
     key(clip_s - entrance, root=[1.0])
-    key(clip_s - entrance * 0.3, root=[1.08])
+    key(clip_s - entrance * 0.3, root=[1.05])
     key(clip_s, root=[0.0])
     breaths = max(1, round(clip_s / BREATH_S))
     for i in range(2 * breaths + 1):
@@ -440,35 +448,57 @@ def idle_keys(clip_s: float) -> list[tuple[float, Pose]]:
 ENGINES = {"workbench": "BLENDER_WORKBENCH", "cycles": "CYCLES", "eevee": "BLENDER_EEVEE"}
 # where the character reaches, in its own space (metres): a waving or shrugging hand sideways, a pointing
 # finger (inwards, towards the frame's middle), the bottom of the bust and the top of the hair
-REACH_X, POINTING_X, BOTTOM_Z, TOP_Z = 1.05, 1.36, -0.12, 1.74
+REACH_X, POINTING_X, BOTTOM_Z, TOP_Z = 1.2, 1.36, -0.12, 1.74
 MARGIN = 0.035  # share of the frame kept between the character and the frame's edges
 
 
 @dataclass(frozen=True)
 class Framing:
-    """Where the orthographic camera looks from (metres) and how much it sees, and the share of the frame's
-    width (from the side the character stands on) that it can cover, pointing."""
+    """Where the character goes in the frame, and the orthographic camera that draws only that part.
+
+    Blender draws the box (`box_x`, `box_y`: its top-left corner in the frame, pixels; `box_width` and
+    `box_height`) around everything the character can reach, not the whole frame: on a CPU its cost grows
+    with the pixels, and the box is about a quarter of them. The encoder pads the box back to the frame with
+    transparency. `covered_share` is the share of the frame's width, from the character's side, that a
+    pointing finger reaches: what a chart at the same time keeps clear."""
 
     ortho_scale: float
     camera_x: float
     camera_z: float
+    box_x: int
+    box_y: int
+    box_width: int
+    box_height: int
     covered_share: float
 
 
 def framing(size: float, side: str, width: int, height: int) -> Framing:
-    """The camera that shows the character `size` of the frame high (less in a frame too narrow for its
-    reach), in the bottom corner of `side`."""
+    """The character `size` of the frame high (less in a frame too narrow for its reach) in the bottom
+    corner of `side` of a `width` x `height` frame."""
     view_h = (TOP_Z - BOTTOM_Z) / size
     view_w = view_h * width / height
     narrowest = 2 * REACH_X / (1 - 2 * MARGIN)  # both hands in: a tall frame shows a smaller character
     if view_w < narrowest:
         view_w, view_h = narrowest, narrowest * height / width
     sign = 1.0 if side == "right" else -1.0
-    camera_x = sign * (REACH_X + MARGIN * view_w - view_w / 2)
-    camera_z = BOTTOM_Z - MARGIN * view_h + view_h / 2
-    # the fingertip's distance from the character's side of the frame
-    covered = (sign * (camera_x + sign * view_w / 2) + POINTING_X) / view_w
-    return Framing(round(max(view_w, view_h), 6), round(camera_x, 6), round(camera_z, 6), min(covered, 1.0))
+    frame_left = sign * (REACH_X + MARGIN * view_w - view_w / 2) - view_w / 2
+    frame_top = BOTTOM_Z - MARGIN * view_h + view_h
+    per_m = height / view_h  # pixels per metre, the same across and up
+    reach = sorted((sign * REACH_X, -sign * POINTING_X))
+    pad = 0.07  # metres around the reach: the pop-in's overshoot (5 %), the outline and anti-aliasing
+    x0 = max(0, math.floor((reach[0] - pad - frame_left) * per_m))
+    x1 = min(width, math.ceil((reach[1] + pad - frame_left) * per_m))
+    y0 = max(0, math.floor((frame_top - TOP_Z - pad) * per_m))
+    y1 = min(height, math.ceil((frame_top - BOTTOM_Z + pad) * per_m))
+    fingertip = (-sign * POINTING_X - frame_left) * per_m / width
+    covered = 1 - fingertip if side == "right" else fingertip
+    return Framing(
+        ortho_scale=round(max(x1 - x0, y1 - y0) / per_m, 6),
+        camera_x=round(frame_left + (x0 + x1) / 2 / per_m, 6),
+        camera_z=round(frame_top - (y0 + y1) / 2 / per_m, 6),
+        box_x=x0, box_y=y0, box_width=x1 - x0, box_height=y1 - y0,
+        covered_share=min(max(covered, 0.0), 1.0),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -559,7 +589,7 @@ def render_clip(request: ClipRequest, out: Path, cache_dir: Path, python: str | 
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="ave-character-") as scratch:
             frames = run_blender(description, Path(scratch), request.settings, python)
-            encode_frames(frames, request.fps, cached)
+            encode_frames(frames, request.fps, cached, pad_to(description["framing"], request))
         log.info(
             "%s: %d frames rendered by Blender in %.1f s", cached.name, request.frames,
             time.perf_counter() - started,
@@ -586,10 +616,12 @@ def run_blender(
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")]).strip(
         os.pathsep
     )
-    # its own session, so that a timeout ends Blender and anything it started
+    # its own session, so that a timeout ends Blender and anything it started; and ended with the stage,
+    # should the stage be killed (Linux)
     with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    ) as proc:
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    ) as proc:  # fmt: skip
         try:
             output, _ = proc.communicate(timeout=settings.timeout_s)
         except subprocess.TimeoutExpired:
@@ -613,6 +645,16 @@ def run_blender(
     return frames
 
 
+def _die_with_parent() -> None:
+    """In the child, before Blender starts: ask Linux for SIGKILL when the broll stage dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: a killed stage leaves Blender to finish (or reach its time limit) on its own
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -621,9 +663,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def encode_frames(frames: Sequence[Path], fps: float, out: Path) -> None:
-    """The PNG frames as a QuickTime Animation clip with alpha at `out`, written whole or not at all (through
-    a partial file of its own: two jobs may render the same clip into the shared cache at once)."""
+def pad_to(shot: Mapping[str, Any], request: ClipRequest) -> str:
+    """The ffmpeg filter that puts the rendered box where it belongs in the frame, transparent around it."""
+    return f"pad={request.width}:{request.height}:{shot['box_x']}:{shot['box_y']}:color=black@0"
+
+
+def encode_frames(frames: Sequence[Path], fps: float, out: Path, video_filter: str = "null") -> None:
+    """The PNG frames as a QuickTime Animation clip with alpha at `out` (through `video_filter`), written
+    whole or not at all (through a partial file of its own: two jobs may render a clip into the cache at
+    once)."""
     from fractions import Fraction
 
     rate = str(Fraction(fps).limit_denominator(1001))
@@ -631,7 +679,7 @@ def encode_frames(frames: Sequence[Path], fps: float, out: Path) -> None:
     partial = out.with_name(f".{out.stem}.{secrets.token_hex(6)}.partial{out.suffix}")
     argv = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-framerate", rate, "-start_number", "1"]
     argv += ["-i", str(frames[0].parent / "frame_%04d.png"), "-frames:v", str(len(frames))]
-    argv += ["-c:v", "qtrle", "-pix_fmt", "argb", str(partial)]
+    argv += ["-vf", f"format=rgba,{video_filter}", "-c:v", "qtrle", "-pix_fmt", "argb", str(partial)]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
         problem = write_problem(proc.stderr)

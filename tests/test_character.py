@@ -147,17 +147,22 @@ def test_the_idle_layer_pops_in_and_out_and_blinks() -> None:
 
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize(("size", "width", "height"), [(0.6, 16, 9), (0.4, 16, 9), (0.8, 4, 3), (0.6, 9, 16)])
-def test_the_camera_keeps_the_whole_character_in_its_corner(side, size, width, height) -> None:
-    shot = framing(size, side, width * 100, height * 100)
-    view_w = shot.ortho_scale if width >= height else shot.ortho_scale * width / height
-    view_h = view_w * height / width
-    left, right = shot.camera_x - view_w / 2, shot.camera_x + view_w / 2
-    sign = 1 if side == "right" else -1
-    assert left < -character.REACH_X and character.REACH_X < right  # the waving hand is in
-    assert shot.camera_z - view_h / 2 < character.BOTTOM_Z and character.TOP_Z < shot.camera_z + view_h / 2
-    shown = (character.TOP_Z - character.BOTTOM_Z) / view_h
-    assert shown == pytest.approx(size) if width > height else shown < size  # a tall frame: smaller
-    assert sign * shot.camera_x <= 0  # the character stands off the middle, on its side
+def test_the_character_gets_its_size_in_its_corner_and_only_its_box_is_drawn(
+    side, size, width, height
+) -> None:
+    width, height = width * 80, height * 80
+    shot = framing(size, side, width, height)
+    assert 0 <= shot.box_x and shot.box_x + shot.box_width <= width
+    assert 0 <= shot.box_y and shot.box_y + shot.box_height <= height
+    per_m = max(shot.box_width, shot.box_height) / shot.ortho_scale
+    shown = (character.TOP_Z - character.BOTTOM_Z) * per_m / height
+    assert shown == pytest.approx(size, abs=0.01) if width > height else shown < size  # a tall frame: smaller
+    middle = shot.box_x + shot.box_width / 2
+    if width > height:  # a tall frame is all but filled by the character's reach
+        assert middle > width / 2 if side == "right" else middle < width / 2
+    assert shot.box_y + shot.box_height > 0.9 * height, "the character stands at the bottom"
+    if width / height > 1.5 and size <= 0.6:  # the default's proportions
+        assert shot.box_width * shot.box_height < 0.4 * width * height, "Blender draws far more than it needs"
     assert 0 < shot.covered_share <= 1  # a tall frame: the pointing hand may reach past its edge
 
 
@@ -374,7 +379,12 @@ def test_a_one_second_clip_renders_with_alpha_and_the_gesture_moves(wave_clip) -
     rgb = middle[..., :3].astype(int)
     red = (rgb[..., 0] > rgb[..., 1] + 60) & (rgb[..., 0] > rgb[..., 2] + 60)
     assert red[inside].mean() > 0.15, "the jacket is not in the channel's primary colour"
+    shot = framing(0.6, "right", WIDTH, HEIGHT)  # Blender drew this box of the frame, the rest is padding
+    drawn = (shot.box_x, shot.box_y, shot.box_x + shot.box_width - 1, shot.box_y + shot.box_height - 1)
     boxes = [box(a) for a in alpha[3:-3]]
+    assert all(b[0] > drawn[0] and b[1] > drawn[1] and b[2] < drawn[2] and b[3] < drawn[3] for b in boxes), (
+        "the character reached the edge of the box Blender draws: something was cut off"
+    )
     for left, top, right, bottom in boxes:
         assert left > 0 and top > 0 and right < WIDTH - 1 and bottom < HEIGHT - 1, "cut by the frame"
         assert left > WIDTH / 2, "the character stands in the right-hand part"
