@@ -483,3 +483,29 @@ def test_character_clips_are_quicktime_animation_with_alpha(wave_clip) -> None:
         ).stdout
     )["streams"][0]  # fmt: skip
     assert (info["codec_name"], info["pix_fmt"]) == ("qtrle", "argb")
+
+
+def test_the_report_contact_sheet_shows_a_frame_of_each_character_clip(wave_clip, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from ave_core.models import BrollClip, Scenes
+    from ave_core.report import contact_sheet
+
+    path, _, _ = wave_clip
+    (tmp_path / "broll").mkdir()
+    (tmp_path / "broll" / path.name).write_bytes(path.read_bytes())
+    clip = BrollClip(
+        path=f"broll/{path.name}", kind="character", text="Hello", start=3.0, duration=1.0, width=WIDTH,
+        height=HEIGHT, has_alpha=True, backend="blender", action="wave",
+    )  # fmt: skip
+    scenes = Scenes.model_construct(shots=[])
+    sheets = {}
+    for name, broll in (
+        ("without", None),
+        ("with", Broll(producer=make_producer("broll", "test"), clips=[clip])),
+    ):
+        contact_sheet(scenes, tmp_path, tmp_path / f"{name}.png", broll=broll)
+        sheets[name] = np.asarray(Image.open(tmp_path / f"{name}.png").convert("RGB")).astype(int)
+    assert sheets["with"].shape[0] > sheets["without"].shape[0], "no row for the character clips"
+    red = (sheets["with"][..., 0] > sheets["with"][..., 1] + 60) & (sheets["with"][..., 0] > 120)
+    assert red.sum() > 100, "the character's frame is not on the sheet"
