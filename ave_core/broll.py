@@ -11,6 +11,7 @@ every clip's render removes its own cache when it is done.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -29,9 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from .backends import Backend, Backends, Choice, given
 from .config import BrollConfig, CharacterConfig
 from .errors import AveError, OutputError, ToolError
 from .models import Analysis, Broll, BrollClip, BrollSlot, Fallback, Plan, SpokenNumber, make_producer
+from .text import sentence_case, shorten
 from .tools import ffmpeg_binary, last_line, write_problem
 
 if TYPE_CHECKING:
@@ -271,87 +274,111 @@ class BlenderRenderer:
         )  # fmt: skip
 
 
-# renderer name (config broll.<kind>) -> how it is made; movis is also every slot's fallback
-RENDERERS: dict[str, Callable[[CharacterConfig, Path, int], Renderer]] = {
-    "movis": lambda character, cache_dir, threads: MovisRenderer(),
-    "blender": BlenderRenderer,
-}
+@dataclass(frozen=True)
+class RendererSettings:
+    """What a renderer is made from: the presenter's config, the project's clip cache, the stage's threads."""
+
+    character: CharacterConfig
+    cache_dir: Path
+    threads: int = 1
+
+
+def bpy_installed(settings: RendererSettings) -> bool:
+    """Whether this Python has Blender's bpy module (found, not imported: importing it takes seconds)."""
+    return importlib.util.find_spec("bpy") is not None
+
+
+# the renderers config `broll.<kind>` names; movis is also the fallback of any slot another cannot draw
 FALLBACK_RENDERER = "movis"
+RENDERERS: Backends[RendererSettings, Renderer] = Backends(
+    "broll.<kind>",
+    [
+        Backend("movis", needs="movis", make=lambda settings: MovisRenderer(), packages=("movis", "PySide6")),
+        Backend(
+            "blender",
+            needs="bpy (Blender as a Python module) in this Python: `make setup` installs it",
+            make=lambda settings: BlenderRenderer(settings.character, settings.cache_dir, settings.threads),
+            packages=("bpy",),
+            available=bpy_installed,
+        ),
+    ],
+)
 
 
-def renderers_for(
-    config: BrollConfig, character: CharacterConfig, cache_dir: Path, threads: int = 1
-) -> dict[str, Renderer]:
-    """The renderer of each slot kind, as broll.<kind> names it (kinds without a key: movis)."""
-    chosen = {kind: name for kind, name in config.model_dump().items()}
-    made = {name: RENDERERS[name](character, cache_dir, threads) for name in {*chosen.values(), "movis"}}
-    return {kind: made[chosen.get(kind, FALLBACK_RENDERER)] for kind in (*chosen, "image")}
+def renderers_for(config: BrollConfig, settings: RendererSettings) -> dict[str, Choice[Renderer]]:
+    """The renderer of each slot kind as broll.<kind> names it, made (or why it could not be)."""
+    return {kind: RENDERERS.choose(name, settings) for kind, name in config.model_dump().items()}
 
 
 def render_broll(
     plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0,
-    renderers: Mapping[str, Renderer] | None = None,
+    renderers: Mapping[str, Choice[Renderer]] | None = None,
 ) -> Broll:  # fmt: skip
     """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll), each drawn by
-    the renderer `renderers` names for its kind (default: movis for every kind).
+    the renderer `renderers` chose for its kind (default, and for kinds it leaves out: movis).
 
     `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate. A slot
-    its renderer cannot draw becomes a movis title card, with the reason in the clip and the producer."""
+    whose renderer is missing or cannot draw it becomes a movis title card, with the reason in its clip and
+    in the producer."""
     if width < 2 or height < 2 or not fps > 0:
         raise AveError(f"broll: size {width}x{height} at {fps} fps — width, height and fps must be positive")
     fallback = MovisRenderer()
     warnings: list[str] = []
     clips: list[BrollClip] = []
-    used: dict[str, Renderer] = {}
+    used: set[str] = set()
     fallbacks: list[Fallback] = []
-    chosen = [(slot, (renderers or {}).get(slot.kind, fallback)) for slot in plan.broll]
-    for index, (slot, renderer) in enumerate(chosen, start=1):
+    chosen = [(slot, (renderers or {}).get(slot.kind) or given(fallback)) for slot in plan.broll]
+    for index, (slot, choice) in enumerate(chosen, start=1):
         canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
         if slot.kind == "chart":
             canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen))
-        used[renderer.name] = renderer
-        try:
-            clip = renderer.render(slot, analysis, Path(out_dir), index, canvas, warnings)
-        except SlotNotDrawn as exc:
-            log.warning("slot at %.2f s: %s could not draw it: %s", slot.start, renderer.name, exc)
-            reason = Fallback(wanted=renderer.name, used=fallback.name, reason=str(exc))
+        renderer, failure = choice.backend, choice.reason
+        if renderer is not None:
+            used.add(renderer.name)
+            try:
+                clip = renderer.render(slot, analysis, Path(out_dir), index, canvas, warnings)
+            except SlotNotDrawn as exc:
+                failure = str(exc)
+        if renderer is None or failure is not None:
+            wanted = choice.wanted or FALLBACK_RENDERER
+            log.warning("slot at %.2f s: %s could not draw it: %s", slot.start, wanted, failure)
+            reason = Fallback(wanted=wanted, used=fallback.name, reason=failure or "not drawn")
             fallbacks.append(reason)
+            where = f"B-roll slot at {slot.start:.2f} s: {wanted} failed ({failure})"
             if any(other.kind in ("chart", "title_card") for other, _ in overlapping(slot, canvas, chosen)):
-                warnings.append(
-                    f"B-roll slot at {slot.start:.2f} s: {renderer.name} failed ({exc}) — the cutaway shown "
-                    "at the same time stays on its own"
-                )
+                warnings.append(f"{where} — the cutaway shown at the same time stays on its own")
                 continue
-            warnings.append(
-                f"B-roll slot at {slot.start:.2f} s: {renderer.name} failed ({exc}) — a title card"
-            )
+            warnings.append(f"{where} — a title card")
             title = slot.model_copy(update={"kind": "title_card"})
             clip = fallback.render(title, analysis, Path(out_dir), index, canvas, warnings)
-            used[fallback.name] = fallback
+            used.add(fallback.name)
             if clip is not None:
                 clip = clip.model_copy(update={"fallback": reason})
         if clip is not None:
             clips.append(clip)
-    names = sorted(used) or ["movis"]
-    packages = tuple(p for name in names for p in used[name].packages) if used else fallback.packages
+    names = sorted(used) or [fallback.name]
     producer = make_producer(
-        "broll", "+".join(names), packages=packages, warnings=warnings,
-        fallback=fallbacks[0] if fallbacks else None,
+        "broll", "+".join(names), packages=tuple(p for name in names for p in RENDERERS.packages(name)),
+        warnings=warnings, fallback=fallbacks[0] if fallbacks else None,
     )  # fmt: skip
     return Broll(producer=producer, clips=clips)
 
 
 def kept_clear(
-    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Renderer]]
+    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]]
 ) -> tuple[float, float]:
     """The shares of the width (left, right) a cutaway keeps clear for the overlays shown while it is."""
-    covered = [renderer.covers(other, canvas) for other, renderer in overlapping(slot, canvas, chosen)]
+    covered = [
+        choice.backend.covers(other, canvas)
+        for other, choice in overlapping(slot, canvas, chosen)
+        if choice.backend is not None
+    ]
     return max((c[0] for c in covered), default=0.0), max((c[1] for c in covered), default=0.0)
 
 
 def overlapping(
-    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Renderer]]
-) -> list[tuple[BrollSlot, Renderer]]:
+    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]]
+) -> list[tuple[BrollSlot, Choice[Renderer]]]:
     """The other slots (and their renderers) shown while `slot`'s clip is."""
     end = slot.start + canvas.duration_s
     return [(o, r) for o, r in chosen if o is not slot and o.start < end and slot.start < o.end]
@@ -541,11 +568,7 @@ def comparable(value: float, other: float) -> bool:
 
 def caption_text(number: SpokenNumber, slot: BrollSlot) -> str:
     """The sentence the number was said in, shortened at a word to CAPTION_MAX_CHARS."""
-    text = " ".join((number.context or slot.rationale or number.text).split())
-    text = text[:1].upper() + text[1:]
-    if len(text) <= CAPTION_MAX_CHARS:
-        return text
-    return text[: CAPTION_MAX_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return shorten(sentence_case(number.context or slot.rationale or number.text), CAPTION_MAX_CHARS)
 
 
 # --- lettering ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import blender_scene
 from .errors import AveError, OutputError
 from .models import atomic_writer
 from .tools import ffmpeg_binary, last_line, write_problem
@@ -46,7 +47,7 @@ MAX_SPEEDUP = 3.0  # an action quickened more than this to fit a short clip read
 BREATH_S = 3.2  # one breath of the idle pose
 BLINK_EVERY_S = 2.7
 BLINK_S = 0.16
-SCENE_MODULE = "ave_core.blender_scene"
+SCENE_MODULE = blender_scene.__name__  # imported, not a string: the broll rule's code hash then covers it
 BLENDER_MISSING = 3  # exit status of the Blender process when bpy cannot be imported
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 COUNT_ORDER = ("index", "middle", "ring", "pinky", "thumb")  # the order fingers are raised when counting

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ave_core.broll import render_broll, renderers_for
+from ave_core.broll import RendererSettings, render_broll, renderers_for
 from ave_core.config import BrollConfig, CharacterConfig
 from ave_core.models import Analysis, MediaInfo, Plan, read_artifact, write_artifact
 from ave_core.render import output_fps, output_size
@@ -14,9 +14,8 @@ with stage_logging(snakemake.log[0], "broll") as log:
     character = CharacterConfig(**snakemake.params.character)
     renderers = renderers_for(
         BrollConfig(**snakemake.params.broll),
-        character,
-        Path(character.cache_dir),  # relative to the project, like the research and LLM caches
-        threads=snakemake.threads,
+        # the clip cache is relative to the project, like the research and LLM caches
+        RendererSettings(character, Path(character.cache_dir), threads=snakemake.threads),
     )
     broll = render_broll(
         read_artifact(snakemake.input.plan, Plan),

@@ -5,12 +5,14 @@ alpha that the render lays over the speaker and over a chart."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,16 @@ import pytest
 from scipy import ndimage
 
 from ave_core import character
-from ave_core.broll import ACCENT, BlenderRenderer, MovisRenderer, render_broll, renderers_for
+from ave_core.backends import given
+from ave_core.broll import (
+    ACCENT,
+    RENDERERS,
+    BlenderRenderer,
+    MovisRenderer,
+    RendererSettings,
+    render_broll,
+    renderers_for,
+)
 from ave_core.character import (
     ACTIONS,
     REST,
@@ -230,7 +241,7 @@ def test_an_llm_plans_characters_only_when_they_are_on(tmp_path: Path) -> None:
     for enabled in (False, True):
         with GeminiStub([Reply(data=answer)]) as stub:
             llm, config = gemini(stub, tmp_path / str(enabled), characters=enabled)
-            plan = direct(talk_context(), config, PROMPT, llm)
+            plan = direct(talk_context(), config, PROMPT, given(llm))
         kinds = [s.kind for s in plan.broll]
         assert ("character" in kinds) == enabled, plan.repairs
         assert enabled or "character slots dropped: director.characters is off" in plan.repairs
@@ -277,15 +288,6 @@ def test_a_hanging_blender_is_stopped_at_the_time_limit(tmp_path: Path, scratch_
     assert not (tmp_path / "clip.mov").exists() and not list(scratch_temp.iterdir())
 
 
-@pytest.fixture
-def bpy_hidden(tmp_path: Path, monkeypatch) -> None:
-    """Blender not installed, as the Blender process sees it: a `bpy` that cannot be imported comes first."""
-    shadow = tmp_path / "no-bpy"
-    shadow.mkdir()
-    (shadow / "bpy.py").write_text("raise ImportError(\"No module named 'bpy' (hidden by the test)\")\n")
-    monkeypatch.setenv("PYTHONPATH", str(shadow))
-
-
 def plan_of(*slots: BrollSlot) -> Plan:
     return Plan(producer=make_producer("direct", "test"), backend="test", keep=[], cuts=[], broll=list(slots))
 
@@ -295,27 +297,44 @@ def numbers() -> Analysis:
     return Analysis(producer=make_producer("analyze", "test"), numbers=[said])
 
 
+@pytest.mark.parametrize("hidden_from", ["the stage", "the Blender process"])
 def test_without_blender_the_slot_becomes_a_title_card_and_broll_json_says_so(
-    tmp_path: Path, bpy_hidden: None
+    hidden_from: str, tmp_path: Path, monkeypatch
 ) -> None:
-    renderers = renderers_for(BrollConfig(), CharacterConfig(), tmp_path / "cache")
+    if hidden_from == "the stage":  # the broll stage finds no bpy: Blender is never started
+        monkeypatch.setattr(
+            "importlib.util.find_spec", lambda name, *a: None if name == "bpy" else real(name)
+        )
+    else:  # found, but the Blender process cannot import it (a `bpy` that fails comes first)
+        shadow = tmp_path / "no-bpy"
+        shadow.mkdir()
+        (shadow / "bpy.py").write_text("raise ImportError(\"No module named 'bpy' (hidden by the test)\")\n")
+        monkeypatch.setenv("PYTHONPATH", str(shadow))
+    renderers = renderers_for(BrollConfig(), RendererSettings(CharacterConfig(), tmp_path / "cache"))
     slot = BrollSlot(start=1.0, end=3.0, kind="character", action="wave", text="Welcome", reason="greeting")
     broll = render_broll(plan_of(slot), numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS, renderers)
     [clip] = broll.clips
     assert (clip.kind, clip.backend, clip.path) == ("title_card", "movis", "broll/broll-01-title_card.mp4")
     assert clip.fallback is not None and (clip.fallback.wanted, clip.fallback.used) == ("blender", "movis")
-    assert "not installed" in clip.fallback.reason and "make setup" in clip.fallback.reason
-    assert broll.producer.fallback == clip.fallback and broll.producer.backend == "blender+movis"
+    assert "bpy" in clip.fallback.reason and "make setup" in clip.fallback.reason
+    assert broll.producer.fallback == clip.fallback
     assert not list((tmp_path / "broll").glob("*.mov")) and (tmp_path / clip.path).is_file()
     Broll.model_validate_json(broll.model_dump_json())  # what broll.json holds
 
 
+real = importlib.util.find_spec
+
+
+def test_the_renderers_serve_exactly_the_config_values() -> None:
+    for kind, field in BrollConfig.model_fields.items():
+        assert set(typing.get_args(field.annotation)) <= set(RENDERERS.names), kind
+    assert set(typing.get_args(BrollConfig.model_fields["character"].annotation)) == set(RENDERERS.names)
+
+
 def test_a_failed_character_over_a_chart_leaves_the_chart_alone(tmp_path: Path) -> None:
     crash = fake_python(tmp_path, "exit 1")
-    renderers = {
-        "chart": MovisRenderer(),
-        "character": BlenderRenderer(CharacterConfig(), tmp_path, python=crash),
-    }
+    blender = BlenderRenderer(CharacterConfig(), tmp_path, python=crash)
+    renderers = {"chart": given(MovisRenderer()), "character": given(blender)}
     chart = BrollSlot(start=2.0, end=4.0, kind="chart", text="60 %")
     pointing = BrollSlot(start=2.0, end=4.0, kind="character", action="point_left", text="60 %")
     broll = render_broll(
@@ -405,7 +424,7 @@ def pointing_at_a_chart(blender: None, talk: tuple[Path, Truth], tmp_path_factor
     wave at 6 s, drawn at the talk's size (characters at half its height)."""
     results = tmp_path_factory.mktemp("results")
     config = CharacterConfig(max_height=180, primary_color=RED)
-    renderers = renderers_for(BrollConfig(), config, results / "cache", threads=2)
+    renderers = renderers_for(BrollConfig(), RendererSettings(config, results / "cache", threads=2))
     slots = [
         BrollSlot(start=2.0, end=3.5, kind="chart", text="60 %"),
         BrollSlot(start=2.0, end=3.5, kind="character", action="point_left", text="60 %"),
