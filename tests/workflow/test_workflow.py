@@ -84,7 +84,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
         "media", "audio", "transcript", "scenes", "analysis", "research", "plan", "broll", "render",
         "thumbnails", "metadata",
     }  # fmt: skip
-    assert set(context["files"]) == {"video", "captions", "timeline"}
+    assert set(context["files"]) == {"video", "captions", "timeline", "report"}
     assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context"}
     render = context["content"]["render"]
     assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
