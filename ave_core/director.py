@@ -462,10 +462,11 @@ def sentences(words: Sequence[Word]) -> list[tuple[float, float, str]]:
 
 
 def character_slots(ctx: Context) -> list[BrollSlot]:
-    """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart, the likeliest first: a
-    wave at a greeting near the start and at the goodbye near the end, pointing at the chart of a spoken
-    number, counting on its fingers at the steps of a list, thinking at a question; nodding and shrugging
-    at agreement and doubt."""
+    """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart: a wave at a greeting near
+    the start and at the goodbye near the end, pointing at the chart of a spoken number, counting on its
+    fingers at the steps of a list, thinking at a question; nodding and shrugging at agreement and doubt.
+    The likeliest of each kind come first (four charted numbers make one pointing, not four), then the
+    likeliest of the rest."""
     spoken = sentences(ctx.transcript.words)
     edge_s = min(30.0, 0.2 * ctx.duration)
 
@@ -498,10 +499,14 @@ def character_slots(ctx: Context) -> list[BrollSlot]:
             candidates.append(slot(start, "nod", short_phrase(text, 5), "agreement: nods", text, 0.5))
         elif DOUBT.search(text):
             candidates.append(slot(start, "shrug", short_phrase(text, 5), "doubt: shrugs", text, 0.5))
+    ranked = sorted(candidates, key=lambda s: (-s.confidence, s.start))
+    variety: dict[str, BrollSlot] = {}  # the likeliest moment of each kind (greeting, spoken, step...)
+    for candidate in ranked:
+        variety.setdefault(candidate.reason.split()[0], candidate)
     chosen: list[BrollSlot] = []
-    for candidate in sorted(candidates, key=lambda s: (-s.confidence, s.start)):
+    for candidate in [*variety.values(), *ranked]:  # one of each kind first, then the likeliest left
         clear = all(abs(candidate.start - s.start) >= CHARACTER_S + CHARACTER_GAP_S for s in chosen)
-        if len(chosen) < MAX_CHARACTERS and clear:
+        if len(chosen) < MAX_CHARACTERS and clear:  # (a slot already chosen is not clear of itself)
             chosen.append(candidate)
     return sorted(chosen, key=lambda s: s.start)
 

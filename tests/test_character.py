@@ -220,6 +220,14 @@ def test_the_director_picks_an_action_for_each_moment_and_says_why() -> None:
     ]
 
 
+def test_the_moments_vary_before_they_repeat() -> None:
+    words = spoken((0.5, "Welcome!"), (20.0, "The first step is easy."), (60.0, "Thanks for watching."))
+    numbers = [SpokenNumber(text=f"{n} percent", value=n, kind="percent", context="", time=8.0 + 9 * i)
+               for i, n in enumerate((10, 20, 30, 40))]  # fmt: skip
+    slots = character_slots(context(words, 70.0, numbers=numbers))
+    assert [s.action for s in slots] == ["wave", "point_left", "count", "wave"]
+
+
 def test_a_question_makes_the_character_think() -> None:
     words = spoken((3.0, "So what is a heat pump?"), (20.0, "It moves heat."))
     assert [(s.action, s.text) for s in character_slots(context(words, 30.0))] == [
