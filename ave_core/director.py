@@ -500,13 +500,19 @@ def character_slots(ctx: Context) -> list[BrollSlot]:
         elif DOUBT.search(text):
             candidates.append(slot(start, "shrug", short_phrase(text, 5), "doubt: shrugs", text, 0.5))
     ranked = sorted(candidates, key=lambda s: (-s.confidence, s.start))
-    variety: dict[str, BrollSlot] = {}  # the likeliest moment of each kind (greeting, spoken, step...)
-    for candidate in ranked:
-        variety.setdefault(candidate.reason.split()[0], candidate)
     chosen: list[BrollSlot] = []
-    for candidate in [*variety.values(), *ranked]:  # one of each kind first, then the likeliest left
+
+    def fits(candidate: BrollSlot) -> bool:  # a slot already chosen is not clear of itself
         clear = all(abs(candidate.start - s.start) >= CHARACTER_S + CHARACTER_GAP_S for s in chosen)
-        if len(chosen) < MAX_CHARACTERS and clear:  # (a slot already chosen is not clear of itself)
+        return len(chosen) < MAX_CHARACTERS and clear
+
+    def kind(slot: BrollSlot) -> str:
+        return slot.reason.split()[0]  # greeting, goodbye, spoken, step, question, agreement, doubt
+
+    for each in dict.fromkeys(kind(c) for c in ranked):  # one of each kind first, the likeliest that fits
+        chosen += next(([c] for c in ranked if kind(c) == each and fits(c)), [])
+    for candidate in ranked:  # then the likeliest left
+        if fits(candidate):
             chosen.append(candidate)
     return sorted(chosen, key=lambda s: s.start)
 
