@@ -461,7 +461,7 @@ def sentences(words: Sequence[Word]) -> list[tuple[float, float, str]]:
     return found
 
 
-def character_slots(ctx: Context) -> list[BrollSlot]:
+def character_slots(ctx: Context, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
     """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart: a wave at a greeting near
     the start and at the goodbye near the end, pointing at the chart of a spoken number, counting on its
     fingers at the steps of a list, thinking at a question; nodding and shrugging at agreement and doubt.
@@ -470,9 +470,15 @@ def character_slots(ctx: Context) -> list[BrollSlot]:
     spoken = sentences(ctx.transcript.words)
     edge_s = min(30.0, 0.2 * ctx.duration)
 
+    def kept(start: float) -> float:  # a moment whose start is cut (a retake's first words) starts after
+        while inside := [c for c in cuts if c.start <= start < c.end]:
+            start = max(c.end for c in inside) + 0.05
+        return start
+
     def slot(start: float, action: str, text: str, reason: str, said: str, confidence: float,
              count: int | None = None) -> BrollSlot:  # fmt: skip
         # the text is what a title card shows if the character cannot be drawn
+        start = kept(start)
         return BrollSlot(
             start=round(start, 3), end=round(min(start + CHARACTER_S, ctx.duration), 3), kind="character",
             action=action, count=count, text=sentence_case(text), reason=reason,
@@ -656,7 +662,7 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
-        broll=broll_slots(ctx.analysis) + (character_slots(ctx) if config.characters else []),
+        broll=broll_slots(ctx.analysis) + (character_slots(ctx, cuts) if config.characters else []),
         transitions=chapter_transitions(ctx.analysis),
         captions=CaptionStyle(),
         metadata_strategy=metadata_strategy(ctx.analysis),

@@ -48,7 +48,7 @@ from ave_core.character import (
 from ave_core.config import BrollConfig, CharacterConfig, DirectorConfig, RenderConfig
 from ave_core.director import character_slots, direct, rule_based_plan
 from ave_core.media import probe
-from ave_core.models import Analysis, Broll, BrollSlot, Plan, SpokenNumber, make_producer
+from ave_core.models import Analysis, Broll, BrollSlot, Cut, Plan, Retake, SpokenNumber, make_producer
 from ave_core.synth import Truth
 from ave_core.tools import last_line
 from tests.gemini_stub import GeminiStub, Reply
@@ -229,6 +229,19 @@ def test_the_moments_vary_before_they_repeat() -> None:
     slots = character_slots(context(words, 70.0, numbers=numbers))
     assert [(s.action, s.count) for s in slots] == [("wave", None), ("point_left", None), ("count", 2),
                                                     ("wave", None)]  # fmt: skip
+
+
+def test_a_moment_whose_start_is_cut_starts_after_the_cut() -> None:
+    """The demo's "The second step is ... The second step is insulation": the retake's words are cut, and
+    a slot starting in a cut would be dropped by the repair."""
+    words = spoken((4.0, "The second step is"), (6.0, "The second step is insulation."))
+    retake = Cut(start=4.0, end=5.9, reason="retake")
+    [slot] = character_slots(context(words, 20.0), [retake])
+    assert (slot.action, slot.count, slot.start) == ("count", 2, 5.95)
+    retaken = Retake(start=4.0, end=5.15, text="The second step is", repeated_at=6.0, similarity=1.0)
+    plan = rule_based_plan(context(words, 20.0, [retaken]), DirectorConfig(characters=True))
+    [kept] = [s for s in plan.broll if s.kind == "character"]  # the repair kept it: it starts in a kept range
+    assert kept.action == "count" and any(k.start <= kept.start < k.end for k in plan.keep)
 
 
 def test_a_question_makes_the_character_think() -> None:
