@@ -35,6 +35,7 @@ from .config import BrollConfig, CharacterConfig
 from .errors import AveError, OutputError, ToolError
 from .models import Analysis, Broll, BrollClip, BrollSlot, Fallback, Plan, SpokenNumber, make_producer
 from .text import sentence_case, shorten
+from .timemap import EditMap
 from .tools import ffmpeg_binary, last_line, write_problem
 
 if TYPE_CHECKING:
@@ -328,10 +329,11 @@ def render_broll(
     used: set[str] = set()
     fallbacks: list[Fallback] = []
     chosen = [(slot, (renderers or {}).get(slot.kind) or given(fallback)) for slot in plan.broll]
+    edit = EditMap.from_keep(plan.keep)  # what is shown at the same time is decided in the edit's time
     for index, (slot, choice) in enumerate(chosen, start=1):
         canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
         if slot.kind == "chart":
-            canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen))
+            canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen, edit))
         renderer, failure = choice.backend, choice.reason
         if renderer is not None:
             used.add(renderer.name)
@@ -345,7 +347,9 @@ def render_broll(
             reason = Fallback(wanted=wanted, used=fallback.name, reason=failure or "not drawn")
             fallbacks.append(reason)
             where = f"B-roll slot at {slot.start:.2f} s: {wanted} failed ({failure})"
-            if any(other.kind in ("chart", "title_card") for other, _ in overlapping(slot, canvas, chosen)):
+            if any(
+                other.kind in ("chart", "title_card") for other, _ in overlapping(slot, chosen, edit, fps)
+            ):
                 warnings.append(f"{where} — the cutaway shown at the same time stays on its own")
                 continue
             warnings.append(f"{where} — a title card")
@@ -365,23 +369,30 @@ def render_broll(
 
 
 def kept_clear(
-    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]]
+    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]], edit: EditMap
 ) -> tuple[float, float]:
     """The shares of the width (left, right) a cutaway keeps clear for the overlays shown while it is."""
     covered = [
         choice.backend.covers(other, canvas)
-        for other, choice in overlapping(slot, canvas, chosen)
+        for other, choice in overlapping(slot, chosen, edit, canvas.fps)
         if choice.backend is not None
     ]
     return max((c[0] for c in covered), default=0.0), max((c[1] for c in covered), default=0.0)
 
 
 def overlapping(
-    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]]
+    slot: BrollSlot, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]], edit: EditMap, fps: float
 ) -> list[tuple[BrollSlot, Choice[Renderer]]]:
-    """The other slots (and their renderers) shown while `slot`'s clip is."""
-    end = slot.start + canvas.duration_s
-    return [(o, r) for o, r in chosen if o is not slot and o.start < end and slot.start < o.end]
+    """The other slots (and their renderers) whose clips the edit shows while it shows `slot`'s: the render
+    places each clip where its slot starts in the edit, for the clip's length (cuts inside do not count)."""
+
+    def shown(one: BrollSlot) -> tuple[float, float]:
+        at = edit.to_edited(one.start) if edit.keep else None
+        start = one.start if at is None else at
+        return start, start + clip_frames(one.duration, fps) / fps
+
+    start, end = shown(slot)
+    return [(o, r) for o, r in chosen if o is not slot and shown(o)[0] < end and start < shown(o)[1]]
 
 
 def clip_frames(slot_s: float, fps: float) -> int:

@@ -48,7 +48,17 @@ from ave_core.character import (
 from ave_core.config import BrollConfig, CharacterConfig, DirectorConfig, RenderConfig
 from ave_core.director import character_slots, direct, rule_based_plan
 from ave_core.media import probe
-from ave_core.models import Analysis, Broll, BrollSlot, Cut, Plan, Retake, SpokenNumber, make_producer
+from ave_core.models import (
+    Analysis,
+    Broll,
+    BrollSlot,
+    Cut,
+    Plan,
+    Retake,
+    Span,
+    SpokenNumber,
+    make_producer,
+)
 from ave_core.synth import Truth
 from ave_core.tools import last_line
 from tests.gemini_stub import GeminiStub, Reply
@@ -312,8 +322,10 @@ def test_a_hanging_blender_is_stopped_at_the_time_limit(tmp_path: Path, scratch_
     assert not (tmp_path / "clip.mov").exists() and not list(scratch_temp.iterdir())
 
 
-def plan_of(*slots: BrollSlot) -> Plan:
-    return Plan(producer=make_producer("direct", "test"), backend="test", keep=[], cuts=[], broll=list(slots))
+def plan_of(*slots: BrollSlot, keep: list[Span] | None = None) -> Plan:
+    return Plan(
+        producer=make_producer("direct", "test"), backend="test", keep=keep or [], cuts=[], broll=list(slots)
+    )
 
 
 def numbers() -> Analysis:
@@ -355,18 +367,30 @@ def test_the_renderers_serve_exactly_the_config_values() -> None:
     assert set(typing.get_args(BrollConfig.model_fields["character"].annotation)) == set(RENDERERS.names)
 
 
-def test_a_failed_character_over_a_chart_leaves_the_chart_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("together", ["in the source", "only in the edit"])
+def test_a_failed_character_over_a_chart_leaves_the_chart_alone(tmp_path: Path, together: str) -> None:
+    """The chart keeps the character's side clear, and when Blender fails no title card hides the chart.
+    What is shown together is decided in the edit: a cut can bring a later character into a chart."""
     crash = fake_python(tmp_path, "exit 1")
     blender = BlenderRenderer(CharacterConfig(), tmp_path, python=crash)
     renderers = {"chart": given(MovisRenderer()), "character": given(blender)}
     chart = BrollSlot(start=2.0, end=4.0, kind="chart", text="60 %")
-    pointing = BrollSlot(start=2.0, end=4.0, kind="character", action="point_left", text="60 %")
-    broll = render_broll(
-        plan_of(chart, pointing), numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS, renderers
-    )
+    if together == "in the source":
+        pointing, keep = (
+            BrollSlot(start=2.0, end=4.0, kind="character", action="point_left", text="60 %"),
+            None,
+        )
+    else:  # 2.5-4.5 s cut: the character at 5 s is shown 3 s into the edit, while the chart is
+        pointing = BrollSlot(start=5.0, end=7.0, kind="character", action="point_left", text="60 %")
+        keep = [Span(start=0.0, end=2.5), Span(start=4.5, end=10.0)]
+    plan = plan_of(chart, pointing, keep=keep)
+    broll = render_broll(plan, numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS, renderers)
     assert [c.kind for c in broll.clips] == ["chart"]
     assert broll.producer.fallback is not None and "Blender failed" in broll.producer.fallback.reason
     assert any("the cutaway shown at the same time stays" in w for w in broll.producer.warnings)
+    last = frames_of(tmp_path / broll.clips[0].path)[-1]
+    bars = np.abs(last[..., :3].astype(int) - np.array(ACCENT)).max(axis=-1) < 40
+    assert bars.any() and np.nonzero(bars.any(axis=0))[0].max() < 0.55 * WIDTH, "no room kept for it"
 
 
 # --- with Blender -------------------------------------------------------------------------
