@@ -662,7 +662,11 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
-        broll=broll_slots(ctx.analysis) + (character_slots(ctx, cuts) if config.characters else []),
+        # in time order (a chart before the character pointing at it: sorted() keeps their order)
+        broll=sorted(
+            broll_slots(ctx.analysis) + (character_slots(ctx, cuts) if config.characters else []),
+            key=lambda slot: slot.start,
+        ),
         transitions=chapter_transitions(ctx.analysis),
         captions=CaptionStyle(),
         metadata_strategy=metadata_strategy(ctx.analysis),

@@ -267,6 +267,7 @@ def test_characters_are_planned_only_when_switched_on() -> None:
     assert not [s for s in off.broll if s.kind == "character"]
     assert [s.action for s in on.broll if s.kind == "character"] == ["wave", "point_left", "count", "wave"]
     assert [s.kind for s in on.broll if s.start == 13.0] == ["chart", "character"]  # it points at the chart
+    assert [s.start for s in on.broll] == sorted(s.start for s in on.broll), "the timeline's markers follow it"
 
 
 def test_an_llm_plans_characters_only_when_they_are_on(tmp_path: Path) -> None:
