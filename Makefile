@@ -88,4 +88,4 @@ lock: setup $(TEST_STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E "^(torch|triton|openai-whisper)==" >> constraints.txt
 
 clean-demo:
-	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake
+	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake $(DEMO)/cache

@@ -224,6 +224,11 @@ class DirectorConfig(Section):
         description="a kept piece shorter than this many seconds with no word in it is cut with the cuts "
         "beside it (a flash of a few frames); 0 keeps every piece",
     )
+    characters: bool = Field(
+        False,
+        description="plan an animated presenter (character B-roll) at a greeting, a question, the steps of a "
+        "list, a charted number and the goodbye; off: no character slots (an LLM's are dropped)",
+    )
 
 
 class RenderConfig(Section):
@@ -251,6 +256,63 @@ class RenderConfig(Section):
     )
     max_sync_offset_frames: float = Field(
         1.0, gt=0, description="largest audio/video offset at a join the integrity check accepts, frames"
+    )
+
+
+HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+
+class BrollConfig(Section):
+    """Which renderer draws each kind of B-roll slot the Director plans."""
+
+    chart: Literal["movis"] = Field("movis", description="animated bar charts of spoken numbers")
+    title_card: Literal["movis"] = Field("movis", description="key terms in large type")
+    lower_third: Literal["movis"] = Field("movis", description="name strips over the picture")
+    character: Literal["blender", "movis"] = Field(
+        "blender",
+        description="blender: the animated presenter (bpy, which make setup installs); movis: a title card "
+        "of the slot's text instead. A Blender that is missing or fails also gives the title card",
+    )
+
+
+class CharacterConfig(Section):
+    """The animated presenter of character B-roll, rendered by Blender over the speaker or a chart."""
+
+    primary_color: str = Field(
+        "#2f5fd0", pattern=HEX_COLOUR, description="the channel's main colour (#rrggbb): jacket and sleeves"
+    )
+    accent_color: str = Field(
+        "#ffb020", pattern=HEX_COLOUR, description="the channel's accent colour (#rrggbb): tie, collar, cuffs"
+    )
+    skin_color: str = Field("#f1c7a1", pattern=HEX_COLOUR, description="the presenter's skin (#rrggbb)")
+    hair_color: str = Field("#3b2a20", pattern=HEX_COLOUR, description="hair and brows (#rrggbb)")
+    size: float = Field(
+        0.6, ge=0.2, le=0.95, description="the presenter's height as a share of the frame's height"
+    )
+    side: Literal["right", "left"] = Field(
+        "right", description="the side of the frame it stands on (it points towards the middle)"
+    )
+    engine: Literal["workbench", "cycles", "eevee"] = Field(
+        "workbench",
+        description="Blender render engine: workbench (flat studio light, fastest on a CPU), cycles (path "
+        "traced with `samples` and denoising), eevee (slowest here: shaders compile on the CPU)",
+    )
+    samples: int = Field(8, ge=1, le=1024, description="samples per pixel for cycles and eevee")
+    denoise: bool = Field(True, description="denoise cycles renders (OpenImageDenoise)")
+    max_height: int = Field(
+        720,
+        ge=144,
+        le=2160,
+        description="character clips are rendered at most this many pixels high (the video's height when "
+        "smaller, its aspect ratio) and scaled to the video",
+    )
+    timeout_s: float = Field(
+        900.0, gt=0, description="seconds Blender may take for one clip; past it the slot gets a title card"
+    )
+    cache_dir: str = Field(
+        "cache/character",
+        description="finished clips, relative to the project: the same clip (action, length, colours, size, "
+        "engine) is never rendered twice",
     )
 
 
@@ -312,6 +374,8 @@ class AveConfig(Section):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)
     research: ResearchConfig = Field(default_factory=ResearchConfig, description=ResearchConfig.__doc__)
     director: DirectorConfig = Field(default_factory=DirectorConfig, description=DirectorConfig.__doc__)
+    broll: BrollConfig = Field(default_factory=BrollConfig, description=BrollConfig.__doc__)
+    character: CharacterConfig = Field(default_factory=CharacterConfig, description=CharacterConfig.__doc__)
     render: RenderConfig = Field(default_factory=RenderConfig, description=RenderConfig.__doc__)
     thumbnails: ThumbnailsConfig = Field(
         default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__

@@ -41,7 +41,7 @@ from .models import (
     inline_refs,
     make_producer,
 )
-from .text import short_phrase, title_case
+from .text import sentence_case, short_phrase, title_case
 from .timemap import FrameGrid
 
 RULES = "rules"  # the rule-based director: director.backend's offline value, and the plan's backend
@@ -497,6 +497,104 @@ def broll_slots(analysis: Analysis) -> list[BrollSlot]:
     return sorted(chosen, key=lambda s: s.start)
 
 
+# --- character moments: the presenter's action for what is being said (ave_core.character draws them) ---
+
+CHARACTER_S = 3.0
+MAX_CHARACTERS = 4
+CHARACTER_GAP_S = 4.0  # between two character clips, so the presenter does not crowd the speaker
+GREETING = re.compile(r"\b(hello|hi|hey|welcome|good (morning|afternoon|evening))\b", re.I)
+GOODBYE = re.compile(r"\b(thanks? (you )?for (watching|listening)|goodbye|bye|see you)\b", re.I)
+QUESTION = re.compile(
+    r"^(why|how|what|when|where|who|which|did|do|does|is|are|can|could|should|have you|ever wondered)\b", re.I
+)
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "one": 1, "two": 2, "three": 3,
+            "four": 4, "five": 5}  # fmt: skip
+STEP = re.compile(
+    r"\b(?:(first|second|third|fourth|fifth) (?:\w+ )?(?:step|tip|way|thing|reason|point)|"
+    r"(?:step|tip|number) (one|two|three|four|five|[1-5]))\b",
+    re.I,
+)
+AGREEMENT = re.compile(r"^(yes|exactly|that's right|right|absolutely|of course)\b", re.I)
+DOUBT = re.compile(r"\b(it depends|not sure|who knows|i don't know|maybe)\b", re.I)
+
+
+def sentences(words: Sequence[Word]) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each sentence spoken, fillers left out."""
+    found: list[tuple[float, float, str]] = []
+    current: list[Word] = []
+    for word in words:
+        if not word.is_filler:
+            current.append(word)
+        if current and re.search(r"[.!?]$", word.word.strip()):
+            found.append((current[0].start, current[-1].end, " ".join(w.word.strip() for w in current)))
+            current = []
+    if current:
+        found.append((current[0].start, current[-1].end, " ".join(w.word.strip() for w in current)))
+    return found
+
+
+def character_slots(ctx: Context, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
+    """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart: a wave at a greeting near
+    the start and at the goodbye near the end, pointing at the chart of a spoken number, counting on its
+    fingers at the steps of a list, thinking at a question; nodding and shrugging at agreement and doubt.
+    The likeliest of each kind come first (four charted numbers make one pointing, not four), then the
+    likeliest of the rest."""
+    spoken = sentences(ctx.transcript.words)
+    edge_s = min(30.0, 0.2 * ctx.duration)
+
+    def kept(start: float) -> float:  # a moment whose start is cut (a retake's first words) starts after
+        while inside := [c for c in cuts if c.start <= start < c.end]:
+            start = max(c.end for c in inside) + 0.05
+        return start
+
+    def slot(start: float, action: str, text: str, reason: str, said: str, confidence: float,
+             count: int | None = None) -> BrollSlot:  # fmt: skip
+        # the text is what a title card shows if the character cannot be drawn
+        start = kept(start)
+        return BrollSlot(
+            start=round(start, 3), end=round(min(start + CHARACTER_S, ctx.duration), 3), kind="character",
+            action=action, count=count, text=sentence_case(text), reason=reason,
+            rationale=f'"{short_phrase(said, 12)}"', confidence=confidence,
+        )  # fmt: skip
+
+    candidates = [
+        slot(n.time, "point_left", n.text, f"spoken {n.kind}: points at its chart", n.context, 0.8)
+        for n in ctx.analysis.numbers
+        if n.kind in ("percent", "money", "count")
+    ]
+    for start, _, text in spoken:
+        if start <= edge_s and GREETING.search(text):
+            candidates.append(slot(start, "wave", short_phrase(text, 5), "greeting: waves hello", text, 0.9))
+        elif start >= ctx.duration - edge_s and (goodbye := GOODBYE.search(text)):
+            candidates.append(slot(start, "wave", goodbye.group(0).capitalize(), "goodbye: waves", text, 0.9))
+        elif step := STEP.search(text):
+            number = ORDINALS.get((step.group(1) or step.group(2) or "").lower()) or int(step.group(2) or 0)
+            candidates.append(slot(start, "count", f"Step {number}", f"step {number} of a list: counts it",
+                                   text, 0.75, count=number))  # fmt: skip
+        elif text.endswith("?") or QUESTION.search(text):
+            candidates.append(slot(start, "think", short_phrase(text, 6), "question: thinks", text, 0.7))
+        elif AGREEMENT.search(text):
+            candidates.append(slot(start, "nod", short_phrase(text, 5), "agreement: nods", text, 0.5))
+        elif DOUBT.search(text):
+            candidates.append(slot(start, "shrug", short_phrase(text, 5), "doubt: shrugs", text, 0.5))
+    ranked = sorted(candidates, key=lambda s: (-s.confidence, s.start))
+    chosen: list[BrollSlot] = []
+
+    def fits(candidate: BrollSlot) -> bool:  # a slot already chosen is not clear of itself
+        clear = all(abs(candidate.start - s.start) >= CHARACTER_S + CHARACTER_GAP_S for s in chosen)
+        return len(chosen) < MAX_CHARACTERS and clear
+
+    def kind(slot: BrollSlot) -> str:
+        return slot.reason.split()[0]  # greeting, goodbye, spoken, step, question, agreement, doubt
+
+    for each in dict.fromkeys(kind(c) for c in ranked):  # one of each kind first, the likeliest that fits
+        chosen += next(([c] for c in ranked if kind(c) == each and fits(c)), [])
+    for candidate in ranked:  # then the likeliest left
+        if fits(candidate):
+            chosen.append(candidate)
+    return sorted(chosen, key=lambda s: s.start)
+
+
 def chapter_transitions(analysis: Analysis) -> list[Transition]:
     return [
         Transition(
@@ -638,7 +736,11 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
-        broll=broll_slots(ctx.analysis),
+        # in time order (a chart before the character pointing at it: sorted() keeps their order)
+        broll=sorted(
+            broll_slots(ctx.analysis) + (character_slots(ctx, cuts) if config.characters else []),
+            key=lambda slot: slot.start,
+        ),
         transitions=chapter_transitions(ctx.analysis),
         captions=CaptionStyle(),
         metadata_strategy=metadata_strategy(ctx.analysis),
@@ -721,6 +823,11 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
         **proposal.model_dump(),
     )
     proposed = len(plan.cuts)
+    if not config.characters and any(slot.kind == "character" for slot in plan.broll):
+        plan = plan.model_copy(update={
+            "broll": [slot for slot in plan.broll if slot.kind != "character"],
+            "repairs": [*plan.repairs, "character slots dropped: director.characters is off"],
+        })  # fmt: skip
     plan = repair_plan(plan, ctx.transcript.words, ctx.duration, config.min_keep_s, ctx.grid)
     through_words = sum(DROPPED_CUT in note for note in plan.repairs)
     if through_words and through_words * 2 >= proposed:

@@ -440,8 +440,12 @@ class Emphasis(Decision):
 
 
 class BrollSlot(Decision, Span):
-    kind: Literal["chart", "title_card", "lower_third", "image"] = "title_card"
+    kind: Literal["chart", "title_card", "lower_third", "image", "character"] = "title_card"
     text: str = ""
+    action: str = Field(
+        "", description="character slots: wave, point_left, point_right, think, count, nod or shrug"
+    )
+    count: int | None = Field(None, description="character slots: the number the count action counts to")
 
 
 class Transition(Decision):
@@ -561,16 +565,19 @@ class Metadata(Artifact):
 
 
 class BrollClip(Model):
-    """A rendered motion-graphics clip for one of the plan's B-roll slots."""
+    """A rendered clip for one of the plan's B-roll slots: motion graphics (movis), a character (Blender)."""
 
     path: str = Field(description="clip file, relative to results/{video}/")
-    kind: Literal["chart", "title_card", "lower_third", "image"]
+    kind: Literal["chart", "title_card", "lower_third", "image", "character"]
     text: str
     start: float = Field(description="where it goes, source seconds")
     duration: float = Field(gt=0, description="seconds")
     width: int
     height: int
     has_alpha: bool = Field(False, description="an overlay with transparency rather than a cutaway")
+    backend: str = Field("movis", description="the renderer that drew it")
+    action: str | None = Field(None, description="character clips: the action it shows")
+    fallback: Fallback | None = Field(None, description="the renderer the slot asked for, if it failed")
 
 
 class Broll(Artifact):

@@ -218,7 +218,8 @@ class ChunkJob:
     index: int
     pieces: tuple[Piece, ...]
     start_s: float
-    broll: tuple[tuple[str, float, float], ...]  # clip path, edited start within the chunk, duration
+    # clip path, edited start within the chunk, duration, whether it has alpha; cutaways before overlays
+    broll: tuple[tuple[str, float, float, bool], ...]
 
 
 def chunk_jobs(
@@ -231,16 +232,18 @@ def chunk_jobs(
     edit_map = EditMap.from_keep(plan.keep)
     placements = []
     if broll is not None and config.broll:
-        for clip in broll.clips:
+        # overlays (lower thirds, characters) go over the cutaways shown at the same time: a character
+        # points at the chart rather than hiding behind it
+        for clip in sorted(broll.clips, key=lambda c: c.has_alpha):
             at = edit_map.to_edited(clip.start)
             if at is not None:
-                placements.append((str(results_dir / clip.path), at, clip.duration))
+                placements.append((str(results_dir / clip.path), at, clip.duration, clip.has_alpha))
     jobs, cursor = [], 0.0
     for index, group in enumerate(grouped):
         length = sum(p.frames for p in group) / fps
         inside = tuple(
-            (path, at - cursor, min(duration, cursor + length - at))
-            for path, at, duration in placements
+            (path, at - cursor, min(duration, cursor + length - at), has_alpha)
+            for path, at, duration, has_alpha in placements
             if cursor <= at < cursor + length
         )
         jobs.append(ChunkJob(index, tuple(group), cursor, inside))
@@ -284,12 +287,14 @@ def render_chunk(
     chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
     label = "vcat"
     extra_inputs: list[str] = []
-    for k, (path, at, duration) in enumerate(job.broll):
+    for k, (path, at, duration, has_alpha) in enumerate(job.broll):
         extra_inputs += ["-i", path]
         stream = k + 1
+        # an overlay of another size is scaled to the picture, any border around it transparent
+        border = "black@0" if has_alpha else "black"
         chains.append(
             f"[{stream}:v]fps={fps:.6f},scale={width}:{height}:force_original_aspect_ratio=decrease,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,trim=duration={duration:.3f},"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={border},setsar=1,trim=duration={duration:.3f},"
             f"setpts=PTS-STARTPTS+{at:.6f}/TB[b{k}]"
         )
         chains.append(

@@ -126,7 +126,10 @@ def test_the_script_strikes_every_cut_and_says_why(lesson: Context, machine: Pla
     # each cut's reason and confidence beside it, hidden from a Markdown preview
     for cut in machine.cuts:
         assert f"{cut.reason} {cut.confidence:.0%}" in text
-    assert '~~um~~<!-- silence+filler 90%: 0.9 s without speech; filler "um" (the recogniser wrote it) -->' in text
+    assert (
+        '~~um~~<!-- silence+filler 90%: 0.9 s without speech; filler "um" (the recogniser wrote it) -->'
+        in text
+    )
     assert '~~The second step is~~<!-- retake 90%: said again at 8.9 s: "The second step is" -->' in text
 
 

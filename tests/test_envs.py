@@ -40,6 +40,11 @@ NOT_IN_ENVS = {
 }
 
 
+# modules that Blender's bpy registers when it is imported, with no files of their own to map: they come with
+# the bpy distribution (character B-roll's Blender process imports them after bpy)
+BPY_MODULES = {"mathutils", "bmesh", "bpy_extras", "gpu", "aud"}
+
+
 def normalise(name: str) -> str:
     """A distribution name as PEP 503 compares it: lower case, runs of - _ . as one -."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -327,7 +332,7 @@ def missing_from_env(env: Path, script: Path) -> dict[str, list[str]]:
         top = name.split(".")[0]
         if top in NOT_IN_ENVS or any(other.startswith(f"{name}.") for other in names):
             continue  # allowed, or `google` of `from google import genai`: the longer name tells more
-        distribution = distribution_of(name)
+        distribution = "bpy" if top in BPY_MODULES else distribution_of(name)
         if distribution is None:
             # `from pkg import attr` also records pkg.attr: only a name under a known top may be no module
             if distribution_of(top) is not None:

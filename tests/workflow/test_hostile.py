@@ -193,7 +193,7 @@ def test_odd_but_good_video_gets_the_whole_package(batch: Batch, name: str) -> N
     )
     context = batch.context(name)
     assert set(context["artifacts"]) == ARTIFACTS
-    assert set(context["files"]) == {"video", "captions", "timeline"}
+    assert set(context["files"]) == {"video", "captions", "timeline", "report"}
     assert context["content"]["media"]["source"]["original_name"] == name
     render = context["content"]["render"]
     final = probe(results / "final.mp4", slug="final")

@@ -63,7 +63,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
         "media", "audio", "transcript", "scenes", "analysis", "research", "plan", "broll", "render",
         "thumbnails", "metadata",
     }  # fmt: skip
-    assert set(context["files"]) == {"video", "captions", "timeline"}
+    assert set(context["files"]) == {"video", "captions", "timeline", "report"}
     # the review page reads final.mp4 beside the context, not before it
     assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context", "review"}
     render = context["content"]["render"]
@@ -131,6 +131,17 @@ def test_scenes_change_plans_only_scenes_and_what_reads_them(finished_talk: Path
 def test_director_change_plans_only_the_plan(finished_talk: Path) -> None:
     planned = planned_jobs(finished_talk, "--config", "director={margin_s: 0.2}")
     assert planned == {(rule, "talk") for rule in {"direct", "context"} | OUTPUTS}
+
+
+@pytest.mark.parametrize(
+    "override", ["character={primary_color: '#aa3355', size: 0.5}", "broll={character: movis}"]
+)
+def test_character_change_plans_broll_and_render_only(finished_talk: Path, override: str) -> None:
+    """The presenter's look or renderer: broll and the render (its chunks, now that the plan is known, and
+    the join), and the two that read broll.json: the report's contact sheet shows the character clips, the
+    context embeds broll.json. Nothing upstream (the plan stays), nor captions, timeline or metadata."""
+    planned = planned_jobs(finished_talk, "--config", override)
+    assert {rule for rule, _ in planned} == {"broll", "render_chunk", "render", "report_pages", "context"}
 
 
 def test_research_change_plans_only_research(finished_talk: Path) -> None:
