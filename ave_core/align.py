@@ -251,7 +251,9 @@ def _banded_dtw(
     high = np.maximum.accumulate(high)
     low[0], high[-1] = 0, m
     # the median distance of a frame to its nearest synthetic frame in the band sets the scale
-    sample_rows = np.linspace(0, n - 1, min(n, 200)).astype(int) if scale is None else []
+    sample_rows: np.ndarray | list[int] = (
+        np.linspace(0, n - 1, min(n, 200)).astype(int) if scale is None else []
+    )
     nearest = [
         np.min(
             np.linalg.norm(synth[low[i] : high[i]][~is_gap[low[i] : high[i]]] - audio[i], axis=1),
@@ -290,11 +292,12 @@ def _banded_dtw(
         previous_low = a
     if not np.isfinite(previous[m - 1 - previous_low]):
         return None
-    rows, cols = [], []
+    steps_i: list[int] = []
+    steps_j: list[int] = []
     i, j = n - 1, m - 1
     while True:
-        rows.append(i)
-        cols.append(j)
+        steps_i.append(i)
+        steps_j.append(j)
         if i == 0 and j == 0:
             break
         step = back[i, j - low[i]] if i > 0 else 2
@@ -306,7 +309,7 @@ def _banded_dtw(
             j -= 1
         if j < 0:
             return None
-    path_rows, path_cols = np.array(rows[::-1]), np.array(cols[::-1])
+    path_rows, path_cols = np.array(steps_i[::-1]), np.array(steps_j[::-1])
     dist = np.linalg.norm(synth[path_cols] - audio[path_rows], axis=1) / scale
     dist[is_gap[path_cols]] = gap_cost
     return path_rows, path_cols, dist, scale

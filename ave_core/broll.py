@@ -166,7 +166,7 @@ class MovisRenderer:
     """Charts, title cards and lower thirds drawn with movis (`CLIP_KINDS`); other kinds as title cards."""
 
     name = "movis"
-    packages = ("movis", "PySide6")
+    packages: tuple[str, ...] = ("movis", "PySide6")
 
     def render(
         self,
@@ -205,7 +205,7 @@ class BlenderRenderer:
     over the speaker (a corner picture-in-picture) or over a chart shown at the same time."""
 
     name = "blender"
-    packages = ("bpy",)
+    packages: tuple[str, ...] = ("bpy",)
 
     def __init__(
         self, config: CharacterConfig, cache_dir: Path, threads: int = 1, python: str | None = None

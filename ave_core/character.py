@@ -34,7 +34,7 @@ from typing import Any
 
 from . import blender_scene
 from .errors import AveError, OutputError
-from .models import atomic_writer
+from .publish import atomic_writer
 from .tools import ffmpeg_binary, last_line, write_problem
 
 log = logging.getLogger("ave.character")
@@ -177,7 +177,12 @@ def _wave() -> Action:
 def _point_left() -> Action:
     arm = {"upper": [-1.0, -0.2, 0.05], "fore": [-1.0, -0.3, 0.2], "hand": [-1.0, -0.3, 0.22],
            "palm": [0.0, 0.0, -1.0]}  # fmt: skip
-    look = {"head": [0.0, -4.0, -22.0], "spine": [0.0, 0.0, -8.0], "eyes": [-0.9, 0.0], **HAPPY}
+    look: dict[str, Any] = {
+        "head": [0.0, -4.0, -22.0],
+        "spine": [0.0, 0.0, -8.0],
+        "eyes": [-0.9, 0.0],
+        **HAPPY,
+    }
     pointing = {"arm.R": arm, "fingers.R": POINTING_HAND, **look}
     jab = {**pointing, "arm.R": {**arm, "fore": [-1.0, -0.2, 0.28], "hand": [-1.0, -0.2, 0.3]}}
     return Action(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -584,11 +584,11 @@ def alignment_candidates(alignment: Alignment, frames: Frames, words: Sequence[W
     return found
 
 
-def load_model() -> dict[str, dict]:
+def load_model() -> dict[str, dict[str, Any]]:
     """The aligned detector's logistic models (bench/train_disfluency.py writes disfluency_model.py)."""
     from .disfluency_model import TRAINED
 
-    return TRAINED["models"]
+    return cast(dict[str, dict[str, Any]], TRAINED["models"])
 
 
 def model_probability(model: dict, features: dict[str, float]) -> float:
@@ -673,7 +673,7 @@ class AlignedDisfluencies:
         self, kind: str, start: float, end: float, score: float, text: str, indices: list[int], detail: str
     ) -> Disfluency:
         return Disfluency(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             start=round(start, 3),
             end=round(max(end, start), 3),
             text=text,

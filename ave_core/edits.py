@@ -621,7 +621,7 @@ def _decisions(
                 start=round(element.start, 6),
                 end=round(element.end, 6),
                 line=decided.line.get(position),
-                how=decided.how[position],  # type: ignore[arg-type]
+                how=decided.how[position],
                 creator="cut" if decided.target[position] else "keep",
                 machine="cut" if machine[position] else "keep",
                 machine_reason=proposal[0].reason if proposal else "",
@@ -801,8 +801,8 @@ def read_timeline_ranges(
         if url:
             name = Path(otio.url_utils.filepath_from_url(url)).name
             if name != source_name:
-                line = _line_of(text, url) or _line_of(text, name)
-                where = f"{label}:{line}" if line else label
+                found = _line_of(text, url) or _line_of(text, name)
+                where = f"{label}:{found}" if found else label
                 raise EditError(
                     f"{where}: clip {number} plays '{name}', not '{source_name}' — this timeline edits "
                     f"another video: name it after that video, or export the timeline of {video}"

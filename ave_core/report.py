@@ -73,7 +73,8 @@ def contact_sheet(
     """Every shot's keyframe in a grid, labelled with its time range, then a frame of each character clip
     (at its gesture's height, over a checkerboard where it is transparent), labelled with its action."""
     plt = _pyplot()
-    shots = [s for s in scenes.shots if s.keyframe and (results_dir / s.keyframe).is_file()]
+    keyframes = [(s, results_dir / s.keyframe) for s in scenes.shots if s.keyframe]
+    shots = [(shot, keyframe) for shot, keyframe in keyframes if keyframe.is_file()]
     characters = [
         c
         for c in (broll.clips if broll else [])
@@ -84,8 +85,8 @@ def contact_sheet(
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.2, rows * 2.1), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, shot in zip(axes.flat, shots, strict=False):
-        axis.imshow(plt.imread(results_dir / shot.keyframe))
+    for axis, (shot, keyframe) in zip(axes.flat, shots, strict=False):
+        axis.imshow(plt.imread(keyframe))
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
     for axis, clip in zip(axes.flat[shot_rows * columns :], characters, strict=False):
         axis.imshow(on_checkerboard(clip_frame(results_dir / clip.path, 0.55 * clip.duration)))
