@@ -194,6 +194,7 @@ def test_every_design_artifact_has_a_model_and_an_exported_schema() -> None:
         "plan",
         "thumbnails",
         "metadata",
+        "shorts",
         "context",
     }
     assert set(ARTIFACT_MODELS) == expected
