@@ -3,7 +3,7 @@
 The faces come from scenes.json (sampled at scenes.face_sample_hz, 2 Hz by default, in display pixels). For
 each stretch of the short between two picture cuts (a shot change, or a join of the edit) the faces are
 linked into tracks; when two or more faces share the stretch, the speaker is the face whose mouth region
-moves with the sound (its motion correlated with the audio envelope), else the largest. The crop centre
+moves with the sound (its motion correlated with the audio envelope), else the most prominent. The crop centre
 follows that face's interpolated position through a dead zone (small moves of the face do not move the crop)
 and a zero-phase low-pass (a Gaussian over the whole path, so it neither jitters nor lags), and is kept
 where the face stays inside it. The crop jumps only at picture cuts. Without a face to follow, the picture
@@ -30,7 +30,7 @@ ASPECTS = {"9:16": (9, 16), "4:5": (4, 5), "1:1": (1, 1)}
 MIN_CROP_SIDE_PX = 16  # a picture whose crop would be narrower than this is letterboxed whole
 TRACK_GAP_S = 1.5  # a face unseen for longer starts a new track
 TRACK_DISTANCE = 0.6  # a face within this many of its widths from a track's last box continues it
-TRACK_MIN_SHARE = 0.3  # tracks seen in fewer of a stretch's samples are false detections
+TRACK_MIN_SAMPLES = 2  # a face seen in one sample only (when there are more) is a false detection
 POOL_MARGIN_S = 1.0  # faces sampled this far outside a stretch, within its shot, still place it
 FACE_HOLD_S = 0.5  # a track shows its face this long before its first and after its last sample
 FACE_MARGIN = 0.05  # room kept between the face and the crop's edge, as a share of the crop's width
@@ -39,6 +39,7 @@ MOUTH_RATE_HZ = 10.0  # frames per second decoded to measure mouth motion
 MOUTH_WIDTH_PX = 320  # the width they are decoded at
 MIN_SPEAKER_R = 0.3  # correlation with the sound a mouth needs to count as the speaker's
 MIN_SPEAKER_LEAD = 0.15  # ... and by how much it must beat the other faces'
+TOO_WIDE = 1.2  # a face this many times wider than the crop cannot be framed in it: letterboxed instead
 
 
 class ReframeError(AveError):
@@ -119,8 +120,9 @@ class Track:
         self.boxes.append((box.x, box.y, box.w, box.h))
 
     @property
-    def mean_area(self) -> float:
-        return float(np.mean([w * h for _, _, w, h in self.boxes]))
+    def prominence(self) -> float:
+        """Size times time on screen: the face a viewer sees most of."""
+        return float(np.mean([w * h for _, _, w, h in self.boxes])) * len(self.times)
 
     def at(self, times: np.ndarray) -> np.ndarray:
         """Boxes (x, y, w, h) interpolated at `times`, held before the first sample and after the last."""
@@ -134,7 +136,8 @@ class Track:
 
 def link_tracks(samples: Sequence[FaceSample]) -> list[Track]:
     """Faces linked from sample to sample by position: each face continues the nearest track whose last box
-    is close enough, else starts a new one. Tracks seen in too few samples (false detections) are dropped."""
+    is close enough, else starts a new one. A face seen once among several samples (a false detection, as
+    a rule) is dropped."""
     tracks: list[Track] = []
     for sample in sorted(samples, key=lambda s: s.time):
         taken: set[int] = set()
@@ -152,7 +155,7 @@ def link_tracks(samples: Sequence[FaceSample]) -> list[Track]:
                 best = len(tracks) - 1
             tracks[best].add(sample.time, box)
             taken.add(best)
-    needed = max(1, math.ceil(TRACK_MIN_SHARE * len(samples))) if len(samples) > 2 else 1
+    needed = TRACK_MIN_SAMPLES if len(samples) > TRACK_MIN_SAMPLES else 1
     return [t for t in tracks if len(t.times) >= needed]
 
 
@@ -210,41 +213,67 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def choose_speaker(
+def rank_faces(
     tracks: Sequence[Track],
     span: tuple[float, float],
     decode: GreyDecoder | None,
     audio: AudioAnalysis | None,
-) -> tuple[Track, str]:
-    """The face to follow over a source span, and why: the only one; the one whose mouth moves with the
-    sound; else the largest."""
-    largest = max(tracks, key=lambda t: t.mean_area)
+) -> tuple[list[Track], str]:
+    """The faces of a stretch, the one to follow first, and why: the only one; the one whose mouth moves with
+    the sound (its mouth region's motion correlated with the audio envelope, where it is on screen); else
+    the most prominent (largest and longest on screen)."""
+    by_size = sorted(tracks, key=lambda t: -t.prominence)
     if len(tracks) == 1:
-        return largest, "the only face"
+        return by_size, "the only face"
     correlations: list[float] = []
-    if decode is not None:
+    if decode is not None and audio is not None:
         frames, scale = decode(*span)
         times = span[0] + np.arange(len(frames)) / MOUTH_RATE_HZ
         level = sound_level(audio, times)
         if level is not None and len(frames) >= 5:
             # the sound's change lines up with the mouth's frame-to-frame change
             loudness = np.abs(np.diff(level, prepend=level[:1])) + level
-            correlations = [
-                _correlation(mouth_motion(frames, t.at(times), scale)[1:], loudness[1:]) for t in tracks
-            ]
+            for track in by_size:
+                seen = track.shows(times)[1:]
+                motion = mouth_motion(frames, track.at(times), scale)[1:]
+                correlations.append(_correlation(motion[seen], loudness[1:][seen]))
     if correlations:
-        ranked = sorted(range(len(tracks)), key=lambda i: -correlations[i])
-        best, second = correlations[ranked[0]], correlations[ranked[1]]
+        order = sorted(range(len(by_size)), key=lambda i: -correlations[i])
+        best, second = correlations[order[0]], correlations[order[1]]
         values = ", ".join(f"{r:.2f}" for r in correlations)
         if best >= MIN_SPEAKER_R and best - second >= MIN_SPEAKER_LEAD:
-            return tracks[
-                ranked[0]
-            ], f"of {len(tracks)} faces, the one whose mouth moves with the sound (r {values})"
+            return (
+                [by_size[i] for i in order],
+                f"of {len(tracks)} faces, the one whose mouth moves with the sound (r {values})",
+            )
         return (
-            largest,
-            f"the largest of {len(tracks)} faces (mouth motion did not tell them apart: r {values})",
+            by_size,
+            f"the most prominent of {len(tracks)} faces (mouth motion did not tell them apart: r {values})",
         )
-    return largest, f"the largest of {len(tracks)} faces"
+    return by_size, f"the most prominent of {len(tracks)} faces"
+
+
+def follow_choice(visible: np.ndarray, min_frames: int) -> np.ndarray:
+    """Per frame, which of the ranked faces (rows of `visible`) to follow: the best ranked one on screen; a
+    frame with none follows the face followed before it (else after it), and a switch that would last
+    less than `min_frames` is not made, so the crop never hops between faces."""
+    count = visible.shape[1]
+    choice = np.where(visible.any(axis=0), visible.argmax(axis=0), -1)
+    known = np.flatnonzero(choice >= 0)
+    if not known.size:
+        return np.zeros(count, dtype=int)
+    filled = choice.copy()
+    last = choice[known[0]]
+    for k in range(count):
+        if filled[k] < 0:
+            filled[k] = last
+        last = filled[k]
+    runs = np.flatnonzero(np.diff(filled)) + 1
+    bounds = [0, *runs.tolist(), count]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if b - a < min_frames and len(bounds) > 2:
+            filled[a:b] = filled[a - 1] if a > 0 else filled[b]
+    return filled
 
 
 # --- the crop path ----------------------------------------------------------------------------------
@@ -356,6 +385,7 @@ def plan_crop(
     shown = np.zeros(count, dtype=bool)
     face_boxes = np.full((count, 4), np.nan)
     speakers: list[str] = []
+    widths: list[float] = []
     shots = sorted(scenes.shots, key=lambda s: s.start)
     for first, end in frames.stretches:
         times = frames.source_times[first:end]
@@ -364,15 +394,17 @@ def plan_crop(
         if not tracks:
             continue
         span = (float(times[0]), float(times[-1]) + 1 / fps)
-        track, why = choose_speaker(tracks, span, decode if len(tracks) > 1 else None, audio)
+        ranked, why = rank_faces(tracks, span, decode if len(tracks) > 1 else None, audio)
         speakers.append(why)
-        boxes = track.at(times)
-        visible = track.shows(times)
-        shown[first:end] = visible
-        face_boxes[first:end][visible] = boxes[visible]
+        visible = np.array([t.shows(times) for t in ranked])
+        choice = follow_choice(visible, round(fps))
+        boxes = np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))]
+        shown[first:end] = visible.any(axis=0)
+        face_boxes[first:end] = boxes
         cx = boxes[:, 0] + boxes[:, 2] / 2
         cy = boxes[:, 1] + boxes[:, 3] / 2 + HEADROOM * crop_h
         face_w = float(np.median(boxes[:, 2]))
+        widths.append(face_w)
         room = max(0.0, (crop_w - face_w) / 2 - FACE_MARGIN * crop_w)
         dead_zone = min(settings.dead_zone * crop_w, room)
         sigma = settings.smoothing_s * fps
@@ -381,18 +413,27 @@ def plan_crop(
         for _ in range(2):  # where the low-pass cut a corner off the face, move it back, then smooth lightly
             x = keep_inside(x, boxes[:, 0], boxes[:, 0] + boxes[:, 2], crop_w / 2)
             x = np.clip(low_pass(x, sigma / 4), crop_w / 2, width - crop_w / 2)
-        x = np.clip(
+        centre_x[first:end] = np.clip(
             keep_inside(x, boxes[:, 0], boxes[:, 0] + boxes[:, 2], crop_w / 2), crop_w / 2, width - crop_w / 2
         )
-        y = np.clip(
+        centre_y[first:end] = np.clip(
             keep_inside(y, boxes[:, 1], boxes[:, 1] + boxes[:, 3], crop_h / 2),
             crop_h / 2,
             height - crop_h / 2,
         )
-        centre_x[first:end] = np.where(visible, x, width / 2)
-        centre_y[first:end] = np.where(visible, y, height / 2)
-        raw_x[first:end] = np.where(visible, np.clip(cx, crop_w / 2, width - crop_w / 2), width / 2)
+        raw_x[first:end] = np.clip(cx, crop_w / 2, width - crop_w / 2)
     face_share = round(float(shown.mean()), 4) if count else 0.0
+    face_width = float(np.median(widths)) if widths else 0.0
+    if face_share >= settings.face_min_share and face_width > TOO_WIDE * crop_w:
+        return ShortCrop(
+            mode="letterbox",
+            reason=f"the face ({face_width:.0f} px wide) is wider than a {output[0]}:{output[1]} crop of the "
+            f"picture ({crop_w} px): the whole frame over a blurred copy",
+            width=width,
+            height=height,
+            speaker="; ".join(dict.fromkeys(speakers)),
+            face_share=face_share,
+        )
     if face_share < settings.face_min_share or not count:
         mode = settings.no_face
         reason = (
@@ -486,24 +527,74 @@ def crop_filters(
         )
     width, height = source_size
     scale = out_h / crop.height
-    if scale > 1:
-        # enlarge first and crop at the short's size: the crop then moves in steps of one output pixel
-        big_w, big_h = 2 * math.ceil(width * scale / 2), 2 * math.ceil(height * scale / 2)
-        xs = [min(big_w - out_w, max(0, round(x * scale))) for x in crop.x]
-        ys = [min(big_h - out_h, max(0, round(y * scale))) for y in crop.y]
-        head, size, tail = f"scale={big_w}:{big_h},", (out_w, out_h), ""
-    else:
-        xs = [min(width - crop.width, max(0, round(x))) for x in crop.x]
-        ys = [min(height - crop.height, max(0, round(y))) for y in crop.y]
-        head, size, tail = "", (crop.width, crop.height), f",scale={out_w}:{out_h}"
-    x0, y0 = (xs[0], ys[0]) if xs else (0, 0)
+    if scale <= 1:  # the crop is at least the output's size: crop, then shrink (steps under an output pixel)
+        outer = [
+            (_even(_within(x, width - crop.width)), _even(_within(y, height - crop.height)))
+            for x, y in zip(crop.x, crop.y, strict=True)
+        ]
+        steps = [(a, b, 0, 0) for a, b in outer]
+        chain = "{send}crop@outer=w={w}:h={h}:x={x}:y={y},scale={out_w}:{out_h},setsar=1"
+        return _moving(chain, steps, fps, commands, w=crop.width, h=crop.height, out_w=out_w, out_h=out_h)
+    # a crop smaller than the output is enlarged. Enlarging the whole frame and cropping there would move by
+    # output pixels but cost as much as a frame of the output's height per frame; instead the crop is cut a
+    # little wider (MARGIN source pixels each side, at even offsets as ffmpeg cuts 4:2:0), enlarged, and cut
+    # again at the fraction of a source pixel left over, in output pixels
+    margin_x = min(CROP_MARGIN_PX, (width - crop.width) // 2 // 2 * 2)
+    margin_y = min(CROP_MARGIN_PX, (height - crop.height) // 2 // 2 * 2)
+    outer_w, outer_h = crop.width + 2 * margin_x, crop.height + 2 * margin_y
+    big_w, big_h = 2 * math.ceil(outer_w * scale / 2), 2 * math.ceil(outer_h * scale / 2)
+    steps = []
+    for x, y in zip(crop.x, crop.y, strict=True):
+        ox = _even(_within(math.floor(x) - margin_x, width - outer_w))
+        oy = _even(_within(math.floor(y) - margin_y, height - outer_h))
+        ix = _within(round((x - ox) * big_w / outer_w), big_w - out_w)
+        iy = _within(round((y - oy) * big_h / outer_h), big_h - out_h)
+        steps.append((ox, oy, ix, iy))
+    chain = (
+        "{send}crop@outer=w={ow}:h={oh}:x={x}:y={y},scale={big_w}:{big_h},"
+        "crop@inner=w={out_w}:h={out_h}:x={ix}:y={iy},setsar=1"
+    )
+    return _moving(
+        chain,
+        steps,
+        fps,
+        commands,
+        ow=outer_w,
+        oh=outer_h,
+        big_w=big_w,
+        big_h=big_h,
+        out_w=out_w,
+        out_h=out_h,
+    )
+
+
+CROP_MARGIN_PX = 4  # source pixels cut beyond the crop on each side before it is enlarged
+
+
+def _within(value: float, high: int) -> int:
+    return int(min(max(0, high), max(0, round(value))))
+
+
+def _even(value: int) -> int:
+    return value - value % 2
+
+
+def _moving(
+    chain: str, steps: Sequence[tuple[int, int, int, int]], fps: float, commands: Path, **sizes: int
+) -> str:
+    """`chain` with the first frame's offsets in place and a sendcmd file moving them at every later frame
+    that changes them (half a frame early, so a command is in place when its frame arrives)."""
     lines = []
-    for k in range(1, len(xs)):
-        if (xs[k], ys[k]) != (xs[k - 1], ys[k - 1]):
-            # half a frame early: the command is in place when frame k (at k / fps) arrives
-            lines.append(f"{(k - 0.5) / fps:.6f} crop@reframe x {xs[k]}, crop@reframe y {ys[k]};")
+    for k in range(1, len(steps)):
+        if steps[k] != steps[k - 1]:
+            ox, oy, ix, iy = steps[k]
+            moves = [f"crop@outer x {ox}", f"crop@outer y {oy}"]
+            if "crop@inner" in chain:
+                moves += [f"crop@inner x {ix}", f"crop@inner y {iy}"]
+            lines.append(f"{(k - 0.5) / fps:.6f} " + ", ".join(moves) + ";")
     send = ""
     if lines:
         commands.write_text("\n".join(lines) + "\n", encoding="utf-8")
         send = f"sendcmd=f='{filter_path(commands)}',"
-    return f"{head}{send}crop@reframe=w={size[0]}:h={size[1]}:x={x0}:y={y0}{tail},setsar=1"
+    x, y, ix, iy = steps[0] if steps else (0, 0, 0, 0)
+    return chain.format(send=send, x=x, y=y, ix=ix, iy=iy, **sizes)

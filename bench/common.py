@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import resource
 import subprocess
 import sys
@@ -110,3 +111,18 @@ def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]
     hits = sum((found & truth).values())
     total_found, total_truth = sum(found.values()), sum(truth.values())
     return (hits / total_found if total_found else 1.0), (hits / total_truth if total_truth else 1.0)
+
+
+SECTION_START = re.compile(r"^<!-- (bench/[\w.]+): begin -->$", re.MULTILINE)
+
+
+def keep_sections(doc: Path, text: str) -> str:
+    """`text` with the sections other benchmarks wrote into `doc` (between `<!-- bench/X.py: begin -->` and
+    `<!-- bench/X.py: end -->`) appended again, so rewriting the file loses none of them."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    kept = []
+    for match in SECTION_START.finditer(old):
+        end = old.find(f"<!-- {match.group(1)}: end -->", match.end())
+        if end != -1:
+            kept.append(old[match.start() : end + len(f"<!-- {match.group(1)}: end -->")])
+    return text.rstrip("\n") + "".join(f"\n\n{section}" for section in kept) + "\n"

@@ -50,6 +50,7 @@ from bench.common import (  # noqa: E402
     cpu_timed,
     ffmpeg_decode_s,
     filler_tokens,
+    keep_sections,
     snakemake,
 )
 from bench.eval_report import markdown  # noqa: E402
@@ -618,7 +619,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.report_only:
-        DOC.write_text(markdown(json.loads((OUT / "eval.json").read_text())))
+        DOC.write_text(keep_sections(DOC, markdown(json.loads((OUT / "eval.json").read_text()))))
         return
     if not DEV.is_dir():
         sys.exit(f"bench/eval.py needs the real recordings at {DEV}")
@@ -663,7 +664,7 @@ def main() -> None:
     }
     (OUT / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(markdown(result))
+    DOC.write_text(keep_sections(DOC, markdown(result)))
     print(
         f"wrote {DOC.relative_to(REPO)} and bench/out/eval.json in {result['eval_wall_s']} s", file=sys.stderr
     )

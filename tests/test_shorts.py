@@ -323,6 +323,18 @@ def test_the_smoothed_crop_does_not_jitter_and_jumps_only_at_the_shot_change() -
     assert crop.face_inside == 1.0
 
 
+def test_a_face_wider_than_the_crop_is_shown_whole_rather_than_cut() -> None:
+    close_up = [
+        FaceSample(time=k / 2, faces=[FaceBox(x=300, y=40, w=620, h=620)], largest_face_share=0.4)
+        for k in range(20)
+    ]
+    crop = plan_crop(
+        short_frames([Piece(0, 250)], 25.0, []), 25.0, scenes_with(close_up), (1280, 720), (1080, 1920),
+        CropSettings(no_face="centre"),
+    )  # fmt: skip
+    assert crop.mode == "letterbox" and "wider than a 1080:1920 crop" in crop.reason
+
+
 def test_a_face_that_stays_inside_the_dead_zone_leaves_the_crop_still() -> None:
     wobble = np.array([640 + 15 * np.sin(k / 3) for k in range(100)])
     path = follow_axis(wobble, 202, 1078, dead_zone_px=40, sigma_frames=12)
