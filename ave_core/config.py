@@ -242,11 +242,6 @@ class ShortsMoments(Section):
     width: int = Field(
         1080, ge=144, le=2160, multiple_of=2, description="output width in pixels (9:16 at 1080: 1080x1920)"
     )
-    ranking: Literal["auto", "score"] = Field(
-        "auto",
-        description="auto: with GEMINI_API_KEY or GOOGLE_API_KEY set, the LLM of the director section "
-        "ranks the candidate moments (falling back to the score); score: the analysis score alone",
-    )
     no_face: Literal["centre", "letterbox"] = Field(
         "letterbox",
         description="picture without a face to follow: centre (a centred crop) or letterbox (the whole "

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 from typing import Any
 
 from pydantic import Field
 
+from .backends import Choice, Registry
 from .config import DirectorConfig
-from .llm import LLM, GeminiLLM, LLMError, api_key_from_env, generate_model
+from .llm import LLM, LLMS, LLMError, generate_model
 from .models import (
     Analysis,
     AudioAnalysis,
@@ -40,8 +40,10 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .text import short_phrase, title_case
 from .timemap import FrameGrid
 
+RULES = "rules"  # the rule-based director: director.backend's offline value, and the plan's backend
 DROPPED_CUT = "dropped: it would remove"
 NOTHING_SPOKEN = "no speech found in the audio: nothing is cut as dead air, the whole video is kept"
 MIN_CUT_S = 0.08  # shorter cuts are not worth a join
@@ -410,7 +412,7 @@ def broll_slots(analysis: Analysis) -> list[BrollSlot]:
                     start=concept.times[0],
                     end=concept.times[0] + BROLL_LENGTH_S,
                     kind="title_card",
-                    text=concept.term.title(),
+                    text=title_case(concept.term),
                     reason="key concept",
                     rationale=f"first mention of a top concept (score {concept.score:.2f})",
                     confidence=round(0.4 + 0.4 * concept.score, 2),
@@ -449,20 +451,6 @@ def _sentence_at(words: Sequence[Word], time: float) -> str:
     return " ".join(w.word for w in words[start : end + 1] if not w.is_filler)
 
 
-_WEAK_EDGES = {"so", "and", "but", "then", "now", "well", "okay", "the", "a", "an", "of", "to", "in", "on"}
-
-
-def _short(text: str, words: int = 5) -> str:
-    """At most `words` words of `text`, without leading fillers or a dangling last word like "the"."""
-    tokens = text.replace('"', "").split()
-    while tokens and tokens[0].lower().strip(",.") in _WEAK_EDGES:
-        tokens.pop(0)
-    tokens = tokens[:words]
-    while len(tokens) > 1 and tokens[-1].lower().strip(",.;:") in _WEAK_EDGES:
-        tokens.pop()
-    return " ".join(tokens).rstrip(".,;:")
-
-
 def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
     """Three thumbnails: emotional (strongest moment), curiosity (top concept), authority (a number)."""
     analysis, words = ctx.analysis, ctx.transcript.words
@@ -470,7 +458,9 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
     highlights = ctx.scenes.visual_highlights if ctx.scenes else []
     best_frame = highlights[0].time if highlights else None
     peak = max(analysis.emotional_peaks, key=lambda p: p.score, default=None)
-    emotional_hook = _short(_sentence_at(words, peak.time), 4).upper() if peak and words else top.upper()
+    emotional_hook = (
+        short_phrase(_sentence_at(words, peak.time), 4).upper() if peak and words else top.upper()
+    )
     number = next((n for n in analysis.numbers if n.kind in ("percent", "money")), None)
     authority_hook = f"{number.text} {top}".strip() if number else f"{top}: the facts"
     return [
@@ -484,7 +474,7 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
         ),
         ThumbnailConcept(
             strategy="curiosity",
-            hook=f"The truth about {top}?" if len(top) < 24 else f"{_short(top, 3)}?",
+            hook=f"The truth about {top}?" if len(top) < 24 else f"{short_phrase(top, 3)}?",
             frame_time=highlights[1].time if len(highlights) > 1 else best_frame,
             reason="open question on the top concept",
             rationale=f'"{top}" is the most important concept',
@@ -492,7 +482,7 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
         ),
         ThumbnailConcept(
             strategy="authority",
-            hook=_short(authority_hook, 5),
+            hook=short_phrase(authority_hook, 5),
             frame_time=highlights[2].time if len(highlights) > 2 else best_frame,
             reason="a concrete figure" if number else "expert framing",
             rationale=number.context[:120] if number else "no spoken figure",
@@ -549,17 +539,28 @@ def music_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
     return cuts
 
 
-PRESETS = {"educational": rule_cuts, "general": rule_cuts, "music": music_cuts}
+@dataclass(frozen=True)
+class Preset:
+    """How the rules cut one content_type."""
+
+    name: str  # the content_type
+    cuts: Callable[[Context, DirectorConfig], list[Cut]]
+
+
+PRESETS: Registry[Preset] = Registry(
+    "analysis.content_type",
+    [Preset("educational", rule_cuts), Preset("general", rule_cuts), Preset("music", music_cuts)],
+)
 
 
 def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
     """The offline director's plan, repaired and ready for rendering."""
-    cuts = PRESETS[ctx.analysis.content_type](ctx, config)
+    cuts = PRESETS[ctx.analysis.content_type].cuts(ctx, config)
     words = ctx.transcript.words
     warnings = [NOTHING_SPOKEN] if nothing_spoken(ctx) else []
     plan = Plan(
-        producer=make_producer("direct", "rules", warnings=warnings),
-        backend="rules",
+        producer=make_producer("direct", RULES, warnings=warnings),
+        backend=RULES,
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
@@ -639,7 +640,7 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
     except LLMError as exc:
         raise PlanRejected(str(exc)) from exc
     plan = Plan(
-        producer=make_producer("direct", llm.name, packages=("google-genai", "tenacity")),
+        producer=make_producer("direct", llm.name, packages=LLMS.packages(llm.name)),
         backend=llm.name,
         keep=[Span(start=0.0, end=ctx.duration)],
         captions=CaptionStyle(),
@@ -663,37 +664,23 @@ class PlanRejected(Exception):
     """The LLM's plan failed or cannot be trusted; the rule-based plan is used instead."""
 
 
-def direct(
-    ctx: Context, config: DirectorConfig, template: str, llm: LLM | None, unavailable: str | None = None
-) -> Plan:
-    """plan.json: the LLM's plan when an LLM is given and its plan holds up, else the rule-based plan,
+def direct(ctx: Context, config: DirectorConfig, template: str, llm: Choice[LLM]) -> Plan:
+    """plan.json: the LLM's plan when an LLM was chosen and its plan holds up, else the rule-based plan,
     with the fallback and its reason recorded."""
     baseline = rule_based_plan(ctx, config)
-    wanted = "gemini" if config.backend in ("auto", "gemini") else "rules"
-    if llm is None:
-        if wanted == "rules":
-            return baseline
-        return _with_fallback(baseline, wanted, unavailable or "no LLM available")
+    if llm.backend is None:
+        return _with_fallback(baseline, llm.fallback(used=RULES))
     try:
-        plan = llm_plan(ctx, config, template, llm, baseline)
+        plan = llm_plan(ctx, config, template, llm.backend, baseline)
     except PlanRejected as exc:
-        metrics = {**baseline.metrics, **llm.usage.as_metrics()}
-        return _with_fallback(baseline.model_copy(update={"metrics": metrics}), llm.name, str(exc))
-    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration), **llm.usage.as_metrics()}})
+        metrics = {**baseline.metrics, **llm.backend.usage.as_metrics()}
+        fallback = Fallback(wanted=llm.backend.name, used=RULES, reason=str(exc))
+        return _with_fallback(baseline.model_copy(update={"metrics": metrics}), fallback)
+    usage = llm.backend.usage.as_metrics()
+    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration), **usage}})
 
 
-def _with_fallback(plan: Plan, wanted: str, reason: str) -> Plan:
-    producer = plan.producer.model_copy(
-        update={"fallback": Fallback(wanted=wanted, used="rules", reason=reason)}
-    )
-    return plan.model_copy(update={"producer": producer})
-
-
-def make_llm(config: DirectorConfig, project_dir: Path) -> tuple[LLM | None, str | None]:
-    """The configured LLM, or None with the reason (no key in the environment, or rules chosen)."""
-    if config.backend == "rules":
-        return None, None
-    key = api_key_from_env()
-    if key is None:
-        return None, "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
-    return GeminiLLM(config, key, project_dir / config.cache_dir), None
+def _with_fallback(plan: Plan, fallback: Fallback | None) -> Plan:
+    if fallback is None:
+        return plan
+    return plan.model_copy(update={"producer": plan.producer.model_copy(update={"fallback": fallback})})

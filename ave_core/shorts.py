@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -29,11 +28,12 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from .captions import SENTENCE_END, kept_tokens
+from .backends import Choice
+from .captions import CLOSING, SENTENCE_END, kept_tokens
 from .config import RenderConfig, ShortsLook, ShortsMoments
 from .errors import AveError
 from .llm import LLM, LLMError, generate_model
-from .metadata import hashtag, pick_hashtags, shorten
+from .metadata import hashtag, pick_hashtags
 from .models import (
     Analysis,
     AudioAnalysis,
@@ -64,6 +64,7 @@ from .render import (
     plan_pieces,
     window_pieces,
 )
+from .text import ONES, SCALE_WORDS, TENS, sentence_case, shorten, squashed
 from .timemap import EditMap, output_fps
 from .word_captions import ass_document
 
@@ -74,6 +75,7 @@ NO_PUNCTUATION_PAUSE_S = 0.7  # without sentence punctuation, a pause this long 
 MAX_LLM_CANDIDATES = 15
 MAX_PROMPT_TEXT_CHARS = 700
 MAX_TITLE_CHARS = 100
+SCORE = "score"  # how the candidates are ranked without an LLM
 
 # how the parts of a candidate's score add up (each part is 0-1)
 WEIGHTS = {
@@ -105,10 +107,7 @@ CLAIM_PHRASES = (
     "here is",
     "you need",
 )
-SPELLED_NUMBERS = frozenset(
-    "two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy "
-    "eighty ninety hundred thousand million billion percent".split()
-)
+SPELLED_NUMBERS = frozenset(ONES[2:]) | frozenset(TENS) | frozenset(SCALE_WORDS) | {"percent"}
 
 
 class NoShortError(AveError):
@@ -142,7 +141,7 @@ class Sentence:
 
     @property
     def complete(self) -> bool:
-        return self.tokens[-1].text.rstrip("\"')]}»”’").endswith(SENTENCE_END)
+        return self.tokens[-1].text.rstrip(CLOSING).endswith(SENTENCE_END)
 
 
 @dataclass
@@ -197,7 +196,7 @@ def edit_of(plan: Plan, media: MediaInfo, transcript: Transcript) -> Edit:
 
 def split_sentences(tokens: Sequence[Token]) -> list[Sentence]:
     """The words as sentences: at sentence punctuation, or at long pauses when the transcript has none."""
-    punctuated = any(t.text.rstrip("\"')]}»”’").endswith(SENTENCE_END) for t in tokens)
+    punctuated = any(t.text.rstrip(CLOSING).endswith(SENTENCE_END) for t in tokens)
     sentences: list[Sentence] = []
     current: list[Token] = []
     for index, token in enumerate(tokens):
@@ -214,18 +213,14 @@ def split_sentences(tokens: Sequence[Token]) -> list[Sentence]:
     return sentences
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
 def hook_kinds(sentence: Sentence, number_times: Sequence[float]) -> list[str]:
     """What makes a sentence a hook: a question, a number, a strong claim (empty: none, or it leans on what
     came before it)."""
-    words = _words(sentence.text)
+    words = [w for w in (squashed(part) for part in sentence.text.split()) if w]
     if not words:
         return []
     kinds = []
-    question = sentence.text.rstrip().rstrip("\"')]}»”’").endswith("?")
+    question = sentence.text.rstrip().rstrip(CLOSING).endswith("?")
     if question:
         kinds.append("question")
     elif words[0] in BACK_REFERENCES:
@@ -508,8 +503,7 @@ def llm_ranking(
 
 def template_title(hook: str) -> str:
     """A title from the hook sentence: its words as said, on one line, within the limit."""
-    text = hook.strip().rstrip(".!…").strip()
-    return shorten(text[:1].upper() + text[1:], MAX_TITLE_CHARS)
+    return shorten(sentence_case(hook.strip().rstrip(".!…")), MAX_TITLE_CHARS)
 
 
 def short_hashtags(
@@ -548,20 +542,14 @@ def no_short_reason(
 
 def select_shorts(
     plan: Plan, media: MediaInfo, transcript: Transcript, analysis: Analysis, audio: AudioAnalysis | None,
-    scenes: Scenes, moments: ShortsMoments, llm: LLM | None = None, unavailable: str | None = None,
-    decode: GreyDecoder | None = None,
+    scenes: Scenes, moments: ShortsMoments, llm: Choice[LLM] | None = None, decode: GreyDecoder | None = None,
 ) -> Shorts:  # fmt: skip
     """shorts.json before rendering: the moments chosen, their titles, words and crop paths, or the reason
-    there are none."""
+    there are none. The LLM chosen for the director (`llm`) ranks the candidates; without one, the score."""
     edit = edit_of(plan, media, transcript)
     width, height = short_size(moments.aspect, moments.width)
-    ranking = llm.name if llm is not None and moments.ranking == "auto" else "score"
-    wanted = "gemini" if moments.ranking == "auto" else "score"
-    fallback = (
-        Fallback(wanted=wanted, used="score", reason=unavailable)
-        if wanted != "score" and llm is None and unavailable
-        else None
-    )
+    llm = llm or Choice(None)
+    fallback = llm.fallback(used=SCORE)
 
     def result(
         shorts: list[Short], candidates: int, reason: str | None, backend: str, notes: list[str]
@@ -580,7 +568,7 @@ def select_shorts(
 
     reason = no_short_reason(media, transcript, edit, moments)
     if reason is not None:
-        return result([], 0, reason, "score", [])
+        return result([], 0, reason, SCORE, [])
     sentences = split_sentences(edit.tokens)
     number_times = [t for n in analysis.numbers if (t := edit.edit_map.to_edited(n.time)) is not None]
     candidates = candidate_windows(edit, sentences, number_times, moments.min_s, moments.max_s)
@@ -589,18 +577,18 @@ def select_shorts(
             f"no stretch of {moments.min_s:g}-{moments.max_s:g} s starts on a hook sentence (a question, a "
             "number, a strong claim) and ends where a sentence ends"
         )
-        return result([], 0, reason, "score", [])
+        return result([], 0, reason, SCORE, [])
     score_candidates(candidates, edit, sentences, analysis, audio)
     order, proposals, notes = by_score(candidates), {}, []
-    backend = "score"
-    if llm is not None and moments.ranking == "auto":
+    backend = SCORE
+    if llm.backend is not None:
         try:
             order, proposals, notes = llm_ranking(
-                llm, candidates, sentences, edit.fps, plan, analysis, moments.count
+                llm.backend, candidates, sentences, edit.fps, plan, analysis, moments.count
             )
-            backend = ranking
+            backend = llm.backend.name
         except LLMError as exc:
-            fallback = Fallback(wanted=llm.name, used="score", reason=str(exc))
+            fallback = Fallback(wanted=llm.backend.name, used=SCORE, reason=str(exc))
     chosen = (
         pick(candidates, order, moments.count)
         if proposals
@@ -669,7 +657,7 @@ def make_short(
         hashtags=short_hashtags(analysis, start_s, end_s, edit.edit_map, proposed),
         score=candidate.score,
         score_parts=candidate.parts,
-        ranked_by=ranked_by if proposal is not None else "score",
+        ranked_by=ranked_by if proposal is not None else SCORE,
         rank_reason=reason,
         words=words,
         crop=crop,

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .asr import RecognizedSpeech, make_recognizer, uses_captions
+from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
 from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
+from .text import squashed
 
 # "like" after these words is a verb or a comparison, not a filler
 _LIKE_IS_MEANT = {
@@ -24,36 +25,27 @@ NO_SPEECH = "no speech in the audio (voice activity detection found none): nothi
 FILLER_PAUSE_S = 0.25  # a pause this long around "like" / "you know" marks it as a filler
 PHRASE_PAUSE_S = 0.5  # a pause this long ends a phrase for retake detection
 SNAP_DISTANCE_S = 1.5  # how far a filler may move onto a voiced stretch between its neighbours
-BACKEND_PACKAGES = {
-    "faster-whisper": ("faster-whisper", "ctranslate2"),
-    "openai-whisper": ("openai-whisper", "torch"),
-}  # how far a filler's time may be moved onto a voiced stretch
-
-
-def normalise(token: str) -> str:
-    """Lowercase letters, digits and apostrophes only ("Um," -> "um", "Mm-hmm" -> "mmhmm")."""
-    return re.sub(r"[^a-z0-9']", "", token.lower())
 
 
 def mark_fillers(words: list[Word], lexicon: Sequence[str]) -> None:
     """Set is_filler from the lexicon, plus context rules for "like", "you know" and "I mean"."""
-    always = {normalise(w) for w in lexicon}
+    always = {squashed(w) for w in lexicon}
     for i, word in enumerate(words):
-        token = normalise(word.word)
+        token = squashed(word.word)
         before = words[i - 1] if i > 0 else None
         after = words[i + 1] if i + 1 < len(words) else None
         if token in always:
             word.is_filler = True
         elif token == "like" and _set_off(before, word, after):
             word.is_filler = (
-                before is None or before.word.endswith(",") or normalise(before.word) not in _LIKE_IS_MEANT
+                before is None or before.word.endswith(",") or squashed(before.word) not in _LIKE_IS_MEANT
             )
-        elif token == "know" and before is not None and normalise(before.word) == "you":
+        elif token == "know" and before is not None and squashed(before.word) == "you":
             earlier = words[i - 2] if i > 1 else None
-            meant = earlier is not None and normalise(earlier.word) in _YOU_KNOW_IS_MEANT
+            meant = earlier is not None and squashed(earlier.word) in _YOU_KNOW_IS_MEANT
             if _set_off(earlier, before, after, last=word) and not meant:
                 before.is_filler = word.is_filler = True
-        elif token == "mean" and before is not None and normalise(before.word) == "i":
+        elif token == "mean" and before is not None and squashed(before.word) == "i":
             if word.word.endswith(","):
                 before.is_filler = word.is_filler = True
 
@@ -201,7 +193,7 @@ def _similarity(a: Sequence[str], b: Sequence[str]) -> float:
 def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """ "the second step is the second step is insulation": k words followed at once by the same k."""
     spoken = [i for i, w in enumerate(words) if not w.is_filler]
-    tokens = [normalise(words[i].word) for i in spoken]
+    tokens = [squashed(words[i].word) for i in spoken]
     # a take never spans the end of a sentence
     ends_sentence = [bool(re.search(r"[.!?]$", words[i].word)) for i in spoken]
     retakes: list[Retake] = []
@@ -224,7 +216,7 @@ def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retak
 def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """A phrase whose words start a later phrase within the window (a restarted sentence)."""
     groups = phrases(words)
-    tokens = [[normalise(words[i].word) for i in g] for g in groups]
+    tokens = [[squashed(words[i].word) for i in g] for g in groups]
     retakes: list[Retake] = []
     for a, first in enumerate(groups):
         if len(first) < settings.retake_min_words:
@@ -259,7 +251,7 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
     words = refine_word_times(words, audio.speech)
     warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
-    if speech.backend != "sidecar":  # caption times are a person's, leave them
+    if not speech.timed_by_a_person:  # caption times are a person's, leave them
         stretches = snap_fillers(words, stretches)
         warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
     segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
@@ -267,7 +259,7 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         producer=make_producer(
             "transcribe",
             speech.backend,
-            packages=BACKEND_PACKAGES.get(speech.backend, ()),
+            packages=RECOGNIZERS.packages(speech.backend),
             warnings=warnings,
         ),
         language=speech.language,

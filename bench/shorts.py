@@ -299,7 +299,7 @@ def plain_encode(clip: Clip, short, shorts: Shorts, out: Path, look: ShortsLook)
 def short_figures(clip: Clip, moments: ShortsMoments, renders: int) -> dict[str, Any]:
     """Choose the clip's shorts, render them, and measure them; the render timed A B A B against x264."""
     shorts = select_shorts(
-        clip.plan, clip.media, clip.transcript, clip.analysis, clip.audio, clip.scenes, moments, None, None,
+        clip.plan, clip.media, clip.transcript, clip.analysis, clip.audio, clip.scenes, moments, None,
         grey_decoder(clip.source, clip.size),
     )  # fmt: skip
     look = ShortsLook()

@@ -19,7 +19,7 @@ rule probe:
         probe=section("probe"),
         original_name=get_original_name,
         name_clash=get_name_clash,
-        code=code_version("media", "tools"),
+        code=script_code("probe"),
     script:
         "../scripts/probe.py"
 
@@ -42,7 +42,7 @@ rule extract_audio:
         mem_mb=scaled(500),
         runtime=scaled(5, per_input_gb=5),
     params:
-        code=code_version("audio", "tools"),
+        code=script_code("extract_audio"),
     script:
         "../scripts/extract_audio.py"
 
@@ -66,7 +66,7 @@ rule audio:
     params:
         vad=section("vad"),
         audio=section("audio"),
-        code=code_version("audio", "tools"),
+        code=script_code("audio"),
     script:
         "../scripts/audio.py"
 
@@ -91,7 +91,7 @@ rule transcribe:
         gpu=get_transcribe_gpus,
     params:
         asr=section("asr"),
-        code=code_version("asr", "transcript", "audio"),
+        code=script_code("transcribe"),
     script:
         "../scripts/transcribe.py"
 
@@ -114,7 +114,7 @@ rule scenes:
         runtime=scaled(10, per_input_gb=20),
     params:
         scenes=section("scenes"),
-        code=code_version("vision"),
+        code=script_code("scenes"),
     script:
         "../scripts/scenes.py"
 
@@ -138,6 +138,6 @@ rule analyze:
         runtime=scaled(10, per_input_gb=20),
     params:
         analysis=section("analysis"),
-        code=code_version("analysis"),
+        code=script_code("analyze"),
     script:
         "../scripts/analyze.py"

@@ -19,7 +19,7 @@ rule broll:
         mem_mb=scaled(2000),
         runtime=scaled(20),
     params:
-        code=code_version("broll", "timemap"),
+        code=script_code("broll"),
     script:
         "../scripts/broll.py"
 
@@ -42,7 +42,7 @@ rule render_loudness:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=script_code("render_loudness"),
     script:
         "../scripts/render_loudness.py"
 
@@ -70,7 +70,7 @@ rule render_chunk:
         runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=script_code("render_chunk"),
     script:
         "../scripts/render_chunk.py"
 
@@ -95,7 +95,9 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        # the chunks are temp(), gone once joined: Snakemake plans neither them nor the loudness they
+        # read unless the join reruns, so the join reruns when their code changes
+        code=script_code("render", "render_chunk", "render_loudness"),
     script:
         "../scripts/render.py"
 
@@ -117,7 +119,7 @@ rule captions:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("captions", "timemap"),
+        code=script_code("captions"),
     script:
         "../scripts/captions.py"
 
@@ -139,7 +141,7 @@ rule timeline:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("timeline", "timemap"),
+        code=script_code("timeline"),
     script:
         "../scripts/timeline.py"
 
@@ -181,7 +183,7 @@ rule thumbnails:
         runtime=scaled(10, per_input_gb=5),
     params:
         thumbnails=section("thumbnails"),
-        code=code_version("thumbnails"),
+        code=script_code("thumbnails"),
     script:
         "../scripts/thumbnails.py"
 
@@ -207,7 +209,7 @@ rule metadata:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("metadata", "timemap"),
+        code=script_code("metadata"),
     script:
         "../scripts/metadata.py"
 
@@ -232,7 +234,7 @@ rule context:
     params:
         context=section("context"),
         benchmarks=get_benchmarks,
-        code=code_version("context", "models"),
+        code=script_code("context"),
     script:
         "../scripts/context.py"
 
@@ -275,6 +277,6 @@ rule report_pages:
         mem_mb=scaled(1000),
         runtime=scaled(10),
     params:
-        code=code_version("report"),
+        code=script_code("report_pages"),
     script:
         "../scripts/report_pages.py"

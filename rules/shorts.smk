@@ -27,16 +27,7 @@ checkpoint shorts_select:
     params:
         shorts=section_part("shorts", ShortsMoments),
         director=section("director"),
-        code=code_version(
-            "shorts",
-            "reframe",
-            "word_captions",
-            "render",
-            "timemap",
-            "captions",
-            "metadata",
-            "llm",
-        ),
+        code=script_code("shorts_select"),
     script:
         "../scripts/shorts_select.py"
 
@@ -62,7 +53,7 @@ rule short_render:
         runtime=scaled(20, per_input_gb=10),
     params:
         shorts=section_part("shorts", ShortsLook),
-        code=code_version("shorts", "reframe", "word_captions", "render", "timemap"),
+        code=script_code("short_render"),
     script:
         "../scripts/short_render.py"
 
@@ -83,6 +74,6 @@ rule shorts:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("shorts", "models"),
+        code=script_code("shorts"),
     script:
         "../scripts/shorts.py"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ave_core.config import DirectorConfig, ShortsMoments
-from ave_core.director import make_llm
+from ave_core.llm import make_llm
 from ave_core.models import (
     Analysis,
     AudioAnalysis,
@@ -19,11 +19,7 @@ from ave_core.shorts import select_shorts
 from ave_core.stage import stage_logging
 
 with stage_logging(snakemake.log[0], "shorts_select") as log:
-    moments = ShortsMoments(**snakemake.params.shorts)
     media = read_artifact(snakemake.input.media, MediaInfo)
-    llm, unavailable = (None, None)
-    if moments.ranking == "auto":
-        llm, unavailable = make_llm(DirectorConfig(**snakemake.params.director), Path.cwd())
     video = media.video
     size = (video.display_width, video.display_height) if video else None
     selection = select_shorts(
@@ -33,9 +29,8 @@ with stage_logging(snakemake.log[0], "shorts_select") as log:
         read_artifact(snakemake.input.analysis, Analysis),
         read_artifact(snakemake.input.audio, AudioAnalysis),
         read_artifact(snakemake.input.scenes, Scenes),
-        moments,
-        llm,
-        unavailable,
+        ShortsMoments(**snakemake.params.shorts),
+        make_llm(DirectorConfig(**snakemake.params.director), Path.cwd()),
         decode=grey_decoder(Path(snakemake.input.video), size) if size else None,
     )
     write_artifact(snakemake.output.selection, selection)

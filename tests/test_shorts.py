@@ -16,6 +16,7 @@ import pytest
 
 from ave_core.analysis import analyze_content
 from ave_core.audio import analyze_audio, extract_speech_wav
+from ave_core.backends import given
 from ave_core.config import (
     AnalysisConfig,
     AudioConfig,
@@ -105,12 +106,12 @@ class Talk:
         )
         self.plan = rule_based_plan(context, DirectorConfig())
 
-    def select(self, llm=None, unavailable=None, scenes: Scenes | None = None, **moments):
+    def select(self, llm=None, scenes: Scenes | None = None, **moments):
         video = self.media.video
         size = (video.display_width, video.display_height) if video else (2, 2)
         return select_shorts(
             self.plan, self.media, self.transcript, self.analysis, self.audio, scenes or self.scenes,
-            ShortsMoments(**moments), llm, unavailable, decode=grey_decoder(self.source, size),
+            ShortsMoments(**moments), given(llm) if llm else None, decode=grey_decoder(self.source, size),
         )  # fmt: skip
 
 
