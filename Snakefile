@@ -32,11 +32,13 @@ container: AVE.deploy.container
 wildcard_constraints:
     video=video_slug_pattern(),
     chunk=r"\d+",
+    n=r"[1-9]\d*",
 
 
 include: "rules/analyze.smk"
 include: "rules/decide.smk"
 include: "rules/produce.smk"
+include: "rules/shorts.smk"
 
 
 rule all:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
 from .models import inline_refs
@@ -316,6 +316,77 @@ class CharacterConfig(Section):
     )
 
 
+class ShortsMoments(Section):
+    """Shorts: which moments of the edited video become shorts, and how the picture is reframed."""
+
+    count: int = Field(
+        3, ge=0, le=10, description="how many shorts per video; 0 turns the stage off (no shorts/ folder)"
+    )
+    min_s: float = Field(20.0, gt=0, description="shortest short, seconds of the edited video")
+    max_s: float = Field(60.0, gt=0, description="longest short, seconds of the edited video")
+    aspect: Literal["9:16", "4:5", "1:1"] = Field(
+        "9:16", description="picture shape: 9:16 for Shorts, Reels and TikTok; 4:5 or 1:1 for feeds"
+    )
+    width: int = Field(
+        1080, ge=144, le=2160, multiple_of=2, description="output width in pixels (9:16 at 1080: 1080x1920)"
+    )
+    no_face: Literal["centre", "letterbox"] = Field(
+        "letterbox",
+        description="picture without a face to follow: centre (a centred crop) or letterbox (the whole "
+        "frame over a blurred, enlarged copy of itself)",
+    )
+    face_min_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of a short's frames that must show a face for the crop to follow it; below it "
+        "the no_face fallback is used",
+    )
+    dead_zone: float = Field(
+        0.1,
+        ge=0,
+        le=0.4,
+        description="how far the face may move, as a share of the crop's width, before the crop follows",
+    )
+    smoothing_s: float = Field(
+        0.5, ge=0, le=5, description="low-pass of the crop path (Gaussian sigma, seconds); 0: none"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShortsMoments:
+        if self.min_s > self.max_s:
+            raise ValueError(f"min_s ({self.min_s}) is longer than max_s ({self.max_s})")
+        return self
+
+
+class ShortsLook(Section):
+    """Shorts: captions, loudness and encoding of each clip."""
+
+    caption_style: Literal["words", "phrases", "none"] = Field(
+        "words",
+        description="words: short phrases with the word being spoken highlighted; phrases: the phrases "
+        "without the highlight; none: no burned captions",
+    )
+    caption_font_size: int = Field(
+        80, ge=20, le=200, description="caption size in pixels of a 1920-pixel-high frame"
+    )
+    caption_words: int = Field(4, ge=1, le=8, description="most words shown at once")
+    highlight_colour: str = Field(
+        "#FFD400", pattern=r"^#[0-9A-Fa-f]{6}$", description="colour of the word being spoken, #RRGGBB"
+    )
+    target_lufs: float = Field(
+        -14.0, ge=-40, le=-5, description="integrated loudness of each short (EBU R128; the platforms' -14)"
+    )
+    true_peak_db: float = Field(-1.0, ge=-9, le=0, description="true peak ceiling, dBTP")
+    preset: str = Field("veryfast", description="x264 preset")
+    crf: int = Field(21, ge=0, le=51, description="x264 constant rate factor (lower is better)")
+
+
+class ShortsConfig(ShortsLook, ShortsMoments):
+    """Shorts: vertical highlight clips of the edited video that follow the speaker, with captions burned
+    word by word (shorts/short-N.mp4 and shorts/shorts.json)."""
+
+
 class ThumbnailsConfig(Section):
     """Thumbnails: real frames (procedural) or a generated background from an image model."""
 
@@ -381,6 +452,7 @@ class AveConfig(Section):
         default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__
     )
     review: ReviewConfig = Field(default_factory=ReviewConfig, description=ReviewConfig.__doc__)
+    shorts: ShortsConfig = Field(default_factory=ShortsConfig, description=ShortsConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
     deploy: DeployConfig = Field(default_factory=DeployConfig, description=DeployConfig.__doc__)
 
@@ -466,6 +538,12 @@ def section_params(config: AveConfig, name: str) -> dict[str, Any]:
     """A section as plain JSON data, for Snakemake params (which ignore non-plain values)."""
     section = getattr(config, name)
     return dict(section.model_dump(mode="json"))
+
+
+def section_part_params(config: AveConfig, name: str, part: type[Section]) -> dict[str, Any]:
+    """The keys of a section that one rule reads (those of `part`), as plain JSON data."""
+    values = section_params(config, name)
+    return {key: values[key] for key in part.model_fields}
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -616,6 +616,97 @@ class EditLoudness(Artifact):
     loudness: Loudness
 
 
+# --- shorts/shorts.json ---------------------------------------------------------------------
+
+
+class ShortWord(Model):
+    """A word a short says and shows, in seconds of the short."""
+
+    text: str
+    start: float = Field(ge=0, description="seconds from the short's start")
+    end: float = Field(ge=0, description="seconds from the short's start")
+
+
+class ShortCrop(Model):
+    """How a short's picture is cut out of the source's: a crop that follows the speaker, or a fallback."""
+
+    mode: Literal["follow", "centre", "letterbox", "full"] = Field(
+        description="follow: the crop follows the speaker's face; centre: a centred crop; letterbox: the "
+        "whole frame over a blurred copy; full: the source already has the short's shape"
+    )
+    reason: str = Field(description="why this mode was used")
+    width: int = Field(description="crop width in source display pixels (the whole frame for letterbox)")
+    height: int = Field(description="crop height in source display pixels")
+    x: list[float] = Field(
+        default_factory=list, description="the crop's left edge at each frame of the short, source pixels"
+    )
+    y: list[float] = Field(
+        default_factory=list, description="the crop's top edge at each frame of the short, source pixels"
+    )
+    speaker: str = Field("", description="which face the crop follows, and why that one")
+    face_share: float = Field(0.0, ge=0, le=1, description="share of the short's frames showing a face")
+    picture_cuts: list[int] = Field(
+        default_factory=list,
+        description="frames of the short where the picture cuts (a shot change or a join of the edit): "
+        "the only frames where the crop may jump",
+    )
+    jitter_px_per_frame2: float | None = Field(
+        None, description="mean |second difference| of the crop centre within shots, px/frame²"
+    )
+    unsmoothed_jitter_px_per_frame2: float | None = Field(
+        None, description="the same for a crop centred on the face at every frame (no smoothing)"
+    )
+    face_inside: float | None = Field(
+        None, description="share of the face samples (scenes.json) in the short whose box is inside the crop"
+    )
+
+
+class Short(Model):
+    """One short: a stretch of the edited video that starts on a hook and ends on a complete sentence."""
+
+    number: int = Field(ge=1, description="N of shorts/short-N.mp4")
+    path: str = Field(description="the clip, relative to results/{video}/")
+    start: float = Field(ge=0, description="start in the edited video, seconds")
+    end: float = Field(ge=0, description="end in the edited video, seconds")
+    start_frame: int = Field(ge=0, description="first frame in the edited video (its frame grid)")
+    end_frame: int = Field(ge=0, description="one past the last frame in the edited video")
+    source_frames: list[tuple[int, int]] = Field(
+        description="the source frames it shows, [start, end) on the render's frame grid, in order"
+    )
+    hook: str = Field(description="the sentence it opens with")
+    hook_kinds: list[Literal["question", "number", "claim"]]
+    text: str = Field(description="everything it says, fillers and cut words left out")
+    title: str = Field(max_length=100)
+    hook_line: str
+    hashtags: list[str]
+    score: float = Field(ge=0, le=1)
+    score_parts: dict[str, float] = Field(description="each part of the score, 0-1, before weighting")
+    ranked_by: str = Field(description="score, or the LLM that ranked the candidates")
+    rank_reason: str = ""
+    words: list[ShortWord] = Field(description="the words captioned, in seconds of the short")
+    crop: ShortCrop
+    render: RenderReport | None = Field(
+        None, description="the clip's integrity check (duration, sync, loudness)"
+    )
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Shorts(Artifact):
+    """shorts/shorts.json: the video's shorts, or the reason there are none."""
+
+    skip_reason: str | None = None
+    fps: float = Field(description="frame rate of the edit and of the shorts")
+    width: int = Field(description="width of each short, pixels")
+    height: int = Field(description="height of each short, pixels")
+    edited_duration_s: float
+    candidates: int = Field(0, description="candidate moments considered")
+    ranking: str = Field(description="score, or the LLM that ranked the candidates")
+    shorts: list[Short] = Field(default_factory=list)
+
+
 # --- context.json ---------------------------------------------------------------------------
 
 
@@ -662,6 +753,7 @@ ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "broll": Broll,
     "render": RenderReport,
     "loudness": EditLoudness,
+    "shorts": Shorts,
     "context": ContentContext,
 }
 

@@ -60,16 +60,19 @@ class Piece:
         return self.end_frame - self.start_frame
 
 
-def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
+def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig, effects: bool = True) -> list[Piece]:
     """The keep ranges on the frame grid, split where a punch-in starts or ends and where chapters turn.
 
     The director puts the plan's cuts on this grid already (FrameGrid), so the keep ranges map to frames
-    exactly and captions, chapters and the timeline, which read the plan, match the picture.
+    exactly and captions, chapters and the timeline, which read the plan, match the picture. Without
+    `effects` the pieces are the bare keep ranges (no punch-ins, no dips to black): the shorts' cut.
     """
     grid = FrameGrid.of(media)
     bounds = [(grid.frame(s.start), min(grid.frame(s.end), grid.end_frame)) for s in plan.keep]
     zooms = [(grid.frame(e.time), grid.frame(e.time + config.punch_in_s)) for e in plan.emphasis]
     turns = {grid.frame(t.time) for t in plan.transitions} if config.transition_s > 0 else set()
+    if not effects:
+        zooms, turns = [], set()
     pieces: list[Piece] = []
     for start, end in bounds:
         if end <= start:
@@ -86,6 +89,20 @@ def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piec
             zoom = any(z0 <= a and b <= z1 for z0, z1 in zooms)
             pieces.append(Piece(a, b, zoom=zoom, fade_in=a in turns, fade_out=b in turns))
     return pieces
+
+
+def window_pieces(pieces: Sequence[Piece], start_frame: int, end_frame: int) -> list[Piece]:
+    """The pieces that show edited frames [start_frame, end_frame), cut to that window: a stretch of the
+    edit on the same frame grid, so its picture and sound match the edit's to the frame."""
+    window: list[Piece] = []
+    offset = 0
+    for piece in pieces:
+        first = max(start_frame, offset)
+        last = min(end_frame, offset + piece.frames)
+        if last > first:
+            window.append(Piece(piece.start_frame + first - offset, piece.start_frame + last - offset))
+        offset += piece.frames
+    return window
 
 
 def chunk_pieces(pieces: Sequence[Piece], fps: float, chunk_s: float) -> list[list[Piece]]:
@@ -184,12 +201,19 @@ def measure_edit_loudness(source: Path, media: MediaInfo, plan: Plan, config: Re
     ffmpeg's ebur128 filter measures what loudnorm's first pass does several times faster (loudnorm
     resamples to 192 kHz): minutes saved on an hours-long edit.
     """
-    from .audio import ebur128_loudness
-
     pieces = plan_pieces(plan, media, config)
-    fps = output_fps(media)
     if not pieces:
         raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
+    return measure_pieces_loudness(source, media, pieces, config)
+
+
+def measure_pieces_loudness(
+    source: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
+) -> EditLoudness:
+    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them."""
+    from .audio import ebur128_loudness
+
+    fps = output_fps(media)
     graph = ";".join([*audio_graph(pieces, media, fps, config), "[aout]ebur128=peak=true[m]"])
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
@@ -271,6 +295,17 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
     return True
 
 
+def piece_chains(
+    pieces: Sequence[Piece], media: MediaInfo, size: tuple[int, int], config: RenderConfig
+) -> list[str]:
+    """Filter chains producing [vcat]: the pieces' pictures at `size`, on the frame grid, concatenated."""
+    fps = output_fps(media)
+    lead = media.video.start_s if media.video else 0.0
+    chains = [_video_chain(p, i, fps, size, lead, config) for i, p in enumerate(pieces)]
+    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
+    return chains
+
+
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, measured: EditLoudness, config: RenderConfig,
     video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
@@ -281,10 +316,8 @@ def render_chunk(
     """
     fps = output_fps(media)
     width, height = output_size(media)
-    lead = media.video.start_s if media.video else 0.0
     pieces = list(job.pieces)
-    chains = [_video_chain(p, i, fps, (width, height), lead, config) for i, p in enumerate(pieces)]
-    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
+    chains = piece_chains(pieces, media, (width, height), config)
     label = "vcat"
     extra_inputs: list[str] = []
     for k, (path, at, duration, has_alpha) in enumerate(job.broll):
@@ -301,32 +334,48 @@ def render_chunk(
             f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
         )
         label = f"o{k}"
-    chains += audio_graph(pieces, media, fps, config)
+    frames = sum(p.frames for p in pieces)
+    burned = video_out.with_name(f"{video_out.stem}.captions.srt")
+    video_out.parent.mkdir(parents=True, exist_ok=True)
+    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
+        style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
+        # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
+        chains.append(f"[{label}]subtitles=filename='{filter_path(burned)}':force_style='{style}'[subs]")
+        label = "subs"
+    try:
+        encode_pieces(
+            source, media, pieces, chains, label, measured, config, video_out, audio_out,
+            extra_inputs=extra_inputs, threads=threads, what=f"{source}: rendering chunk {job.index}",
+        )  # fmt: skip
+    finally:
+        burned.unlink(missing_ok=True)
+
+
+def encode_pieces(
+    source: Path, media: MediaInfo, pieces: Sequence[Piece], chains: Sequence[str], label: str,
+    measured: EditLoudness, config: RenderConfig, video_out: Path, audio_out: Path, *,
+    extra_inputs: Sequence[str] = (), threads: int = 0, what: str,
+) -> None:  # fmt: skip
+    """Encode the picture the filter `chains` leave at [label] as H.264 (exactly the pieces' frames) and
+    the pieces' sound, normalised with the static gain of `measured`, as PCM WAV; each whole or not at all.
+    """
+    fps = output_fps(media)
+    chains = [*chains, *audio_graph(pieces, media, fps, config)]
     chains.append(
         f"[aout]{_loudnorm(measured.loudness, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
     )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
-    burned = video_out.with_name(f"{video_out.stem}.captions.srt")
-    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
-        style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
-        # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
-        chains.append(f"[{label}]subtitles=filename='{_filter_path(burned)}':force_style='{style}'[subs]")
-        label = "subs"
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
-    try:
-        with publishing(video_out, audio_out) as (video_partial, audio_partial):
-            args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
-            args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn"]
-            args.append(str(audio_partial))
-            run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
-    finally:
-        burned.unlink(missing_ok=True)
+    with publishing(video_out, audio_out) as (video_partial, audio_partial):
+        args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
+        args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(audio_partial)]
+        run_tool(args, what=what, writes=video_out)
 
 
-def _filter_path(path: Path) -> str:
+def filter_path(path: Path) -> str:
     """A path as an ffmpeg filter option value: backslashes, colons and quotes escaped."""
     return str(path.resolve()).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
 
@@ -427,8 +476,16 @@ def check_render(
     final: Path, source_wav: Path | None, media: MediaInfo, plan: Plan, config: RenderConfig, chunks: int
 ) -> RenderReport:
     """Measure final.mp4: duration against the kept ranges, A/V sync at every join, loudness."""
+    return check_pieces(final, source_wav, media, plan_pieces(plan, media, config), config, chunks)
+
+
+def check_pieces(
+    final: Path, source_wav: Path | None, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig,
+    chunks: int, stage: str = "render",
+) -> RenderReport:  # fmt: skip
+    """Measure a rendered video of `pieces`: its duration against theirs, its sound against the source's at
+    the start of every piece (cross-correlation), its loudness; a RenderError when it is off."""
     fps = output_fps(media)
-    pieces = plan_pieces(plan, media, config)
     expected = sum(p.frames for p in pieces) / fps
     video = _probe_stream(final, "v:0", "stream=width,height,nb_frames,duration")
     frames = int(video.get("nb_frames", 0) or 0)
@@ -465,7 +522,7 @@ def check_render(
 
     loudness = measure_loudness(final, 1)[0].integrated_lufs if media.has_audio else None
     return RenderReport(
-        producer=make_producer("render", "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}),
+        producer=make_producer(stage, "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}),
         path=final.name,
         duration_s=round(duration, 4),
         expected_duration_s=round(expected, 4),

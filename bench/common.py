@@ -121,3 +121,20 @@ def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]
     hits = sum((found & truth).values())
     total_found, total_truth = sum(found.values()), sum(truth.values())
     return (hits / total_found if total_found else 1.0), (hits / total_truth if total_truth else 1.0)
+
+
+SECTION_START = re.compile(r"^<!-- ([\w./]+):( ?)begin -->$", re.MULTILINE)
+
+
+def keep_sections(doc: Path, text: str) -> str:
+    """`text` with the sections other benchmarks wrote into `doc` (between `<!-- bench/X.py: begin -->` and
+    `<!-- bench/X.py: end -->`, or `<!-- X:begin -->` and `<!-- X:end -->`) appended again, so rewriting the
+    file loses none of them; a section `text` has itself is not repeated."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    kept = []
+    for match in SECTION_START.finditer(old):
+        closing = f"<!-- {match.group(1)}:{match.group(2)}end -->"
+        end = old.find(closing, match.end())
+        if end != -1 and match.group(0) not in text:
+            kept.append(old[match.start() : end + len(closing)])
+    return text.rstrip("\n") + "".join(f"\n\n{section}" for section in kept) + "\n"

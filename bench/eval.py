@@ -48,6 +48,7 @@ from bench.common import (
     cpu_timed,
     ffmpeg_decode_s,
     filler_tokens,
+    keep_sections,
     snakemake,
 )
 from bench.eval_report import markdown
@@ -603,17 +604,10 @@ def versions() -> dict[str, str]:
 
 
 # sections other benchmarks write into docs/benchmarks.md between their markers (bench/disfluency.py)
-KEPT_SECTIONS = [("<!-- disfluency:begin -->", "<!-- disfluency:end -->")]
-
-
 def write_doc(text: str) -> None:
     """docs/benchmarks.md from this benchmark, keeping the sections other benchmarks wrote there."""
-    old = DOC.read_text() if DOC.is_file() else ""
-    for begin, end in KEPT_SECTIONS:
-        if begin in old and end in old and begin not in text:
-            text = text.rstrip("\n") + "\n\n" + old[old.index(begin) : old.index(end) + len(end)] + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    DOC.write_text(keep_sections(DOC, text))
 
 
 def main() -> None:

@@ -12,9 +12,12 @@ from snakemake.utils import validate
 from ave_core.asr import find_sidecar
 from ave_core.code_hash import code_hash
 from ave_core.config import (
+    ShortsLook,
+    ShortsMoments,
     coerce_strings,
     load_config,
     schema_error_line,
+    section_part_params,
     section_params,
 )
 from ave_core.edits import EDITS_FOLDER, find_edits, orphan_edits
@@ -54,8 +57,11 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context and the report pages of every video."""
+    """The default target: every video's context, report pages, review page and (unless shorts.count is
+    0) shorts."""
     per_video = ["context.json", "report/timeline.png", "report/review.html"]
+    if AVE.shorts.count:
+        per_video.append("shorts/shorts.json")
     return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
 
 
@@ -77,6 +83,11 @@ def get_name_clash(wildcards):
 def section(name):
     """A validated config section as plain data, so that changing it reruns the rules using it."""
     return section_params(AVE, name)
+
+
+def section_part(name, part):
+    """The keys of a config section that a single job reads (those of the model `part` in ave_core.config)."""
+    return section_part_params(AVE, name, part)
 
 
 def script_code(*scripts):
@@ -114,10 +125,15 @@ ARTIFACT_RULES = {
     "metadata": "metadata",
     "research": "research",
 }
+if (
+    AVE.shorts.count
+):  # shorts.count 0 turns the stage off: nothing of it is made or waited for
+    ARTIFACT_RULES["shorts"] = "shorts"
 ARTIFACT_PATHS = {
     "broll": "broll/broll.json",
     "render": "render.json",
     "thumbnails": "thumbnails/thumbnails.json",
+    "shorts": "shorts/shorts.json",
 }
 
 
@@ -132,6 +148,8 @@ def get_context_inputs(wildcards):
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
     extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
+    if AVE.shorts.count:
+        extra.append("shorts_select")
     rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
 
@@ -151,6 +169,21 @@ def get_render_chunks(wildcards):
     return {
         "videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks),
         "audios": expand("{folder}/chunk-{chunk}.wav", folder=folder, chunk=chunks),
+    }
+
+
+def get_short_renders(wildcards):
+    """Each chosen short's clip and its render check, known once shorts_select (a checkpoint) has run."""
+    from ave_core.models import Shorts, read_artifact
+
+    selection = read_artifact(
+        checkpoints.shorts_select.get(video=wildcards.video).output.selection, Shorts
+    )
+    numbers = [short.number for short in selection.shorts]
+    folder = f"results/{wildcards.video}/shorts"
+    return {
+        "videos": expand("{folder}/short-{n}.mp4", folder=folder, n=numbers),
+        "checks": expand("{folder}/short-{n}.check.json", folder=folder, n=numbers),
     }
 
 

@@ -89,6 +89,7 @@ def test_every_design_artifact_has_a_model_and_an_exported_schema() -> None:
         "thumbnails",
         "metadata",
         "loudness",
+        "shorts",
         "context",
     }
     assert set(ARTIFACT_MODELS) == expected

@@ -51,6 +51,9 @@ def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("ave ")]
 
 
+SHORT = ("--config", "shorts={min_s: 5, count: 1}")  # the 15 s talk is long enough for one short of 5 s
+
+
 def make_project(root: Path, files: dict[str, Path]) -> Path:
     """A project folder whose input/ holds copies of `files` under the given names."""
     (root / "input").mkdir(parents=True)
@@ -69,4 +72,4 @@ def batch(tmp_path_factory, talk: tuple[Path, Truth], silent_video: Path):
         {"Leçon 1 (draft).MP4": talk[0], "no audio.mov": silent_video},
     )
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    return project, run_workflow(project, "--keep-going", cwd=elsewhere)
+    return project, run_workflow(project, "--keep-going", *SHORT, cwd=elsewhere)

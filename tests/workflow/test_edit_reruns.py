@@ -17,7 +17,7 @@ from ave_core.models import MediaInfo, Plan, Transcript, read_artifact
 from ave_core.synth import Truth
 from ave_core.timemap import EditMap, FrameGrid
 from tests.browser import Browser
-from tests.workflow.conftest import error_lines, planned_jobs, run_workflow
+from tests.workflow.conftest import SHORT, error_lines, planned_jobs, run_workflow
 from tests.workflow.test_hostile import assert_nothing_half_written
 from tests.workflow.test_workflow import OUTPUTS
 
@@ -111,7 +111,7 @@ def edited(batch, talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFac
     silent = (project / "results" / SILENT / "edit.md").read_text()
     (project / "edits" / f"{SILENT}.md").write_text(silent.replace("[", "~~[", 1))
     (project / "edits" / "ghost.md").write_text("- `0:00.0` nothing\n")
-    proc = run_workflow(project, "--keep-going")
+    proc = run_workflow(project, "--keep-going", *SHORT)
     return project, proc, before, words, (utterance.start, utterance.end), deleted, restored
 
 

@@ -70,7 +70,7 @@ BROKEN = {
 CLASHING = ("My Talk.mp4", "my-talk.mkv")  # both become results/my-talk/
 ARTIFACTS = {
     "media", "audio", "transcript", "scenes", "analysis", "research", "plan", "broll", "render",
-    "thumbnails", "metadata",
+    "thumbnails", "metadata", "shorts",
 }  # fmt: skip
 
 
@@ -204,6 +204,15 @@ def test_odd_but_good_video_gets_the_whole_package(batch: Batch, name: str) -> N
     assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
     for other in ("captions.srt", "captions.vtt", "timeline/timeline.otio", "report/timeline.png"):
         assert (results / other).is_file(), other
+
+
+@pytest.mark.parametrize("name", list(GOOD))
+def test_odd_but_good_video_gets_no_short_and_a_reason(batch: Batch, name: str) -> None:
+    # every clip is shorter than shorts.min_s; the three hours of silence hold no word to cut around
+    shorts = batch.context(name)["content"]["shorts"]
+    assert shorts["shorts"] == [] and shorts["skip_reason"]
+    expected = "no speech" if name == "silence 3h.mp4" else "shorter than shorts.min_s"
+    assert expected in shorts["skip_reason"], shorts["skip_reason"]
 
 
 def test_variable_frame_rate_is_noticed_and_rendered_constant(batch: Batch) -> None:

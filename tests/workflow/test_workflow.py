@@ -11,12 +11,14 @@ import pytest
 import yaml
 
 from ave_core.evaluation import edit_scores
+from ave_core.media import probe
 from ave_core.synth import Truth
 from tests.workflow.conftest import planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-# a dry run cannot see render_loudness and render_chunk: they follow the `direct` checkpoint
+# a dry run cannot see render_loudness and render_chunk, nor short_render: they follow the `direct` and
+# `shorts_select` checkpoints
 OUTPUTS = {
     "broll",
     "render",
@@ -26,6 +28,8 @@ OUTPUTS = {
     "metadata",
     "report_pages",
     "review",
+    "shorts_select",
+    "shorts",
 }
 STAGES = {
     "probe",
@@ -61,7 +65,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     context = json.loads((results / "context.json").read_text())
     assert set(context["artifacts"]) == {
         "media", "audio", "transcript", "scenes", "analysis", "research", "plan", "broll", "render",
-        "thumbnails", "metadata",
+        "thumbnails", "metadata", "shorts",
     }  # fmt: skip
     assert set(context["files"]) == {"video", "captions", "timeline", "report"}
     # the review page reads final.mp4 beside the context, not before it
@@ -78,6 +82,32 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     shots = context["content"]["scenes"]["shots"]
     assert len(shots) == 3 and all((results / s["keyframe"]).is_file() for s in shots)
     assert context["content"]["analysis"]["concepts"]
+
+
+def test_a_short_is_cut_rendered_and_checked_through_the_workflow(batch) -> None:
+    project, proc = batch
+    results = project / "results" / "lecon-1-draft"
+    shorts = json.loads((results / "shorts" / "shorts.json").read_text())
+    assert shorts["skip_reason"] is None and len(shorts["shorts"]) == 1, proc.stdout + proc.stderr
+    (short,) = shorts["shorts"]
+    assert (short["path"], shorts["width"], shorts["height"]) == ("shorts/short-1.mp4", 1080, 1920)
+    clip = probe(results / short["path"], slug="short")
+    assert (clip.video.display_width, clip.video.display_height) == (1080, 1920) and clip.has_audio
+    render = short["render"]
+    assert render["duration_s"] == render["expected_duration_s"]
+    assert abs(render["duration_s"] - (short["end"] - short["start"])) < 1e-3
+    assert abs(render["loudness_lufs"] - (-14)) <= 1 and render["max_offset_s"] <= 1 / 25
+    assert 5 <= short["end"] - short["start"] <= 60 and short["hook_kinds"] and short["words"]
+    # testsrc pictures have no face: the configured fallback, said in shorts.json
+    assert short["crop"]["mode"] == "letterbox" and "a face in 0% of the frames" in short["crop"]["reason"]
+    assert "GEMINI_API_KEY" in shorts["producer"]["fallback"]["reason"]
+    assert (project / "logs" / "lecon-1-draft" / "short_render-1.log").is_file()
+
+
+def test_a_video_shorter_than_min_s_gets_no_short_but_the_reason(finished_talk: Path) -> None:
+    shorts = json.loads((finished_talk / "results" / "talk" / "shorts" / "shorts.json").read_text())
+    assert shorts["shorts"] == [] and "shorter than shorts.min_s (20 s)" in shorts["skip_reason"]
+    assert not list((finished_talk / "results" / "talk" / "shorts").glob("*.mp4"))
 
 
 def test_the_plan_cuts_known_dead_air_and_fillers_but_no_speech(batch, talk: tuple[Path, Truth]) -> None:
@@ -163,6 +193,18 @@ def test_captions_added_later_rerun_the_transcript(finished_talk: Path, tmp_path
 
 def test_same_values_written_differently_plan_nothing(finished_talk: Path) -> None:
     assert planned_jobs(finished_talk, "--config", "audio={envelope_hz: 10}") == set()
+
+
+def test_shorts_change_plans_only_the_shorts_rules(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "shorts={min_s: 10}")
+    assert planned == {("shorts_select", "talk"), ("shorts", "talk"), ("context", "talk")}
+    # how a short looks is the renders' business: the talk has no short to render again
+    assert planned_jobs(finished_talk, "--config", "shorts={caption_style: phrases, crf: 30}") == set()
+
+
+def test_shorts_count_zero_turns_the_stage_off_and_touches_nothing_else(finished_talk: Path) -> None:
+    # only the context changes: it no longer lists shorts.json
+    assert planned_jobs(finished_talk, "--config", "shorts={count: 0}") == {("context", "talk")}
 
 
 def test_downstream_section_change_plans_nothing_upstream(finished_talk: Path) -> None:
