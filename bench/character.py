@@ -1,6 +1,6 @@
 """Character B-roll: what Blender costs against movis, measured in the same run.
 
-    .venv/bin/python bench/character.py [--seconds 2] [--repeats 2] [--sizes 640x360,1280x720]
+    .venv/bin/python -m bench.character [--seconds 2] [--repeats 2] [--sizes 640x360,1280x720]
                                         [--engines workbench,cycles] [--eevee]
 
 For each size, alternately (A B A B ...): a character clip of `--seconds` (the wave, at 25 fps) rendered by
@@ -12,8 +12,8 @@ Also: a cache hit, and the size of the extra on disk (bpy and what it brings). W
 (character-TAG.json with --tag) and prints a table; the machine is shared, so only the ratios within one run
 mean much. The figures in the README came from:
 
-    bench/character.py --seconds 2 --repeats 2 --sizes 640x360,1280x720 --engines workbench
-    bench/character.py --seconds 1 --repeats 1 --sizes 640x360 --engines cycles,eevee --tag engines
+    python -m bench.character --seconds 2 --repeats 2 --sizes 640x360,1280x720 --engines workbench
+    python -m bench.character --seconds 1 --repeats 1 --sizes 640x360 --engines cycles,eevee --tag engines
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.common import OUT  # noqa: E402
+from bench.common import OUT
 
 FPS = 25.0
 EXTRA = ("bpy", "Cython", "zstandard")  # what `pip install ave[character]` adds to the rest of ave

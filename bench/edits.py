@@ -1,7 +1,7 @@
 """Benchmark of edit by text: time from saving edits/talk.md to a new final.mp4 against a full run, and
 whether the re-rendered video says what the edit asked for.
 
-    .venv/bin/python bench/edits.py [--minutes 15] [--repeats 2] [--long-repeats 1] [--skip-long]
+    python -m bench.edits [--minutes 15] [--repeats 2] [--long-repeats 1] [--skip-long]
 
 For the 64 s demo talk and a long talk (the demo script said over and over, `--minutes` long), each round is
 A) a full run from an empty results/ (probe to final.mp4), then B) the creator's edit saved (the first filler
@@ -23,18 +23,15 @@ import statistics
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
-from ave_core.audio import read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig  # noqa: E402
-from ave_core.editscript import match_key, parse_edit_script, script_words  # noqa: E402
-from ave_core.models import Plan, Transcript, Word, read_artifact  # noqa: E402
-from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from ave_core.timemap import EditMap  # noqa: E402
-from bench.common import OUT, benchmark_row, decode_16k, model_path, snakemake  # noqa: E402
-from bench.common import run_timed as timed  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer
+from ave_core.audio import read_pcm16
+from ave_core.config import AsrConfig
+from ave_core.editscript import match_key, parse_edit_script, script_words
+from ave_core.models import Plan, Transcript, Word, read_artifact
+from ave_core.synth import DEMO_SCRIPT, make_recording
+from ave_core.timemap import EditMap
+from bench.common import OUT, benchmark_row, decode_16k, model_path, snakemake
+from bench.common import run_timed as timed
 
 SCRIPT_SECONDS = 64.4  # one pass of DEMO_SCRIPT
 SENTENCE = "Double glazing keeps the heat inside and the noise outside."

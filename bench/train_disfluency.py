@@ -1,6 +1,6 @@
 """Train the aligned disfluency detector's models on the corpus' tuning voices only.
 
-    .venv/bin/python bench/train_disfluency.py [--check]
+    python -m bench.train_disfluency [--check]
 
 For every talk of the tuning half of ave_core.corpus (generated into bench/out/disfluency/ by
 bench/disfluency.py, with the recogniser's output cached there), the words are prepared exactly as the
@@ -22,27 +22,23 @@ import json
 import pprint
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.audio import read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig  # noqa: E402
-from ave_core.corpus import TUNING_VOICES, CorpusItem, build_corpus, load_corpus  # noqa: E402
-from ave_core.disfluency import (  # noqa: E402
+from ave_core.audio import read_pcm16
+from ave_core.config import AsrConfig
+from ave_core.corpus import TUNING_VOICES, CorpusItem, build_corpus, load_corpus
+from ave_core.disfluency import (
     GAP_FEATURES,
     WORD_FEATURES,
     Candidate,
     alignment_candidates,
     model_probability,
 )
-from ave_core.transcript import prepare_words  # noqa: E402
-from bench.common import model_path  # noqa: E402
-from bench.disfluency import FOLDER, audio_of, recognise  # noqa: E402
+from ave_core.transcript import prepare_words
+from bench.common import REPO, model_path
+from bench.disfluency import FOLDER, audio_of, recognise
 
 MODEL_FILE = REPO / "ave_core" / "disfluency_model.py"
 HEADER = (
@@ -53,7 +49,7 @@ HEADER = (
 )
 L2 = 1.0  # the penalty on the standardised weights
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-COMMAND = ".venv/bin/python bench/train_disfluency.py"
+COMMAND = "python -m bench.train_disfluency"
 
 
 def overlaps(a: tuple[float, float], b: tuple[float, float], share: float = 0.3) -> bool:
