@@ -32,6 +32,7 @@ container: AVE.deploy.container
 wildcard_constraints:
     video=video_slug_pattern(),
     chunk=r"\d+",
+    format="m4a|mp3|flac|wav|ogg|opus",
 
 
 include: "rules/analyze.smk"

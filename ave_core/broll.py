@@ -123,11 +123,20 @@ class Lettering:
 
 
 def render_broll(
-    plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0
+    plan: Plan,
+    analysis: Analysis,
+    out_dir: Path,
+    width: int = 1280,
+    height: int = 720,
+    fps: float = 25.0,
+    skip_reason: str | None = None,
 ) -> Broll:
     """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll).
 
-    `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate."""
+    `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate.
+    `skip_reason`: why no cut-away can be made (a recording without picture): then none is."""
+    if skip_reason:
+        return Broll(producer=make_producer("broll", "none"), skip_reason=skip_reason, clips=[])
     if width < 2 or height < 2 or not fps > 0:
         raise AveError(f"broll: size {width}x{height} at {fps} fps — width, height and fps must be positive")
     warnings: list[str] = []

@@ -45,11 +45,8 @@ def probe(
     audio_raw = [s for s in streams if s.get("codec_type") == "audio"]
     if video_raw is None and not audio_raw:
         raise InputError(f"{source}: no video or audio stream found — is it a media file?")
-    if video_raw is None:
-        raise InputError(
-            f"{source}: no video stream, only audio — ave edits videos; "
-            "add a picture (e.g. ffmpeg -loop 1 -i cover.png -i audio -shortest out.mp4)"
-        )
+    if video_raw is None:  # a podcast: sound only (cover art, if any, is not a picture to edit)
+        return _audio_only(ffprobe, source, fmt, audio_raw, errors, size, slug, original_name)
     _check_complete(source, [video_raw, *audio_raw], errors)
 
     duration = _float(fmt.get("duration")) or _stream_duration(video_raw)
@@ -77,6 +74,41 @@ def probe(
         bit_rate=_int(fmt.get("bit_rate")),
         video=video,
         audio_streams=[_audio_stream(s) for s in audio_raw],
+    )
+
+
+def _audio_only(
+    ffprobe: str,
+    source: Path,
+    fmt: dict[str, Any],
+    audio_raw: list[dict[str, Any]],
+    errors: str,
+    size: int,
+    slug: str,
+    original_name: str | None,
+) -> MediaInfo:
+    """media.json of a recording with sound only (a podcast): no video stream, every stage that needs a
+    picture says it was skipped."""
+    _check_complete(source, audio_raw, errors)
+    streams = [_audio_stream(s) for s in audio_raw]
+    duration = _float(fmt.get("duration")) or max((s.duration_s or 0.0 for s in streams), default=0.0)
+    if not duration or duration <= 0:
+        raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
+    if all(s.sample_rate <= 0 or s.channels <= 0 for s in streams):
+        raise InputError(f"{source}: the audio stream has no sample rate or channels — re-export the file")
+    return MediaInfo(
+        producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
+        source=SourceFile(
+            path=str(source),
+            original_name=original_name or source.name,
+            slug=slug,
+            size_bytes=size,
+        ),
+        container=str(fmt.get("format_name", "unknown")),
+        duration_s=duration,
+        bit_rate=_int(fmt.get("bit_rate")),
+        video=None,
+        audio_streams=streams,
     )
 
 

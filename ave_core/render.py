@@ -128,11 +128,11 @@ def _video_chain(
     return ",".join(chain) + f"[v{index}]"
 
 
-def _audio_segment(piece: Piece, index: int, fps: float, stream: int, fade_s: float) -> str:
+def _audio_segment(piece: Piece, index: int, fps: float, source: str, fade_s: float) -> str:
     start, end = piece.seconds(fps)
     samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
     chain = [
-        f"[0:{stream}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
+        f"[{source}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
         "asetpts=PTS-STARTPTS",
         f"aresample={AUDIO_RATE}",
         "aformat=sample_fmts=fltp:channel_layouts=stereo",
@@ -156,21 +156,34 @@ def _silence_segment(piece: Piece, index: int, fps: float) -> str:
     )
 
 
-def audio_graph(pieces: Sequence[Piece], media: MediaInfo, fps: float, config: RenderConfig) -> list[str]:
-    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly."""
+def audio_graph(
+    pieces: Sequence[Piece],
+    media: MediaInfo,
+    fps: float,
+    config: RenderConfig,
+    enhanced_input: int | None = None,
+) -> list[str]:
+    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly.
+
+    The sound is the source's main audio stream, or, when `enhanced_input` is the index of the ffmpeg
+    input holding it, the enhanced sound (studio sound, enhance.py), which keeps the source's time.
+    """
     stream = media.main_audio()
+    source = f"0:{stream.index}" if stream is not None else ""
+    if enhanced_input is not None and stream is not None:
+        source = f"{enhanced_input}:a:0"
     chains = []
     for i, piece in enumerate(pieces):
         if stream is None:
             chains.append(_silence_segment(piece, i, fps))
         else:
-            chains.append(_audio_segment(piece, i, fps, stream.index, config.join_fade_ms / 1000))
+            chains.append(_audio_segment(piece, i, fps, source, config.join_fade_ms / 1000))
     chains.append("".join(f"[a{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[aout]")
     return chains
 
 
 def measure_edit_loudness(
-    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig
+    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig, enhanced: Path | None = None
 ) -> dict[str, float]:
     """First pass over the whole edited audio: its EBU R128 loudness, which the second pass needs.
 
@@ -183,8 +196,10 @@ def measure_edit_loudness(
     fps = output_fps(media)
     if not pieces:
         raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
-    graph = ";".join([*audio_graph(pieces, media, fps, config), "[aout]ebur128=peak=true[m]"])
+    enhanced_input = 1 if enhanced is not None else None
+    graph = ";".join([*audio_graph(pieces, media, fps, config, enhanced_input), "[aout]ebur128=peak=true[m]"])
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
+    args += ["-i", str(enhanced)] if enhanced is not None else []
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
     values = ebur128_summary(proc.stderr)
@@ -271,22 +286,36 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, measured: dict[str, float], config: RenderConfig,
     video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
+    enhanced: Path | None = None, cover: Path | None = None,
 ) -> None:  # fmt: skip
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV.
 
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
+    `enhanced`: the enhanced sound to use instead of the source's (None: the source's, as it is).
+    A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform, captions.
     """
     fps = output_fps(media)
-    width, height = output_size(media)
+    width, height = output_size(media) if media.video is not None else audiogram_size(config)
     lead = media.video.start_s if media.video else 0.0
     pieces = list(job.pieces)
-    chains = [_video_chain(p, i, fps, (width, height), lead, config) for i, p in enumerate(pieces)]
-    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
+    extra_inputs: list[str] = ["-i", str(enhanced)] if enhanced is not None else []
+    audiogram = media.video is None
+    if audiogram:  # a podcast: the picture is the cover image (or a plain ground) with the sound's waveform
+        cover_input = 1 + (enhanced is not None) if cover is not None else None
+        if cover is not None:
+            extra_inputs += ["-loop", "1", "-framerate", f"{fps:.6f}", "-i", str(cover)]
+        frames_total = sum(p.frames for p in pieces)
+        chains = _audiogram_chains(fps, (width, height), cover_input, frames_total)
+    else:
+        chains = [_video_chain(p, i, fps, (width, height), lead, config) for i, p in enumerate(pieces)]
+        chains.append(
+            "".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]"
+        )
     label = "vcat"
-    extra_inputs: list[str] = []
+    first_broll = 1 + extra_inputs.count("-i")
     for k, (path, at, duration) in enumerate(job.broll):
         extra_inputs += ["-i", path]
-        stream = k + 1
+        stream = k + first_broll
         chains.append(
             f"[{stream}:v]fps={fps:.6f},scale={width}:{height}:force_original_aspect_ratio=decrease,"
             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,trim=duration={duration:.3f},"
@@ -296,14 +325,16 @@ def render_chunk(
             f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
         )
         label = f"o{k}"
-    chains += audio_graph(pieces, media, fps, config)
+    chains += audio_graph(pieces, media, fps, config, 1 if enhanced is not None else None)
+    split = ",asplit=2[anorm][awave]" if audiogram else "[anorm]"
     chains.append(
-        f"[aout]{_loudnorm(measured, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
+        f"[aout]{_loudnorm(measured, config)},aformat=sample_fmts=s16:channel_layouts=stereo{split}"
     )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")
-    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
+    burn = config.burn_captions or audiogram  # an audiogram is watched without sound: it carries its captions
+    if captions is not None and burn and chunk_captions(captions, job, frames / fps, burned):
         style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
         # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
         chains.append(f"[{label}]subtitles=filename='{_filter_path(burned)}':force_style='{style}'[subs]")
@@ -323,6 +354,43 @@ def render_chunk(
     os.replace(_partial(video_out), video_out)
     os.replace(_partial(audio_out), audio_out)
     burned.unlink(missing_ok=True)
+
+
+AUDIOGRAM_GROUND = "0x14213d"  # a dark blue behind the waveform when there is no cover image
+AUDIOGRAM_WAVE = "0xfca311"
+
+
+def audiogram_size(config: RenderConfig) -> tuple[int, int]:
+    """The picture size of a podcast's audiogram video (render.audiogram)."""
+    return (1080, 1080) if config.audiogram == "square" else (1280, 720)
+
+
+def _audiogram_chains(fps: float, size: tuple[int, int], cover_input: int | None, frames: int) -> list[str]:
+    """Filter chains producing [vcat] for a recording without picture: the cover image (cropped to fill) or
+    a plain ground, `frames` long, with the waveform of the chunk's finished sound ([awave]) across it."""
+    width, height = size
+    wave_height = height // 4 - (height // 4) % 2
+    if cover_input is not None:
+        ground = (
+            f"[{cover_input}:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1,format=yuv420p,trim=end_frame={frames}[ground]"
+        )
+    else:
+        ground = (
+            f"color=c={AUDIOGRAM_GROUND}:s={width}x{height}:r={fps:.6f},format=yuv420p,"
+            f"trim=end_frame={frames}[ground]"
+        )
+    wave = (
+        f"[awave]aformat=channel_layouts=mono,showwaves=s={width}x{wave_height}:mode=cline:rate={fps:.6f}"
+        f":colors={AUDIOGRAM_WAVE}:scale=sqrt,format=rgba[wave]"
+    )
+    top = (height - wave_height) // 2  # the middle: the burned captions sit at the foot
+    # the picture is the ground's length: showwaves may end a frame or two early, and its last frame stays
+    overlay = (
+        f"[ground][wave]overlay=0:{top}:eof_action=repeat,setsar=1,format=yuv420p,"
+        f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}[vcat]"
+    )
+    return [ground, wave, overlay]
 
 
 def _filter_path(path: Path) -> str:

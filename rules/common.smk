@@ -18,6 +18,7 @@ from ave_core.config import (
     section_params,
 )
 from ave_core.errors import ConfigError
+from ave_core.podcast import export_formats, find_cover, is_audio_file
 from ave_core.project import check_writable, discover_videos, name_clash
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -50,9 +51,24 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context and the report pages of every video."""
+    """The default target: the assembled context and the report pages of every video, and the edited sound
+    of every podcast (final.m4a, and final.mp3 ... in the recording's own format)."""
     per_video = ["context.json", "report/timeline.png"]
-    return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    targets = expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    for slug, video in sorted(VIDEOS.items()):
+        if is_audio_file(video.path):
+            targets += [
+                f"results/{slug}/final.{kind}" for kind in export_formats(video.path)
+            ]
+    return targets
+
+
+def get_cover(wildcards):
+    """A podcast's cover image (input/NAME.jpg|png), as a list of zero or one path; none for a video (a
+    picture beside it is not read, and adding one reruns nothing)."""
+    path = get_video_path(wildcards)
+    cover = find_cover(path) if is_audio_file(path) else None
+    return [str(cover)] if cover else []
 
 
 def get_video_path(wildcards):
@@ -82,6 +98,47 @@ def code_version(*modules):
         origin = importlib.util.find_spec(f"ave_core.{module}").origin
         digest.update(Path(origin).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def enhanced(wildcards=None):
+    """Whether the studio-sound stage runs (enhance.preset is not off)."""
+    return AVE.enhance.preset != "off"
+
+
+def enhance_settings():
+    """The enhance keys the enhance stage uses (for_analysis only chooses who reads its output)."""
+    return {key: section("enhance")[key] for key in ("preset", "denoiser")}
+
+
+def analysed_audio():
+    """Which sound VAD, transcription and analysis read: "enhanced" or "original" (enhance.for_analysis)."""
+    return "enhanced" if enhanced() and AVE.enhance.for_analysis else "original"
+
+
+def get_speech_wav(wildcards):
+    """The 16 kHz WAV that the listening stages read: the enhanced one when enhance.for_analysis says so."""
+    if analysed_audio() == "enhanced":
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
+
+
+def get_render_sound(wildcards):
+    """The enhanced sound and its record for the render, by name; none when enhance.preset is off (the render
+    then reads the source's sound exactly as before)."""
+    if not enhanced():
+        return {}
+    folder = f"results/{wildcards.video}"
+    return {
+        "enhanced": f"{folder}/enhanced.flac",
+        "enhancement": f"{folder}/enhance.json",
+    }
+
+
+def get_check_wav(wildcards):
+    """The 16 kHz WAV the render's sync check compares the rendered sound with: what the render played."""
+    if enhanced():
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
 
 
 def get_captions(wildcards):
@@ -122,6 +179,7 @@ def get_context_inputs(wildcards):
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
     extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
+    extra += ["enhance"] if enhanced() else []
     rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
 

@@ -26,6 +26,7 @@ rule broll:
 
 rule render_loudness:
     input:
+        unpack(get_render_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
@@ -49,12 +50,14 @@ rule render_loudness:
 
 rule render_chunk:
     input:
+        unpack(get_render_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
         loudness="results/{video}/render/loudness.json",
         captions="results/{video}/captions.srt",
+        cover=get_cover,
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
         audio=temp("results/{video}/render/chunk-{chunk}.wav"),
@@ -78,9 +81,10 @@ rule render_chunk:
 rule render:
     input:
         unpack(get_render_chunks),
+        unpack(get_render_sound),
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_check_wav,
     output:
         video="results/{video}/final.mp4",
         report="results/{video}/render.json",
@@ -98,6 +102,26 @@ rule render:
         code=code_version("render", "timemap"),
     script:
         "../scripts/render.py"
+
+
+rule export_audio:
+    input:
+        video="results/{video}/final.mp4",
+    output:
+        audio="results/{video}/final.{format}",
+    log:
+        "logs/{video}/export_audio-{format}.log",
+    benchmark:
+        "benchmarks/{video}/export_audio-{format}.tsv"
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5, per_input_gb=5),
+    params:
+        code=code_version("podcast", "tools"),
+    script:
+        "../scripts/export_audio.py"
 
 
 rule captions:
@@ -150,6 +174,7 @@ rule thumbnails:
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         scenes="results/{video}/scenes.json",
+        cover=get_cover,
     output:
         thumbnails="results/{video}/thumbnails/thumbnails.json",
         emotional=report(

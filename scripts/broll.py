@@ -17,6 +17,7 @@ with stage_logging(snakemake.log[0], "broll") as log:
         width=width,
         height=height,
         fps=output_fps(media),
+        skip_reason=None if media.video else "audio only: B-roll cut-aways need a picture to cut away from",
     )
     write_artifact(snakemake.output.broll, broll)
     log.info("%d clips", len(broll.clips))

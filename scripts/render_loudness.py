@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from ave_core.config import RenderConfig
+from ave_core.enhance import enhanced_or_none
 from ave_core.models import MediaInfo, Plan, read_artifact, write_json_atomic
 from ave_core.render import measure_edit_loudness
 from ave_core.stage import stage_logging
@@ -14,6 +15,7 @@ with stage_logging(snakemake.log[0], "render_loudness") as log:
         read_artifact(snakemake.input.media, MediaInfo),
         read_artifact(snakemake.input.plan, Plan),
         RenderConfig(**snakemake.params.render),
+        enhanced=enhanced_or_none(snakemake.input.get("enhanced")),
     )
     write_json_atomic(snakemake.output.loudness, json.dumps(measured, indent=2) + "\n")
     log.info("edit loudness %.1f LUFS", measured["input_i"])

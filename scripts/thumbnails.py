@@ -20,6 +20,7 @@ with stage_logging(snakemake.log[0], "thumbnails") as log:
         Path(snakemake.output.thumbnails).parent,
         background=background,
         unavailable=unavailable,
+        cover=snakemake.input.cover[0] if snakemake.input.cover else None,
     )
     write_artifact(snakemake.output.thumbnails, thumbnails)
     log.info("%d thumbnails", len(thumbnails.thumbnails))
