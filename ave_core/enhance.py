@@ -46,6 +46,7 @@ LEVEL_FRAME_S = 0.02  # frames in which the speech level and the noise floor are
 # the denoiser lowers the noise until it lies this far under the speech, never further: a clean recording
 # (its noise already that far down) passes the denoiser untouched (chosen on the bench's tuning half)
 TARGET_SNR_DB = 35.0
+SILENT_DB = -70.0  # loud frames quieter than this: silence (EBU R128's gate), nothing to denoise
 HUM_RESOLUTION_HZ = 0.25  # periodogram bin width of the hum detector
 HUM_HARMONICS = 8  # harmonics of the mains frequency examined (up to 400 / 480 Hz)
 # how far (dB) a harmonic's narrow peak must stand above the spectrum around it to count as hum: chosen on the
@@ -356,7 +357,9 @@ class Survey:
 
     def reduction_db(self, preset: Preset) -> float:
         """How far the denoiser may lower the noise: down to TARGET_SNR_DB under the speech, at most the
-        preset's maximum, and not at all when the noise is already that low."""
+        preset's maximum, and not at all when the noise is already that low or there is no sound at all."""
+        if self.speech_db < SILENT_DB:
+            return 0.0
         return float(min(preset.max_reduction_db, max(0.0, TARGET_SNR_DB - self.snr_db)))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
+from .podcast import is_audio_file
 from .tools import ffprobe_binary, last_line, tool_version
 
 # B-frames reorder at most this many frames between decode and presentation order
@@ -134,9 +135,19 @@ def _explain(stderr: str, source: Path) -> str:
     is_iso_media = head[4:8] == b"ftyp"  # MP4/MOV start with an ftyp box
     if "moov atom not found" in lowered and is_iso_media:
         return "no index (moov atom): the file is truncated or still being written — copy it again"
-    if "invalid data" in lowered:
-        return "not a recognised audio/video format — is it really a video?"
+    if "invalid data" in lowered or _is_text(head):  # ffmpeg's MP3 reader calls text an invalid argument
+        kind = "an audio recording" if is_audio_file(source) else "a video"
+        return f"not a recognised audio/video format — is it really {kind}?"
     return f"{last_line(stderr)} — re-export or copy the file again"
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether a file's first bytes are plain text (notes saved under a media name)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _is_video(stream: dict[str, Any]) -> bool:

@@ -1,5 +1,5 @@
 """Podcasts: recordings with sound only. Which inputs they are, their cover image, and the edited sound
-exported in the podcast's own format (final.m4a always, and final.mp3 for an MP3, and so on)."""
+exported (final.m4a for every recording, and final.mp3 for an MP3 podcast, and so on)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def is_audio_file(path: str | Path) -> bool:
 
 
 def export_formats(path: str | Path) -> list[str]:
-    """The formats the edited sound of a podcast is exported in: m4a, and the input's own where it differs."""
+    """The formats the edited sound of a recording is exported in: m4a, and a podcast's own where it
+    differs (an MP3 gets final.mp3 too)."""
     own = Path(path).suffix.lower().lstrip(".")
     return ["m4a"] + ([own] if own in AUDIO_FORMATS and own != "m4a" else [])
 

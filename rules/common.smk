@@ -51,15 +51,12 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context and the report pages of every video, and the edited sound
-    of every podcast (final.m4a, and final.mp3 ... in the recording's own format)."""
+    """The default target: the assembled context and the report pages of every recording, and its edited
+    sound as final.m4a (a podcast's also in its own format: final.mp3, final.flac ...)."""
     per_video = ["context.json", "report/timeline.png"]
     targets = expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
     for slug, video in sorted(VIDEOS.items()):
-        if is_audio_file(video.path):
-            targets += [
-                f"results/{slug}/final.{kind}" for kind in export_formats(video.path)
-            ]
+        targets += [f"results/{slug}/final.{kind}" for kind in export_formats(video.path)]
     return targets
 
 
