@@ -514,14 +514,12 @@ def report(result: dict) -> str:
             "enhance stage in a child process, `ffmpeg -i X -f null -` before and after it as the time "
             "reference):",
             "",
-            "| minutes | enhance s | s per minute | ffmpeg decode s | ratio | peak RSS Python MB | peak RSS "
-            "ffmpeg MB |",
-            "|---|---|---|---|---|---|---|",
+            "| minutes | enhance s | s per minute | ffmpeg decode s | ratio | peak RSS MB (Python) |",
+            "|---|---|---|---|---|---|",
             *(
                 f"| {r['minutes']:g} | {r['seconds']:.0f} | {r['seconds_per_minute']:.1f} | "
                 f"{r['ffmpeg_decode_s']:.2f} "
-                f"| {r['ratio_to_decode']:.0f} | {r['python_peak_rss_mb']:.0f} | "
-                f"{r['ffmpeg_peak_rss_mb']:.0f} |"
+                f"| {r['ratio_to_decode']:.0f} | {r['python_peak_rss_mb']:.0f} |"
                 for r in rows
             ),
             "",
