@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import AveError, OutputError, ToolError
 from .models import Analysis, Broll, BrollClip, BrollSlot, Plan, SpokenNumber, make_producer
+from .text import sentence_case, shorten
 from .tools import ffmpeg_binary, last_line, write_problem
 
 if TYPE_CHECKING:
@@ -358,11 +359,7 @@ def comparable(value: float, other: float) -> bool:
 
 def caption_text(number: SpokenNumber, slot: BrollSlot) -> str:
     """The sentence the number was said in, shortened at a word to CAPTION_MAX_CHARS."""
-    text = " ".join((number.context or slot.rationale or number.text).split())
-    text = text[:1].upper() + text[1:]
-    if len(text) <= CAPTION_MAX_CHARS:
-        return text
-    return text[: CAPTION_MAX_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return shorten(sentence_case(number.context or slot.rationale or number.text), CAPTION_MAX_CHARS)
 
 
 # --- lettering ------------------------------------------------------------------------------

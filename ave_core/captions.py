@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .models import Plan, Transcript, write_json_atomic
+from .text import capitalised
 from .timemap import EditMap
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -96,17 +97,10 @@ def kept_tokens(transcript: Transcript, edit_map: EditMap) -> list[_Token]:
             removed = removed or bool(text)
             continue
         if removed and (not tokens or _ends_sentence(tokens[-1].text)):
-            text = _capitalised(text)  # "Um, heating" loses its "Um," and "heating" now starts the sentence
+            text = capitalised(text)  # "Um, heating" loses its "Um," and "heating" now starts the sentence
         _append_token(tokens, text, *timing)
         removed = False
     return tokens
-
-
-def _capitalised(text: str) -> str:
-    """The word with a capital first letter, unless its own capitals say it is a name such as "iPhone"."""
-    if text[0].islower() and not any(c.isupper() for c in text[1:]):
-        return text[0].upper() + text[1:]
-    return text
 
 
 def _edited_extent(edit_map: EditMap, start: float, end: float) -> tuple[float, float] | None:

@@ -40,6 +40,7 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .text import short_phrase, title_case
 from .timemap import FrameGrid
 
 DROPPED_CUT = "dropped: it would remove"
@@ -410,7 +411,7 @@ def broll_slots(analysis: Analysis) -> list[BrollSlot]:
                     start=concept.times[0],
                     end=concept.times[0] + BROLL_LENGTH_S,
                     kind="title_card",
-                    text=concept.term.title(),
+                    text=title_case(concept.term),
                     reason="key concept",
                     rationale=f"first mention of a top concept (score {concept.score:.2f})",
                     confidence=round(0.4 + 0.4 * concept.score, 2),
@@ -449,20 +450,6 @@ def _sentence_at(words: Sequence[Word], time: float) -> str:
     return " ".join(w.word for w in words[start : end + 1] if not w.is_filler)
 
 
-_WEAK_EDGES = {"so", "and", "but", "then", "now", "well", "okay", "the", "a", "an", "of", "to", "in", "on"}
-
-
-def _short(text: str, words: int = 5) -> str:
-    """At most `words` words of `text`, without leading fillers or a dangling last word like "the"."""
-    tokens = text.replace('"', "").split()
-    while tokens and tokens[0].lower().strip(",.") in _WEAK_EDGES:
-        tokens.pop(0)
-    tokens = tokens[:words]
-    while len(tokens) > 1 and tokens[-1].lower().strip(",.;:") in _WEAK_EDGES:
-        tokens.pop()
-    return " ".join(tokens).rstrip(".,;:")
-
-
 def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
     """Three thumbnails: emotional (strongest moment), curiosity (top concept), authority (a number)."""
     analysis, words = ctx.analysis, ctx.transcript.words
@@ -470,7 +457,9 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
     highlights = ctx.scenes.visual_highlights if ctx.scenes else []
     best_frame = highlights[0].time if highlights else None
     peak = max(analysis.emotional_peaks, key=lambda p: p.score, default=None)
-    emotional_hook = _short(_sentence_at(words, peak.time), 4).upper() if peak and words else top.upper()
+    emotional_hook = (
+        short_phrase(_sentence_at(words, peak.time), 4).upper() if peak and words else top.upper()
+    )
     number = next((n for n in analysis.numbers if n.kind in ("percent", "money")), None)
     authority_hook = f"{number.text} {top}".strip() if number else f"{top}: the facts"
     return [
@@ -484,7 +473,7 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
         ),
         ThumbnailConcept(
             strategy="curiosity",
-            hook=f"The truth about {top}?" if len(top) < 24 else f"{_short(top, 3)}?",
+            hook=f"The truth about {top}?" if len(top) < 24 else f"{short_phrase(top, 3)}?",
             frame_time=highlights[1].time if len(highlights) > 1 else best_frame,
             reason="open question on the top concept",
             rationale=f'"{top}" is the most important concept',
@@ -492,7 +481,7 @@ def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
         ),
         ThumbnailConcept(
             strategy="authority",
-            hook=_short(authority_hook, 5),
+            hook=short_phrase(authority_hook, 5),
             frame_time=highlights[2].time if len(highlights) > 2 else best_frame,
             reason="a concrete figure" if number else "expert framing",
             rationale=number.context[:120] if number else "no spoken figure",

@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()  # noqa: E501
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+from .text import ONES, TENS
 
 
 def number_words(value: int) -> str:
     """An integer below a million in English words (42 -> "forty two")."""
     if value < 20:
-        return _ONES[value]
+        return ONES[value]
     if value < 100:
         tens, ones = divmod(value, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+        return TENS[tens - 2] + (f" {ONES[ones]}" if ones else "")
     if value < 1000:
         hundreds, rest = divmod(value, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
+        return f"{ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
     thousands, rest = divmod(value, 1000)
     return f"{number_words(thousands)} thousand" + (f" {number_words(rest)}" if rest else "")
 

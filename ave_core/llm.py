@@ -26,6 +26,7 @@ from .config import DirectorConfig
 from .deadline import Late, call_within
 from .errors import AveError
 from .models import write_json_atomic
+from .text import one_line
 
 if TYPE_CHECKING:
     from google import genai
@@ -206,8 +207,7 @@ def scrub(text: str, secret: str) -> str:
     """One short line of `text` with `secret` blanked out."""
     if secret:
         text = text.replace(secret, "***")
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 3] + "..."
+    return one_line(text, MAX_REASON_CHARS, ellipsis="...")
 
 
 def describe_failure(exc: BaseException, secret: str) -> str:

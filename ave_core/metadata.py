@@ -34,6 +34,7 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .text import content_words, sentence_case, shorten, title_case, tokens
 from .timemap import EditMap
 
 MAX_TITLE_CHARS = 100  # YouTube's limit
@@ -52,10 +53,6 @@ GENERIC_HASHTAGS = {
     "music": ["#Music", "#NewMusic", "#Live"],
     "general": ["#Video", "#Explained", "#Guide"],
 }
-STOPWORDS = frozenset(
-    "a an the and or but of to in on at by for with about from into is are was were be it its this that "
-    "these those so as do does how what why when you your we our i my".split()
-)
 CLOSING_WORDS = ("welcome", "thanks for watching", "thank you for watching", "subscribe", "see you")
 
 
@@ -90,34 +87,19 @@ def kept_sentences(transcript: Transcript, edit_map: EditMap) -> list[Sentence]:
             start = word.start
         current.append(word.word.strip())
         if re.search(r"[.!?]$", current[-1]):
-            sentences.append(Sentence(_sentence_case(" ".join(current)), start))
+            sentences.append(Sentence(sentence_case(" ".join(current)), start))
             current = []
     if current:
-        sentences.append(Sentence(_sentence_case(" ".join(current)) + ".", start))
+        sentences.append(Sentence(sentence_case(" ".join(current)) + ".", start))
     return sentences
-
-
-def _sentence_case(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:1].upper() + text[1:]
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9$%]+", text.lower())
-
-
-def _content_words(text: str) -> list[str]:
-    tokens = _tokens(text)
-    content = [t for t in tokens if t not in STOPWORDS]
-    return content or tokens
 
 
 def matches_hook(title: str, hook: str) -> bool:
     """Whether `title` carries the hook: at least half of the hook's content words appear in it."""
-    wanted = set(_content_words(hook))
+    wanted = set(content_words(hook))
     if not wanted:
         return True
-    have = set(_tokens(title))
+    have = set(tokens(title))
     return len(wanted & have) / len(wanted) >= HOOK_MATCH_SHARE
 
 
@@ -192,23 +174,11 @@ def timestamp(seconds: float) -> str:
 # --- titles, tags, hashtags -----------------------------------------------------------------
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` on one line, cut at a word boundary to at most `limit` characters (ellipsis included)."""
-    line = " ".join(text.split())
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:-–—") + "…"
-
-
-def _title_case(text: str) -> str:
-    """All-caps hooks in title case for a title (YouTube demotes shouting titles); others unchanged."""
+def unshouted(text: str) -> str:
+    """An all-caps hook in title case for a title (YouTube demotes shouting titles); others unchanged."""
     if not any(c.isalpha() for c in text) or not text.isupper():
         return text
-    words = text.lower().split()
-    return " ".join(w if (i and w in STOPWORDS) else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    return title_case(text.lower())
 
 
 def _topic(plan: Plan, analysis: Analysis) -> str:
@@ -220,9 +190,9 @@ def _topic(plan: Plan, analysis: Analysis) -> str:
 
 def template_title(thumbnail: Thumbnail, topic: str) -> Title:
     """A title that opens with the thumbnail's hook, so the picture and the title say the same thing."""
-    hook = _title_case(" ".join(thumbnail.hook.split())).rstrip()
-    topic_title = " ".join(w[:1].upper() + w[1:] for w in topic.split())
-    has_topic = bool(topic) and all(t in _tokens(hook) for t in _tokens(topic))
+    hook = unshouted(" ".join(thumbnail.hook.split())).rstrip()
+    topic_title = title_case(topic)
+    has_topic = bool(topic) and all(t in tokens(hook) for t in tokens(topic))
     if thumbnail.strategy == "curiosity":
         tail = "What Most People Get Wrong" if has_topic or not topic else f"{topic_title} Explained"
         text = f"{hook} {tail}" if hook.endswith("?") else f"{hook}? {tail}"
@@ -242,7 +212,7 @@ def template_title(thumbnail: Thumbnail, topic: str) -> Title:
 def extra_titles(topic: str, analysis: Analysis, thumbnails: Sequence[Thumbnail], count: int) -> list[Title]:
     """Further titles when there are fewer thumbnails than MIN_TITLES, paired with the first thumbnail."""
     pair = thumbnails[0].strategy if thumbnails else "curiosity"
-    subject = " ".join(w[:1].upper() + w[1:] for w in (topic or "this topic").split())
+    subject = title_case(topic or "this topic")
     hook = thumbnails[0].hook if thumbnails else ""
     options = [f"{hook} — {subject}: What You Need to Know", f"{hook} — How {subject} Really Works"]
     options += [f"{subject}: {n.text} and What It Means" for n in analysis.numbers[:1]]
@@ -299,7 +269,7 @@ def pick_hashtags(candidates: Iterable[str], content_type: str, count: int = MIN
     covered: set[str] = set()  # words of the hashtags chosen: #Energy adds nothing after #SavingEnergy
     for phrase in [*candidates, *GENERIC_HASHTAGS.get(content_type, GENERIC_HASHTAGS["general"])]:
         tag = hashtag(phrase.lstrip("#"))
-        words = set(_tokens(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", phrase)))
+        words = set(tokens(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", phrase)))
         if tag and tag.lower() not in (c.lower() for c in chosen) and not words <= covered:
             chosen.append(tag)
             covered |= words
@@ -317,8 +287,8 @@ def _is_filler_sentence(sentence: Sentence) -> bool:
 
 
 def _sentence_score(sentence: Sentence, analysis: Analysis) -> float:
-    lower = " ".join(_tokens(sentence.text))
-    score = sum(c.score for c in analysis.concepts if " ".join(_tokens(c.term)) in lower)
+    lower = " ".join(tokens(sentence.text))
+    score = sum(c.score for c in analysis.concepts if " ".join(tokens(c.term)) in lower)
     if any(ch.isdigit() for ch in sentence.text):
         score += 0.5
     return score / (1 + len(lower.split()) / 12)
@@ -400,7 +370,7 @@ def template_parts(
         phrases += [k.phrase for k in research.keywords]
     return Parts(
         titles=titles,
-        hook_line=_sentence_case(hook_line),
+        hook_line=sentence_case(hook_line),
         summary=template_summary(topic, analysis, sentences),
         takeaways=template_takeaways(analysis, sentences),
         tags=template_tags(research, analysis, plan),

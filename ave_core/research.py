@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .analysis import fold_plural, stopwords, token
 from .config import ResearchConfig
 from .deadline import Late, call_within
 from .errors import AveError
 from .models import Analysis, Fallback, Keyword, Research, Transcript, make_producer, write_json_atomic
+from .text import fold_plural, is_content_word, one_line, token
 
 logger = logging.getLogger("ave.research")
 
@@ -84,17 +84,11 @@ class SearchClient(Protocol):
     def suggestions(self, query: str) -> list[str]: ...
 
 
-def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """`text` on one line, shortened to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def describe_error(exc: BaseException) -> str:
     """An exception as one line; our own errors already read well, others get their type."""
     if isinstance(exc, AveError):
-        return one_line(str(exc))
-    return one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return one_line(str(exc), MESSAGE_CHARS)
+    return one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, MESSAGE_CHARS)
 
 
 # --- the ddgs backend -------------------------------------------------------------------------
@@ -345,7 +339,9 @@ class CachedSearch:
             # shared: the videos' research jobs share this cache, and may store the same query at once
             write_json_atomic(path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n", shared=True)
         except OSError as exc:  # the answer is still good; only the next run pays for it again
-            self.warnings.append(one_line(f"search cache {self.cache_dir} is not writable: {exc}"))
+            self.warnings.append(
+                one_line(f"search cache {self.cache_dir} is not writable: {exc}", MESSAGE_CHARS)
+            )
 
 
 def _result_from(item: dict[str, Any]) -> SearchResult:
@@ -357,17 +353,13 @@ def _result_from(item: dict[str, Any]) -> SearchResult:
 # --- text helpers -----------------------------------------------------------------------------
 
 
-def _is_content(word: str) -> bool:
-    return len(word) >= 3 and word.isalpha() and word not in stopwords()
-
-
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """A phrase as compared: its folded, lowercase tokens."""
     return tuple(fold_plural(t) for t in (token(p) for p in phrase.split()) if t)
 
 
 def _content_stems(key: Iterable[str]) -> set[str]:
-    return {w for w in key if _is_content(w)}
+    return {w for w in key if is_content_word(w)}
 
 
 def _contains(long: tuple[str, ...], short: tuple[str, ...]) -> bool:
@@ -425,7 +417,7 @@ def candidate_phrases(text: str) -> Iterable[tuple[tuple[str, ...], str]]:
         # "energy-saving" reads as "energy saving", as it is also written
         words = [t for t in (token(w) for w in clause.replace("-", " ").split()) if t]
         for start, first in enumerate(words):
-            if not _is_content(first):
+            if not is_content_word(first):
                 continue
             yield from _phrases_from(words, start)
 
@@ -433,7 +425,7 @@ def candidate_phrases(text: str) -> Iterable[tuple[tuple[str, ...], str]]:
 def _phrases_from(words: Sequence[str], start: int) -> Iterable[tuple[tuple[str, ...], str]]:
     content, gap = 1, 0
     for end in range(start + 1, len(words)):
-        if not _is_content(words[end]):
+        if not is_content_word(words[end]):
             gap += 1
             if gap > MAX_GAP_WORDS:
                 return
@@ -529,7 +521,9 @@ def choose_seeds(terms: dict[tuple[str, ...], _Term], video_count: int, limit: i
 
 def transcript_vocabulary(transcripts: Sequence[Transcript]) -> set[str]:
     """Every content word said in the project, folded."""
-    return {fold_plural(w) for t in transcripts for w in (token(x) for x in t.text.split()) if _is_content(w)}
+    return {
+        fold_plural(w) for t in transcripts for w in (token(x) for x in t.text.split()) if is_content_word(w)
+    }
 
 
 def relevance(key: tuple[str, ...], concept_words: set[str], vocabulary: set[str]) -> float:
@@ -574,7 +568,7 @@ def run_searches(seeds: Sequence[str], client: SearchClient, max_results: int) -
                 if isinstance(exc, SearchError)
                 else f"search for {seed!r} failed: {describe_error(exc)}"
             )
-            found.failures.append(one_line(said))
+            found.failures.append(one_line(said, MESSAGE_CHARS))
             failed_in_a_row += 1
             continue
         found.succeeded += 1

@@ -38,6 +38,7 @@ from .models import (
     atomic_writer,
     make_producer,
 )
+from .text import shorten
 from .tools import ffmpeg_binary, tool_version
 
 log = logging.getLogger("ave.thumbnails")
@@ -56,6 +57,7 @@ LINE_SPACING = 1.08  # line pitch as a multiple of the font size
 MARGIN = 0.05  # space left at the thumbnail's edges, as a share of its width
 FACE_WINDOW_S = 1.0  # a face sample this close to the frame's time steers the crop
 MIN_FRAME_GAP_S = 1.0  # two thumbnails should not show frames closer than this
+MAX_HOOK_CHARS = 48  # a hook short enough for two large lines
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",  # Debian, Ubuntu
     "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf",  # Fedora
@@ -673,19 +675,6 @@ def letter_legibly(
             return image, dataclasses.replace(check, attempts=attempts)
 
 
-def shorten_hook(hook: str, max_chars: int = 48) -> str:
-    """A hook short enough for two large lines: whole words, with an ellipsis when words were dropped."""
-    clean = " ".join(hook.split())
-    if len(clean) <= max_chars:
-        return clean
-    words, kept = clean.split(), ""
-    for word in words:
-        if len(f"{kept} {word}".strip()) > max_chars - 1:
-            break
-        kept = f"{kept} {word}".strip()
-    return f"{kept or clean[: max_chars - 1]}…"
-
-
 # --- the stage ------------------------------------------------------------------------------
 
 
@@ -736,7 +725,7 @@ def render_thumbnails(
             )
         focus = crop_focus(scenes, times[strategy])
         filled = fill_frame(frame, width, height, focus) if frame is not None else None
-        hook = shorten_hook(concept.hook)
+        hook = shorten(concept.hook, MAX_HOOK_CHARS)
         requests[strategy] = BackgroundRequest(strategy, hook, topic, filled, width, height)
 
     backgrounds, backend, fallback = _backgrounds(requests, background, width, height)

@@ -11,6 +11,7 @@ from .asr import RecognizedSpeech, make_recognizer, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
 from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
+from .text import squashed
 
 # "like" after these words is a verb or a comparison, not a filler
 _LIKE_IS_MEANT = {
@@ -30,30 +31,25 @@ BACKEND_PACKAGES = {
 }  # how far a filler's time may be moved onto a voiced stretch
 
 
-def normalise(token: str) -> str:
-    """Lowercase letters, digits and apostrophes only ("Um," -> "um", "Mm-hmm" -> "mmhmm")."""
-    return re.sub(r"[^a-z0-9']", "", token.lower())
-
-
 def mark_fillers(words: list[Word], lexicon: Sequence[str]) -> None:
     """Set is_filler from the lexicon, plus context rules for "like", "you know" and "I mean"."""
-    always = {normalise(w) for w in lexicon}
+    always = {squashed(w) for w in lexicon}
     for i, word in enumerate(words):
-        token = normalise(word.word)
+        token = squashed(word.word)
         before = words[i - 1] if i > 0 else None
         after = words[i + 1] if i + 1 < len(words) else None
         if token in always:
             word.is_filler = True
         elif token == "like" and _set_off(before, word, after):
             word.is_filler = (
-                before is None or before.word.endswith(",") or normalise(before.word) not in _LIKE_IS_MEANT
+                before is None or before.word.endswith(",") or squashed(before.word) not in _LIKE_IS_MEANT
             )
-        elif token == "know" and before is not None and normalise(before.word) == "you":
+        elif token == "know" and before is not None and squashed(before.word) == "you":
             earlier = words[i - 2] if i > 1 else None
-            meant = earlier is not None and normalise(earlier.word) in _YOU_KNOW_IS_MEANT
+            meant = earlier is not None and squashed(earlier.word) in _YOU_KNOW_IS_MEANT
             if _set_off(earlier, before, after, last=word) and not meant:
                 before.is_filler = word.is_filler = True
-        elif token == "mean" and before is not None and normalise(before.word) == "i":
+        elif token == "mean" and before is not None and squashed(before.word) == "i":
             if word.word.endswith(","):
                 before.is_filler = word.is_filler = True
 
@@ -201,7 +197,7 @@ def _similarity(a: Sequence[str], b: Sequence[str]) -> float:
 def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """ "the second step is the second step is insulation": k words followed at once by the same k."""
     spoken = [i for i, w in enumerate(words) if not w.is_filler]
-    tokens = [normalise(words[i].word) for i in spoken]
+    tokens = [squashed(words[i].word) for i in spoken]
     # a take never spans the end of a sentence
     ends_sentence = [bool(re.search(r"[.!?]$", words[i].word)) for i in spoken]
     retakes: list[Retake] = []
@@ -224,7 +220,7 @@ def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retak
 def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """A phrase whose words start a later phrase within the window (a restarted sentence)."""
     groups = phrases(words)
-    tokens = [[normalise(words[i].word) for i in g] for g in groups]
+    tokens = [[squashed(words[i].word) for i in g] for g in groups]
     retakes: list[Retake] = []
     for a, first in enumerate(groups):
         if len(first) < settings.retake_min_words:

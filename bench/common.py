@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ave_core.asr import bundled_models
-from ave_core.transcript import normalise
+from ave_core.text import squashed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -102,7 +102,7 @@ def benchmark_row(path: Path) -> dict[str, float]:
 
 def filler_tokens(text: str, lexicon: set[str]) -> Counter[str]:
     """How often each filler of `lexicon` occurs in `text`."""
-    return Counter(t for t in (normalise(w) for w in text.split()) if t in lexicon)
+    return Counter(t for t in (squashed(w) for w in text.split()) if t in lexicon)
 
 
 def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]:

@@ -39,8 +39,8 @@ from ave_core.media import probe  # noqa: E402
 from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Scenes, Transcript, read_artifact  # noqa: E402
 from ave_core.project import slugify  # noqa: E402
 from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
+from ave_core.text import squashed  # noqa: E402
 from ave_core.timemap import EditMap  # noqa: E402
-from ave_core.transcript import normalise  # noqa: E402
 from ave_core.vision import cut_times, shot_boundary_f1  # noqa: E402
 from bench.common import (  # noqa: E402
     DEV,
@@ -65,7 +65,7 @@ CLIPPED_SHARE = 0.5  # a word counts as clipped when a cut removes at least this
 SILENCE_DB = -35  # silencedetect level for the real recordings' pauses (no ground truth there)
 SILENCE_MIN_S = 0.5
 SLIVER_S = 0.3  # kept pieces shorter than this are counted as slivers
-LEXICON = {normalise(w) for w in AsrConfig().filler_words}
+LEXICON = {squashed(w) for w in AsrConfig().filler_words}
 
 # a second generated talk, unlike the demo: other words, a long dead-air gap, other fillers, a retake
 STUDY_SCRIPT: list[tuple[str, float]] = [
@@ -281,7 +281,7 @@ def content_words_wer(reference: str, hypothesis: str) -> float:
     """WER with the fillers taken out of both sides (filler recall is measured on its own)."""
 
     def strip(text: str) -> str:
-        return " ".join(w for w in normalise_text(text).split() if normalise(w) not in LEXICON)
+        return " ".join(w for w in normalise_text(text).split() if squashed(w) not in LEXICON)
 
     return word_error_rate(strip(reference), strip(hypothesis))
 
@@ -310,7 +310,7 @@ def content_words(words: list[Any], levels: Any, exempt: list[tuple[float, float
     """The bare model's words that are not fillers, with their audible frames; words with none left out."""
     found = []
     for word in words:
-        token = normalise(word.word)
+        token = squashed(word.word)
         if token and token not in LEXICON:
             audible = audible_frames(word, levels, exempt)
             if audible:
@@ -392,7 +392,7 @@ def caption_drift_ms(plan: Plan, media: MediaInfo) -> float:
 def bag_of_words_recall(reference: str, hypothesis: str) -> float:
     """Share of the reference's content words (as a multiset) that the hypothesis contains; for references
     whose word order is unknown (AMI's per-speaker word lists)."""
-    want = Counter(w for w in normalise_text(reference).split() if normalise(w) not in LEXICON)
+    want = Counter(w for w in normalise_text(reference).split() if squashed(w) not in LEXICON)
     have = Counter(normalise_text(hypothesis).split())
     return sum((want & have).values()) / (sum(want.values()) or 1)
 
@@ -425,7 +425,7 @@ def words_in_final(final: Path, model: str, expected: str) -> dict[str, Any]:
 
     segments, _ = bare_whisper(model, decode_mono(final))
     heard = " ".join(s.text for s in segments)
-    want = [w for w in normalise_text(expected).split() if normalise(w) not in LEXICON]
+    want = [w for w in normalise_text(expected).split() if squashed(w) not in LEXICON]
     return {"content_words": len(want), "present": round(bag_of_words_recall(expected, heard), 3)}
 
 
@@ -524,7 +524,7 @@ def filler_figures(
 ) -> dict[str, Any]:
     """Fillers the bare model writes, ave's transcript flags and the plan cuts, against the known ones."""
     true_fillers = [(f["start"], f["end"]) for f in truth["fillers"]]
-    bare = [(w.start, w.end) for w in bare_words if normalise(w.word) in LEXICON]
+    bare = [(w.start, w.end) for w in bare_words if squashed(w.word) in LEXICON]
     figures: dict[str, Any] = {"bare": event_counts(bare, true_fillers)}
     if transcript is not None:
         flagged = [(w.start, w.end) for w in transcript.words if w.is_filler]

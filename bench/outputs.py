@@ -31,7 +31,7 @@ from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
 from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
 from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact  # noqa: E402
 from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk  # noqa: E402
-from ave_core.transcript import normalise  # noqa: E402
+from ave_core.text import squashed  # noqa: E402
 from bench.common import OUT, model_path  # noqa: E402
 
 DEMO = REPO / "examples" / "demo"
@@ -50,13 +50,13 @@ def retranscribe(results: Path) -> dict[str, object]:
         )
         samples, _ = read_pcm16(wav)
     speech = FasterWhisperRecognizer(AsrConfig(model=model_path()), 2).recognize(samples)
-    final_words = [normalise(w.word) for s in speech.segments for w in s.words]
+    final_words = [squashed(w.word) for s in speech.segments for w in s.words]
     source = read_artifact(results / "transcript.json", Transcript)
     retakes = [(r.start, r.end) for r in source.retakes]
     content = [
-        normalise(w.word)
+        squashed(w.word)
         for w in source.words
-        if not w.is_filler and not any(a <= w.start < b for a, b in retakes) and normalise(w.word)
+        if not w.is_filler and not any(a <= w.start < b for a, b in retakes) and squashed(w.word)
     ]
     present = Counter(final_words)
     kept = sum(min(n, present[word]) for word, n in Counter(content).items())

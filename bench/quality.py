@@ -29,7 +29,8 @@ from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig  # n
 from ave_core.evaluation import match_events, normalise_text, word_error_rate  # noqa: E402
 from ave_core.media import probe  # noqa: E402
 from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from ave_core.transcript import build_transcript, normalise  # noqa: E402
+from ave_core.text import squashed  # noqa: E402
+from ave_core.transcript import build_transcript  # noqa: E402
 from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed  # noqa: E402
 
 
@@ -85,7 +86,7 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     from faster_whisper import WhisperModel
 
     config = AsrConfig(model=model_path())
-    lexicon = {normalise(w) for w in config.filler_words}
+    lexicon = {squashed(w) for w in config.filler_words}
     talk = OUT / "demo-talk.mp4"
     truth = make_recording(talk, DEMO_SCRIPT) if not talk.exists() else None
     truth_data = (
@@ -106,7 +107,7 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     _, recall_with_evidence = match_events(with_evidence, true_fillers, tolerance_s=0.2)
     bare = WhisperModel(model_path(), device="cpu", compute_type="int8", cpu_threads=2)
     bare_words = [w for s in bare.transcribe(samples, word_timestamps=True)[0] for w in s.words]
-    bare_found = [(w.start, w.end) for w in bare_words if normalise(w.word) in lexicon]
+    bare_found = [(w.start, w.end) for w in bare_words if squashed(w.word) in lexicon]
     bare_precision, bare_recall = match_events(bare_found, true_fillers, tolerance_s=0.2)
     true_retakes = [(r["start"], r["end"]) for r in truth_data["retakes"]]
     retake_precision, retake_recall = match_events(

@@ -19,7 +19,7 @@ rule probe:
         probe=section("probe"),
         original_name=get_original_name,
         name_clash=get_name_clash,
-        code=code_version("media", "tools"),
+        code=script_code("probe"),
     script:
         "../scripts/probe.py"
 
@@ -42,7 +42,7 @@ rule extract_audio:
         mem_mb=scaled(500),
         runtime=scaled(5, per_input_gb=5),
     params:
-        code=code_version("audio", "tools"),
+        code=script_code("extract_audio"),
     script:
         "../scripts/extract_audio.py"
 
@@ -74,7 +74,7 @@ rule enhance:
         runtime=scaled(10, per_input_gb=60),
     params:
         enhance=enhance_settings(),
-        code=code_version("enhance", "tools"),
+        code=script_code("enhance"),
     script:
         "../scripts/enhance.py"
 
@@ -99,7 +99,7 @@ rule audio:
         vad=section("vad"),
         audio=section("audio"),
         analysed_audio=analysed_audio(),
-        code=code_version("audio", "tools"),
+        code=script_code("audio"),
     script:
         "../scripts/audio.py"
 
@@ -124,7 +124,7 @@ rule transcribe:
         gpu=get_transcribe_gpus,
     params:
         asr=section("asr"),
-        code=code_version("asr", "transcript", "audio"),
+        code=script_code("transcribe"),
     script:
         "../scripts/transcribe.py"
 
@@ -147,7 +147,7 @@ rule scenes:
         runtime=scaled(10, per_input_gb=20),
     params:
         scenes=section("scenes"),
-        code=code_version("vision"),
+        code=script_code("scenes"),
     script:
         "../scripts/scenes.py"
 
@@ -171,6 +171,6 @@ rule analyze:
         runtime=scaled(10, per_input_gb=20),
     params:
         analysis=section("analysis"),
-        code=code_version("analysis"),
+        code=script_code("analyze"),
     script:
         "../scripts/analyze.py"

@@ -1,7 +1,6 @@
+# In params, code=script_code("NAME") hashes the ave_core modules scripts/NAME.py imports: edits rerun the rule.
 # Everything that is not a rule: configuration, input discovery, paths and input functions.
 
-import hashlib
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -11,6 +10,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from ave_core.asr import find_sidecar
+from ave_core.code_hash import code_hash
 from ave_core.config import (
     coerce_strings,
     load_config,
@@ -88,13 +88,12 @@ def section(name):
     return section_params(AVE, name)
 
 
-def code_version(*modules):
-    """A hash of ave_core modules' source: a change to a stage's logic reruns its rule."""
-    digest = hashlib.sha256()
-    for module in modules:
-        origin = importlib.util.find_spec(f"ave_core.{module}").origin
-        digest.update(Path(origin).read_bytes())
-    return digest.hexdigest()[:16]
+def script_code(*scripts):
+    """A hash of every ave_core module that scripts/NAME.py imports (directly or not, found with ast), so
+    that a change to the code a rule runs reruns it; Snakemake's own code trigger sees only the script.
+    """
+    base = Path(workflow.basedir)
+    return code_hash([base / "scripts" / f"{name}.py" for name in scripts], base)
 
 
 def enhanced(wildcards=None):

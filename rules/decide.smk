@@ -21,7 +21,7 @@ rule research:
         runtime=scaled(10),
     params:
         research=section("research"),
-        code=code_version("research"),
+        code=script_code("research"),
     script:
         "../scripts/research.py"
 
@@ -48,6 +48,6 @@ checkpoint direct:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("director", "llm", "timemap"),
+        code=script_code("direct"),
     script:
         "../scripts/direct.py"

@@ -19,7 +19,7 @@ rule broll:
         mem_mb=scaled(2000),
         runtime=scaled(20),
     params:
-        code=code_version("broll", "timemap"),
+        code=script_code("broll"),
     script:
         "../scripts/broll.py"
 
@@ -43,7 +43,7 @@ rule render_loudness:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=script_code("render_loudness"),
     script:
         "../scripts/render_loudness.py"
 
@@ -73,7 +73,7 @@ rule render_chunk:
         runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=script_code("render_chunk"),
     script:
         "../scripts/render_chunk.py"
 
@@ -99,7 +99,9 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        # the chunks are temp(), gone once joined: Snakemake plans neither them nor the loudness they
+        # read unless the join reruns, so the join reruns when their code changes
+        code=script_code("render", "render_chunk", "render_loudness"),
     script:
         "../scripts/render.py"
 
@@ -119,7 +121,7 @@ rule export_audio:
         mem_mb=scaled(500),
         runtime=scaled(5, per_input_gb=5),
     params:
-        code=code_version("podcast", "tools"),
+        code=script_code("export_audio"),
     script:
         "../scripts/export_audio.py"
 
@@ -141,7 +143,7 @@ rule captions:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("captions", "timemap"),
+        code=script_code("captions"),
     script:
         "../scripts/captions.py"
 
@@ -163,7 +165,7 @@ rule timeline:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("timeline", "timemap"),
+        code=script_code("timeline"),
     script:
         "../scripts/timeline.py"
 
@@ -206,7 +208,7 @@ rule thumbnails:
         runtime=scaled(10, per_input_gb=5),
     params:
         thumbnails=section("thumbnails"),
-        code=code_version("thumbnails"),
+        code=script_code("thumbnails"),
     script:
         "../scripts/thumbnails.py"
 
@@ -232,7 +234,7 @@ rule metadata:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("metadata", "timemap"),
+        code=script_code("metadata"),
     script:
         "../scripts/metadata.py"
 
@@ -257,7 +259,7 @@ rule context:
     params:
         context=section("context"),
         benchmarks=get_benchmarks,
-        code=code_version("context", "models"),
+        code=script_code("context"),
     script:
         "../scripts/context.py"
 
@@ -300,6 +302,6 @@ rule report_pages:
         mem_mb=scaled(1000),
         runtime=scaled(10),
     params:
-        code=code_version("report"),
+        code=script_code("report_pages"),
     script:
         "../scripts/report_pages.py"

@@ -102,6 +102,23 @@ def bad_inputs(media_dir: Path, talk: tuple[Path, Truth]) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def finished_talk(tmp_path_factory: pytest.TempPathFactory, talk: tuple[Path, Truth]) -> Path:
+    """A project holding the talk as input/talk.mp4 after one whole workflow run (results/talk/...).
+
+    Shared by every test that needs real artifacts or a finished run to plan against: tests that change
+    the project work on a copy of it.
+    """
+    from tests.workflow.conftest import run_workflow
+
+    project = tmp_path_factory.mktemp("finished") / "project"
+    (project / "input").mkdir(parents=True)
+    shutil.copyfile(talk[0], project / "input" / "talk.mp4")
+    proc = run_workflow(project)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return project
+
+
+@pytest.fixture(scope="session")
 def shared_dev() -> Path:
     """../shared/media/dev, the real recordings with ground truth."""
     path = SHARED_MEDIA / "dev"

@@ -15,10 +15,10 @@ WILDCARDS = re.compile(r"^\s+wildcards: video=([^,\s]+)")  # other wildcards (ch
 
 
 def run_workflow(
-    project: Path, *args: str, cwd: Path | None = None, timeout_s: float = 600
+    project: Path, *args: str, cwd: Path | None = None, timeout_s: float = 600, snakefile: Path = SNAKEFILE
 ) -> subprocess.CompletedProcess[str]:
     """`snakemake -s REPO/Snakefile -d PROJECT --cores 2 ARGS` from `cwd` (default: the project's parent)."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(project)]
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(project)]
     command += ["--cores", "2", *args]
     return subprocess.run(
         command, cwd=cwd or project.parent, capture_output=True, text=True, timeout=timeout_s

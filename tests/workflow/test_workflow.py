@@ -131,45 +131,37 @@ def test_video_without_audio_is_skipped_with_reason(batch) -> None:
     assert all("no audio track" in message for message in skips.values())
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory, talk: tuple[Path, Truth]) -> Path:
-    project = make_project(tmp_path_factory.mktemp("reruns") / "project", {"talk.mp4": talk[0]})
-    proc = run_workflow(project)
-    assert proc.returncode == 0, proc.stderr
-    return project
-
-
-def test_research_falls_back_offline_and_says_so(finished: Path) -> None:
-    research = json.loads((finished / "results" / "talk" / "research.json").read_text())
+def test_research_falls_back_offline_and_says_so(finished_talk: Path) -> None:
+    research = json.loads((finished_talk / "results" / "talk" / "research.json").read_text())
     assert research["keywords"] and research["producer"]["fallback"]["used"] == "transcript"
 
 
-def test_no_change_plans_nothing(finished: Path) -> None:
-    assert planned_jobs(finished) == set()
+def test_no_change_plans_nothing(finished_talk: Path) -> None:
+    assert planned_jobs(finished_talk) == set()
 
 
-def test_vad_change_plans_audio_and_after_but_not_probe(finished: Path) -> None:
-    planned = planned_jobs(finished, "--config", "vad={threshold: 0.6}")
+def test_vad_change_plans_audio_and_after_but_not_probe(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "vad={threshold: 0.6}")
     assert planned == {(rule, "talk") for rule in AFTER_AUDIO}
 
 
-def test_asr_change_plans_transcript_and_after_only(finished: Path) -> None:
-    planned = planned_jobs(finished, "--config", "asr={beam_size: 2}")
+def test_asr_change_plans_transcript_and_after_only(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "asr={beam_size: 2}")
     assert planned == {(rule, "talk") for rule in AFTER_TRANSCRIPT}
 
 
-def test_scenes_change_plans_only_scenes_and_what_reads_them(finished: Path) -> None:
-    planned = planned_jobs(finished, "--config", "scenes={face_sample_hz: 1}")
+def test_scenes_change_plans_only_scenes_and_what_reads_them(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "scenes={face_sample_hz: 1}")
     assert planned == {(rule, "talk") for rule in {"scenes", "direct", "context"} | OUTPUTS}
 
 
-def test_director_change_plans_only_the_plan(finished: Path) -> None:
-    planned = planned_jobs(finished, "--config", "director={margin_s: 0.2}")
+def test_director_change_plans_only_the_plan(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "director={margin_s: 0.2}")
     assert planned == {(rule, "talk") for rule in {"direct", "context"} | OUTPUTS}
 
 
-def test_research_change_plans_only_research(finished: Path) -> None:
-    planned = planned_jobs(finished, "--config", "research={max_queries: 2}")
+def test_research_change_plans_only_research(finished_talk: Path) -> None:
+    planned = planned_jobs(finished_talk, "--config", "research={max_queries: 2}")
     assert planned == {
         ("research", "talk"),
         ("metadata", "talk"),
@@ -178,33 +170,35 @@ def test_research_change_plans_only_research(finished: Path) -> None:
     }
 
 
-def test_captions_added_later_rerun_the_transcript(finished: Path, tmp_path: Path) -> None:
+def test_captions_added_later_rerun_the_transcript(finished_talk: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(finished, project)
+    shutil.copytree(finished_talk, project)
     (project / "input" / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nToday we look.\n")
     assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_TRANSCRIPT}
 
 
-def test_same_values_written_differently_plan_nothing(finished: Path) -> None:
-    assert planned_jobs(finished, "--config", "audio={envelope_hz: 10}") == set()
+def test_same_values_written_differently_plan_nothing(finished_talk: Path) -> None:
+    assert planned_jobs(finished_talk, "--config", "audio={envelope_hz: 10}") == set()
 
 
-def test_downstream_section_change_plans_nothing_upstream(finished: Path) -> None:
-    assert planned_jobs(finished, "--config", "context={embed_artifacts: false}") == {("context", "talk")}
+def test_downstream_section_change_plans_nothing_upstream(finished_talk: Path) -> None:
+    assert planned_jobs(finished_talk, "--config", "context={embed_artifacts: false}") == {
+        ("context", "talk")
+    }
 
 
-def test_project_config_deep_merges_over_defaults(finished: Path, tmp_path: Path) -> None:
+def test_project_config_deep_merges_over_defaults(finished_talk: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(finished, project)
+    shutil.copytree(finished_talk, project)
     (project / "config.yaml").write_text(yaml.safe_dump({"probe": {"vfr_tolerance": 0.2}}))
     assert planned_jobs(project) == {(rule, "talk") for rule in STAGES}
     (project / "config.yaml").write_text(yaml.safe_dump({"vad": {"min_silence_ms": 400}}))
     assert planned_jobs(project) == {(rule, "talk") for rule in AFTER_AUDIO}
 
 
-def test_new_video_plans_only_its_own_jobs(finished: Path, tmp_path: Path, silent_video: Path) -> None:
+def test_new_video_plans_only_its_own_jobs(finished_talk: Path, tmp_path: Path, silent_video: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(finished, project)
+    shutil.copytree(finished_talk, project)
     shutil.copyfile(silent_video, project / "input" / "second take.webm")
     assert planned_jobs(project) == {(rule, "second-take") for rule in STAGES}
 
@@ -230,13 +224,13 @@ def files_holding(folder: Path, secret: str) -> list[str]:
     ]
 
 
-def test_planted_keys_are_used_but_never_written(finished: Path, tmp_path: Path, monkeypatch) -> None:
+def test_planted_keys_are_used_but_never_written(finished_talk: Path, tmp_path: Path, monkeypatch) -> None:
     from tests.gemini_stub import GeminiStub, Reply, Status
     from tests.test_director import proposal
 
     key, other_key = "AIza-PLANTED-workflow-key-0042", "AIza-PLANTED-google-key-0043"
     project = tmp_path / "project"
-    shutil.copytree(finished, project)
+    shutil.copytree(finished_talk, project)
     monkeypatch.setenv("GEMINI_API_KEY", key)
     monkeypatch.setenv("GOOGLE_API_KEY", other_key)  # the second name: read only when the first is unset
     echo = f"API key {key} not valid"  # a server that repeats the key back
@@ -284,8 +278,8 @@ def test_planted_keys_are_used_but_never_written(finished: Path, tmp_path: Path,
         ("audio={peak_min_distance_s: -1}", "config key 'audio.peak_min_distance_s'"),
     ],
 )
-def test_bad_config_stops_with_the_key_named(finished: Path, override: str, message: str) -> None:
-    proc = run_workflow(finished, "--dry-run", "--config", override)
+def test_bad_config_stops_with_the_key_named(finished_talk: Path, override: str, message: str) -> None:
+    proc = run_workflow(finished_talk, "--dry-run", "--config", override)
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     matching = [line for line in output.splitlines() if line.startswith(message)]
