@@ -24,7 +24,7 @@ from typing import IO, Protocol
 
 import numpy as np
 
-from .errors import InputError, ToolError
+from .errors import InputError, OutputError, ToolError
 from .models import (
     EnhanceFilter,
     Enhancement,
@@ -35,7 +35,7 @@ from .models import (
     atomic_writer,
     make_producer,
 )
-from .tools import ffmpeg_binary, last_line, tool_version, write_problem
+from .tools import ffmpeg_binary, last_line, run_tool, tool_version, write_problem
 
 ENHANCE_RATE = 48000  # RNNoise's rate, and the render's
 ANALYSIS_RATE = 16000  # the rate every listening stage reads (audio_16k.wav)
@@ -320,7 +320,11 @@ def denoiser_filter(denoiser: Denoiser, reduction_db: float) -> EnhanceFilter:
     reduction: float | str = "unlimited" if math.isinf(reduction_db) else round(reduction_db, 2)
     settings: dict[str, str | float | int] = {"max_reduction_db": reduction}
     graph = denoiser.ffmpeg_filter(reduction_db)
-    if graph:
+    if reduction_db <= 0:
+        settings["left_out"] = (
+            f"the noise already lies {TARGET_SNR_DB:g} dB under the speech, or there is no sound"
+        )
+    elif graph:
         settings["ffmpeg"] = graph
     else:
         settings["rate_hz"] = ENHANCE_RATE
@@ -631,8 +635,6 @@ def _stream_chain(
             text = errors.read().decode("utf-8", "replace")
             problem = write_problem(text)
             if problem:
-                from .errors import OutputError
-
                 raise OutputError(f"{out}: {problem}")
             if code != 0:
                 message = f"{source}: {what} the enhanced audio failed: {last_line(text)}"
@@ -678,7 +680,7 @@ def _write_silence(out: Path, speech: Path) -> None:
             f"anullsrc=r={ENHANCE_RATE}:cl=mono",
         ]
         args += ["-t", "0", "-c:a", "flac", "-f", "flac", str(partial)]
-        subprocess.run(args, check=True, capture_output=True)
+        run_tool(args, what=f"{out}: writing an empty sound", writes=out)
     with _published(speech) as partial:
         _write_pcm16(partial, np.zeros(0, dtype=np.int16))
 
