@@ -512,6 +512,8 @@ def enhance_audio(
     denoiser = make_denoiser(denoiser_name)
     if stream is None:
         _write_silence(out, speech)
+        if preview_html is not None:
+            write_preview_page(source, 0, out, None, Path(preview_html), preset_name, denoiser.name)
         return Enhancement(
             producer=make_producer("enhance", "none"),
             preset=preset_name,
@@ -714,7 +716,7 @@ def write_preview_page(
 ) -> None:
     """A self-contained HTML page with the same seconds before and after the enhancement, to listen to."""
     if preview is None:
-        body = "<p>No sound to compare.</p>"
+        body = "<p>No sound to compare: the recording has no audio track.</p>"
     else:
         start, length = preview.start_s, preview.end_s - preview.start_s
         clips = [

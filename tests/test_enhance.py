@@ -256,3 +256,11 @@ def test_with_enhance_the_render_plays_the_enhanced_sound(
         assert command[command.index("-i", command.index("-i") + 1) + 1] == str(enhanced)
         graph = command[command.index("-filter_complex") + 1]
         assert "[1:a:0]atrim" in graph and "[0:1]" not in graph  # the source's sound is not read
+
+
+def test_a_video_without_sound_gets_every_output_and_says_why(tmp_path: Path, silent_video: Path) -> None:
+    media = probe(silent_video, slug="silent")
+    out, speech, page = tmp_path / "e.flac", tmp_path / "e.wav", tmp_path / "e.html"
+    record = enhance_audio(silent_video, media, "moderate", "rnnoise", out, speech, page)
+    assert "no audio track" in (record.skip_reason or "")
+    assert out.is_file() and read_wav(speech).size == 0 and "No sound" in page.read_text()
