@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .audio import read_pcm16
+from .backends import Registry
 from .config import AnalysisConfig
 from .errors import ArtifactError
 from .models import (
@@ -703,6 +704,7 @@ def _music_chapters(inputs: _Inputs) -> list[Chapter]:
 class ContentPath:
     """How one content_type is analysed."""
 
+    name: str  # the content_type
     packages: tuple[str, ...]
     find_numbers: bool
     reads_audio: bool  # decodes the WAV for beats and sections
@@ -711,23 +713,28 @@ class ContentPath:
 
 
 _SPEECH = ContentPath(
+    name="educational",
     packages=("yake", "vaderSentiment", "numpy"),
     find_numbers=True,
     reads_audio=False,
     find_peaks=_speech_peaks,
     find_chapters=_topic_chapters,
 )
-CONTENT_PATHS: dict[str, ContentPath] = {
-    "educational": _SPEECH,
-    "general": _SPEECH,
-    "music": ContentPath(
-        packages=("yake", "librosa", "numpy"),
-        find_numbers=False,
-        reads_audio=True,
-        find_peaks=_music_peaks,
-        find_chapters=_music_chapters,
-    ),
-}
+CONTENT_PATHS: Registry[ContentPath] = Registry(
+    "analysis.content_type",
+    [
+        _SPEECH,
+        replace(_SPEECH, name="general"),
+        ContentPath(
+            name="music",
+            packages=("yake", "librosa", "numpy"),
+            find_numbers=False,
+            reads_audio=True,
+            find_peaks=_music_peaks,
+            find_chapters=_music_chapters,
+        ),
+    ],
+)
 
 
 def _end_time(spoken: Sequence[Word], audio: AudioAnalysis, duration_s: float | None) -> float:

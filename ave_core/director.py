@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 from typing import Any
 
 from pydantic import Field
 
+from .backends import Choice, Registry
 from .config import DirectorConfig
-from .llm import LLM, GeminiLLM, LLMError, api_key_from_env, generate_model
+from .llm import LLM, LLMS, LLMError, generate_model
 from .models import (
     Analysis,
     AudioAnalysis,
@@ -43,6 +43,7 @@ from .models import (
 from .text import short_phrase, title_case
 from .timemap import FrameGrid
 
+RULES = "rules"  # the rule-based director: director.backend's offline value, and the plan's backend
 DROPPED_CUT = "dropped: it would remove"
 NOTHING_SPOKEN = "no speech found in the audio: nothing is cut as dead air, the whole video is kept"
 MIN_CUT_S = 0.08  # shorter cuts are not worth a join
@@ -538,17 +539,28 @@ def music_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
     return cuts
 
 
-PRESETS = {"educational": rule_cuts, "general": rule_cuts, "music": music_cuts}
+@dataclass(frozen=True)
+class Preset:
+    """How the rules cut one content_type."""
+
+    name: str  # the content_type
+    cuts: Callable[[Context, DirectorConfig], list[Cut]]
+
+
+PRESETS: Registry[Preset] = Registry(
+    "analysis.content_type",
+    [Preset("educational", rule_cuts), Preset("general", rule_cuts), Preset("music", music_cuts)],
+)
 
 
 def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
     """The offline director's plan, repaired and ready for rendering."""
-    cuts = PRESETS[ctx.analysis.content_type](ctx, config)
+    cuts = PRESETS[ctx.analysis.content_type].cuts(ctx, config)
     words = ctx.transcript.words
     warnings = [NOTHING_SPOKEN] if nothing_spoken(ctx) else []
     plan = Plan(
-        producer=make_producer("direct", "rules", warnings=warnings),
-        backend="rules",
+        producer=make_producer("direct", RULES, warnings=warnings),
+        backend=RULES,
         keep=[Span(start=0.0, end=ctx.duration)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
@@ -628,7 +640,7 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
     except LLMError as exc:
         raise PlanRejected(str(exc)) from exc
     plan = Plan(
-        producer=make_producer("direct", llm.name, packages=("google-genai", "tenacity")),
+        producer=make_producer("direct", llm.name, packages=LLMS.packages(llm.name)),
         backend=llm.name,
         keep=[Span(start=0.0, end=ctx.duration)],
         captions=CaptionStyle(),
@@ -652,37 +664,23 @@ class PlanRejected(Exception):
     """The LLM's plan failed or cannot be trusted; the rule-based plan is used instead."""
 
 
-def direct(
-    ctx: Context, config: DirectorConfig, template: str, llm: LLM | None, unavailable: str | None = None
-) -> Plan:
-    """plan.json: the LLM's plan when an LLM is given and its plan holds up, else the rule-based plan,
+def direct(ctx: Context, config: DirectorConfig, template: str, llm: Choice[LLM]) -> Plan:
+    """plan.json: the LLM's plan when an LLM was chosen and its plan holds up, else the rule-based plan,
     with the fallback and its reason recorded."""
     baseline = rule_based_plan(ctx, config)
-    wanted = "gemini" if config.backend in ("auto", "gemini") else "rules"
-    if llm is None:
-        if wanted == "rules":
-            return baseline
-        return _with_fallback(baseline, wanted, unavailable or "no LLM available")
+    if llm.backend is None:
+        return _with_fallback(baseline, llm.fallback(used=RULES))
     try:
-        plan = llm_plan(ctx, config, template, llm, baseline)
+        plan = llm_plan(ctx, config, template, llm.backend, baseline)
     except PlanRejected as exc:
-        metrics = {**baseline.metrics, **llm.usage.as_metrics()}
-        return _with_fallback(baseline.model_copy(update={"metrics": metrics}), llm.name, str(exc))
-    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration), **llm.usage.as_metrics()}})
+        metrics = {**baseline.metrics, **llm.backend.usage.as_metrics()}
+        fallback = Fallback(wanted=llm.backend.name, used=RULES, reason=str(exc))
+        return _with_fallback(baseline.model_copy(update={"metrics": metrics}), fallback)
+    usage = llm.backend.usage.as_metrics()
+    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration), **usage}})
 
 
-def _with_fallback(plan: Plan, wanted: str, reason: str) -> Plan:
-    producer = plan.producer.model_copy(
-        update={"fallback": Fallback(wanted=wanted, used="rules", reason=reason)}
-    )
-    return plan.model_copy(update={"producer": producer})
-
-
-def make_llm(config: DirectorConfig, project_dir: Path) -> tuple[LLM | None, str | None]:
-    """The configured LLM, or None with the reason (no key in the environment, or rules chosen)."""
-    if config.backend == "rules":
-        return None, None
-    key = api_key_from_env()
-    if key is None:
-        return None, "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
-    return GeminiLLM(config, key, project_dir / config.cache_dir), None
+def _with_fallback(plan: Plan, fallback: Fallback | None) -> Plan:
+    if fallback is None:
+        return plan
+    return plan.model_copy(update={"producer": plan.producer.model_copy(update={"fallback": fallback})})

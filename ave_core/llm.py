@@ -1,6 +1,8 @@
 """Language models behind one small interface: ask for JSON that follows a schema, get it parsed back.
 
-`GeminiLLM` is the real implementation (google-genai). Answers are cached on disk by a hash of everything
+`GeminiLLM` is the real implementation (google-genai), registered in LLMS under the config value of
+director.backend that picks it; `make_llm` chooses (`rules` asks for none: the stages' own offline path).
+Answers are cached on disk by a hash of everything
 that shapes them, retried with exponential backoff on 429, 5xx, timeouts and dropped connections, and
 metered (tokens, latency, estimated cost). The API key comes from the environment only and never
 reaches a log line, an exception message or the cache.
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from .backends import Backend, Backends, Choice, Unavailable
 from .config import DirectorConfig
 from .deadline import Late, call_within
 from .errors import AveError
@@ -454,3 +457,48 @@ def generate_model(llm: LLM, prompt: str, model: type[M], schema: dict[str, Any]
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise LLMError(f"the LLM's answer does not match the schema ({where}: {first['msg']})") from None
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """What an LLM backend is made from: the director section and the answers' cache folder."""
+
+    config: DirectorConfig
+    cache_dir: Path | None
+
+
+def _has_key(request: LLMRequest) -> bool:
+    return api_key_from_env() is not None
+
+
+def _gemini(request: LLMRequest) -> GeminiLLM:
+    key = api_key_from_env()
+    if key is None:
+        raise Unavailable(LLMS["gemini"].missing())
+    try:
+        return GeminiLLM(request.config, key, request.cache_dir)
+    except LLMError as exc:
+        raise Unavailable(str(exc)) from None
+
+
+LLMS: Backends[LLMRequest, LLM] = Backends(
+    "director.backend",
+    [
+        Backend(
+            "gemini",
+            needs="GEMINI_API_KEY or GOOGLE_API_KEY in the environment",
+            make=_gemini,
+            packages=("google-genai", "tenacity"),
+            available=_has_key,
+        )
+    ],
+    offline="rules",
+)
+
+
+def make_llm(config: DirectorConfig, project_dir: Path) -> Choice[LLM]:
+    """The LLM director.backend asks for (its answers cached under the project), or none with the reason."""
+    return LLMS.choose(config.backend, LLMRequest(config, project_dir / config.cache_dir))

@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .llm import LLM, LLMError, generate_model
+from .backends import Choice
+from .llm import LLM, LLMS, LLMError, generate_model
 from .models import (
     Analysis,
     Chapter,
@@ -37,6 +38,7 @@ from .models import (
 from .text import content_words, sentence_case, shorten, title_case, tokens
 from .timemap import EditMap
 
+TEMPLATE = "template"  # the offline backend: metadata from the analysis and the transcript
 MAX_TITLE_CHARS = 100  # YouTube's limit
 MAX_TAGS_CHARS = 500  # YouTube's limit, counted as YouTube counts (see tags_length)
 MAX_DESCRIPTION_CHARS = 5000  # YouTube's limit
@@ -536,27 +538,25 @@ def make_metadata(
     research: Research | None,
     edit_map: EditMap,
     thumbnails: Thumbnails,
-    llm: LLM | None,
-    unavailable: str | None = None,
+    llm: Choice[LLM],
     *,
     template: str = PROMPT_TEMPLATE,
     source_duration: float | None = None,
 ) -> Metadata:
-    """metadata.json: the LLM's metadata when an LLM is given and answers usefully, else the template's,
+    """metadata.json: the LLM's metadata when an LLM was chosen and answers usefully, else the template's,
     with the fallback and its reason recorded. Chapter times are edited seconds."""
     duration = source_duration if source_duration is not None else _source_duration(plan, edit_map)
     chapters = retime_chapters(analysis.chapters, edit_map, duration)
     baseline = template_parts(plan, analysis, transcript, research, edit_map, thumbnails)
-    if llm is None:
-        fallback = Fallback(wanted="gemini", used="template", reason=unavailable) if unavailable else None
-        return _metadata(baseline, chapters, "template", fallback, [])
+    if llm.backend is None:
+        return _metadata(baseline, chapters, TEMPLATE, llm.fallback(used=TEMPLATE), [])
     prompt = build_prompt(template, plan, analysis, transcript, research, edit_map, thumbnails)
     try:
-        parts, notes = llm_parts(llm, prompt, baseline, thumbnails, analysis.content_type)
+        parts, notes = llm_parts(llm.backend, prompt, baseline, thumbnails, analysis.content_type)
     except MetadataRejected as exc:
-        fallback = Fallback(wanted=llm.name, used="template", reason=str(exc))
-        return _metadata(baseline, chapters, "template", fallback, [])
-    return _metadata(parts, chapters, llm.name, None, notes)
+        fallback = Fallback(wanted=llm.backend.name, used=TEMPLATE, reason=str(exc))
+        return _metadata(baseline, chapters, TEMPLATE, fallback, [])
+    return _metadata(parts, chapters, llm.backend.name, None, notes)
 
 
 def _source_duration(plan: Plan, edit_map: EditMap) -> float:
@@ -567,7 +567,7 @@ def _source_duration(plan: Plan, edit_map: EditMap) -> float:
 def _metadata(
     parts: Parts, chapters: list[Chapter], backend: str, fallback: Fallback | None, notes: list[str]
 ) -> Metadata:
-    packages = ("google-genai", "tenacity") if backend != "template" else ()
+    packages = LLMS.packages(backend)
     description = compose_description(
         parts.hook_line, parts.summary, chapters, parts.takeaways, parts.hashtags
     )

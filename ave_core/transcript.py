@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .asr import RecognizedSpeech, make_recognizer, uses_captions
+from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
 from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
@@ -25,10 +25,6 @@ NO_SPEECH = "no speech in the audio (voice activity detection found none): nothi
 FILLER_PAUSE_S = 0.25  # a pause this long around "like" / "you know" marks it as a filler
 PHRASE_PAUSE_S = 0.5  # a pause this long ends a phrase for retake detection
 SNAP_DISTANCE_S = 1.5  # how far a filler may move onto a voiced stretch between its neighbours
-BACKEND_PACKAGES = {
-    "faster-whisper": ("faster-whisper", "ctranslate2"),
-    "openai-whisper": ("openai-whisper", "torch"),
-}  # how far a filler's time may be moved onto a voiced stretch
 
 
 def mark_fillers(words: list[Word], lexicon: Sequence[str]) -> None:
@@ -255,7 +251,7 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
     words = refine_word_times(words, audio.speech)
     warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
-    if speech.backend != "sidecar":  # caption times are a person's, leave them
+    if not speech.timed_by_a_person:  # caption times are a person's, leave them
         stretches = snap_fillers(words, stretches)
         warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
     segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
@@ -263,7 +259,7 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         producer=make_producer(
             "transcribe",
             speech.backend,
-            packages=BACKEND_PACKAGES.get(speech.backend, ()),
+            packages=RECOGNIZERS.packages(speech.backend),
             warnings=warnings,
         ),
         language=speech.language,

@@ -30,8 +30,9 @@ from scenedetect import (
 )
 from scenedetect.common import FrameTimecode, Timecode
 
+from .backends import Registry
 from .config import ScenesConfig
-from .errors import ConfigError, InputError, ToolError
+from .errors import InputError, ToolError
 from .models import (
     FaceBox,
     FaceSample,
@@ -43,14 +44,26 @@ from .models import (
     make_producer,
 )
 
-# config name -> detector class and the constructor argument that takes `threshold`
-DETECTORS: dict[str, tuple[Callable[..., SceneDetector], str]] = {
-    "adaptive": (AdaptiveDetector, "adaptive_threshold"),
-    "content": (ContentDetector, "threshold"),
-    "threshold": (ThresholdDetector, "threshold"),
-    "hash": (HashDetector, "threshold"),
-    "histogram": (HistogramDetector, "threshold"),
-}
+
+@dataclass(frozen=True)
+class Detector:
+    """A PySceneDetect detector scenes.detector can name, and its constructor argument for `threshold`."""
+
+    name: str
+    kind: Callable[..., SceneDetector]
+    threshold_arg: str = "threshold"
+
+
+DETECTORS: Registry[Detector] = Registry(
+    "scenes.detector",
+    [
+        Detector("adaptive", AdaptiveDetector, "adaptive_threshold"),
+        Detector("content", ContentDetector),
+        Detector("threshold", ThresholdDetector),
+        Detector("hash", HashDetector),
+        Detector("histogram", HistogramDetector),
+    ],
+)
 
 # degrees a player turns the picture clockwise -> the OpenCV turn that makes a frame upright
 _UPRIGHT_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -160,19 +173,19 @@ def analyze_scenes(
 
 def make_detector(settings: ScenesConfig) -> SceneDetector:
     """The configured PySceneDetect detector, with min_scene_len in seconds."""
-    detector_class, threshold_arg = _detector_entry(settings.detector)
+    detector = DETECTORS[settings.detector]
     options: dict[str, float] = {"min_scene_len": float(settings.min_shot_s)}
     if settings.threshold is not None:
-        options[threshold_arg] = float(settings.threshold)
-    return detector_class(**options)
+        options[detector.threshold_arg] = float(settings.threshold)
+    return detector.kind(**options)
 
 
 def effective_threshold(settings: ScenesConfig) -> float:
     """The threshold the detector runs with: the configured one, else the detector's default."""
     if settings.threshold is not None:
         return float(settings.threshold)
-    detector_class, threshold_arg = _detector_entry(settings.detector)
-    return float(inspect.signature(detector_class).parameters[threshold_arg].default)
+    detector = DETECTORS[settings.detector]
+    return float(inspect.signature(detector.kind).parameters[detector.threshold_arg].default)
 
 
 def cut_times(scenes: Scenes) -> list[float]:
@@ -615,15 +628,6 @@ def _count_matches(found: list[float], truth: list[float], tolerance_s: float) -
         else:
             j += 1
     return matched
-
-
-def _detector_entry(name: str) -> tuple[Callable[..., SceneDetector], str]:
-    try:
-        return DETECTORS[name]
-    except KeyError:
-        raise ConfigError(
-            f"scenes.detector: unknown detector {name!r} — use one of {', '.join(DETECTORS)}"
-        ) from None
 
 
 def _frame_rate(media: MediaInfo) -> Fraction:

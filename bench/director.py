@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ave_core.backends import given  # noqa: E402
 from ave_core.config import DirectorConfig  # noqa: E402
 from ave_core.director import Context, direct, rule_based_plan  # noqa: E402
 from ave_core.evaluation import covered, edit_scores  # noqa: E402
@@ -78,8 +79,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp, GeminiStub([Reply(data=answer)]) as stub:
         gemini_config = DirectorConfig(backend="gemini", base_url=stub.base_url)
-        first = direct(ctx, gemini_config, template, GeminiLLM(gemini_config, "bench-key", Path(tmp)))
-        again = direct(ctx, gemini_config, template, GeminiLLM(gemini_config, "bench-key", Path(tmp)))
+        first = direct(ctx, gemini_config, template, given(GeminiLLM(gemini_config, "bench-key", Path(tmp))))
+        again = direct(ctx, gemini_config, template, given(GeminiLLM(gemini_config, "bench-key", Path(tmp))))
         requests = len(stub.requests)
     gemini = {
         "backend": first.backend,

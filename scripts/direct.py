@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from ave_core.config import DirectorConfig
-from ave_core.director import Context, direct, make_llm
+from ave_core.director import Context, direct
+from ave_core.llm import make_llm
 from ave_core.models import (
     Analysis,
     AudioAnalysis,
@@ -27,8 +28,8 @@ with stage_logging(snakemake.log[0], "direct") as log:
         scenes=read_artifact(snakemake.input.scenes, Scenes),
         grid=FrameGrid.of(media),  # cuts on the render's frames: captions and chapters match the picture
     )
-    llm, unavailable = make_llm(config, Path.cwd())
-    plan = direct(context, config, Path(snakemake.input.prompt).read_text(encoding="utf-8"), llm, unavailable)
+    template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
+    plan = direct(context, config, template, make_llm(config, Path.cwd()))
     write_artifact(snakemake.output.plan, plan)
     if plan.producer.fallback:
         log.warning("fallback to rules: %s", plan.producer.fallback.reason)

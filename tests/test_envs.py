@@ -196,12 +196,22 @@ def defined_names(statement: ast.stmt) -> list[str]:
     return []
 
 
+def walk_outside_lambdas(node: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk, but not into the bodies of lambdas: they run when called, not where they are written."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if not isinstance(current, ast.Lambda):
+            pending.extend(ast.iter_child_nodes(current))
+
+
 def called_on_import(statement: ast.stmt) -> Code:
     """The callables an assignment calls as it runs on import (`_SPEECH = ContentPath(...)` calls ContentPath,
     and only names the functions it is given): they count at once, the rest when the name is reached."""
     code = Code(PACKAGE)
     value = getattr(statement, "value", None)
-    for node in ast.walk(value) if value is not None else []:
+    for node in walk_outside_lambdas(value) if value is not None else []:
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name):
                 code.names.add(node.func.id)
