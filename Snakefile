@@ -33,6 +33,7 @@ wildcard_constraints:
     video=video_slug_pattern(),
     chunk=r"\d+",
     n=r"[1-9]\d*",
+    format="m4a|mp3|flac|wav|ogg|opus",
 
 
 include: "rules/analyze.smk"

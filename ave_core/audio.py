@@ -6,6 +6,7 @@ import math
 import re
 import wave
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -164,8 +165,12 @@ def analyze_audio(
     media: MediaInfo,
     vad: VadConfig,
     energy: AudioConfig,
+    analysed_audio: Literal["original", "enhanced"] = "original",
 ) -> AudioAnalysis:
-    """audio.json for one video: loudness of the source, VAD speech/silence, envelope and peaks."""
+    """audio.json for one video: loudness of the source, VAD speech/silence, envelope and peaks.
+
+    `analysed_audio` says which sound `wav_path` holds (the source's, or the enhanced one), for the record.
+    """
     stream = media.main_audio()
     if stream is None:
         return AudioAnalysis(
@@ -207,4 +212,5 @@ def analyze_audio(
         speech_ratio=round(sum(s.duration for s in speech) / duration, 4) if duration else 0.0,
         envelope=envelope,
         peaks=find_peaks(envelope, energy),
+        analysed_audio=analysed_audio,
     )

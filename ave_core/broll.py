@@ -314,14 +314,17 @@ def renderers_for(config: BrollConfig, settings: RendererSettings) -> dict[str, 
 
 def render_broll(
     plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0,
-    renderers: Mapping[str, Choice[Renderer]] | None = None,
+    renderers: Mapping[str, Choice[Renderer]] | None = None, skip_reason: str | None = None,
 ) -> Broll:  # fmt: skip
     """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll), each drawn by
     the renderer `renderers` chose for its kind (default, and for kinds it leaves out: movis).
 
     `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate. A slot
     whose renderer is missing or cannot draw it becomes a movis title card, with the reason in its clip and
-    in the producer."""
+    in the producer. `skip_reason`: why no cut-away can be made (a recording without picture): then none
+    is."""
+    if skip_reason:
+        return Broll(producer=make_producer("broll", "none"), skip_reason=skip_reason, clips=[])
     if width < 2 or height < 2 or not fps > 0:
         raise AveError(f"broll: size {width}x{height} at {fps} fps — width, height and fps must be positive")
     fallback = MovisRenderer()

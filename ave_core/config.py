@@ -25,10 +25,11 @@ class Section(BaseModel):
 class InputConfig(Section):
     """Where videos are found."""
 
-    folder: str = Field("input", description="folder of the project that holds the videos")
+    folder: str = Field("input", description="folder of the project that holds the recordings")
     extensions: list[str] = Field(
-        ["mp4", "mov", "mkv", "webm", "avi", "mpg", "m4v"],
-        description="file extensions taken as videos, matched in any case",
+        ["mp4", "mov", "mkv", "webm", "avi", "mpg", "m4v", "wav", "mp3", "m4a", "flac", "ogg", "opus"],
+        description="file extensions taken as recordings, matched in any case: videos, and audio-only "
+        "recordings (podcasts), which get an edited final.m4a and an audiogram video",
         min_length=1,
     )
 
@@ -58,6 +59,27 @@ class VadConfig(Section):
         250, ge=0, description="a pause must last this long, in milliseconds, to split speech"
     )
     speech_pad_ms: int = Field(30, ge=0, description="milliseconds added to each side of a speech segment")
+
+
+class EnhanceConfig(Section):
+    """Studio sound: the speech cleaned before the stages that listen to it and before the render."""
+
+    preset: Literal["off", "light", "moderate", "strong"] = Field(
+        "moderate",
+        description="off: the source's sound as it is (no enhance job); light, moderate, strong: high-pass, "
+        "mains hum notches when a hum is found, speech denoiser, de-esser and gentle compression, stronger "
+        "in that order",
+    )
+    denoiser: Literal["rnnoise", "afftdn"] = Field(
+        "rnnoise",
+        description="rnnoise: RNNoise with its model from the pyrnnoise package; afftdn: ffmpeg's FFT "
+        "denoiser (see docs/benchmarks.md for how they compare)",
+    )
+    for_analysis: bool = Field(
+        False,
+        description="VAD, transcription and the analysis read the enhanced sound too (by default only the "
+        "render does: on the bench it did not lower tiny.en's word error rate, see docs/benchmarks.md)",
+    )
 
 
 class AudioConfig(Section):
@@ -254,6 +276,12 @@ class RenderConfig(Section):
     caption_font_size: int = Field(
         18, ge=8, le=60, description="size of burned captions, in libass units (of a 288-line frame)"
     )
+    audiogram: Literal["square", "landscape"] = Field(
+        "square",
+        description="picture of the video made for a recording without picture (a podcast): square "
+        "1080x1080 or landscape 1280x720, the cover image input/NAME.jpg|png (else a plain ground) with "
+        "the waveform and the captions",
+    )
     max_sync_offset_frames: float = Field(
         1.0, gt=0, description="largest audio/video offset at a join the integrity check accepts, frames"
     )
@@ -440,6 +468,7 @@ class AveConfig(Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description=ProbeConfig.__doc__)
     vad: VadConfig = Field(default_factory=VadConfig, description=VadConfig.__doc__)
     audio: AudioConfig = Field(default_factory=AudioConfig, description=AudioConfig.__doc__)
+    enhance: EnhanceConfig = Field(default_factory=EnhanceConfig, description=EnhanceConfig.__doc__)
     asr: AsrConfig = Field(default_factory=AsrConfig, description=AsrConfig.__doc__)
     scenes: ScenesConfig = Field(default_factory=ScenesConfig, description=ScenesConfig.__doc__)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)

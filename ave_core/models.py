@@ -215,6 +215,63 @@ class AudioAnalysis(Artifact):
     speech_ratio: float = 0.0
     envelope: Envelope | None = None
     peaks: list[AudioPeak] = Field(default_factory=list)
+    analysed_audio: Literal["original", "enhanced"] = Field(
+        "original", description="whether VAD and envelope read the source's sound or the enhanced one"
+    )
+
+
+# --- enhance.json ---------------------------------------------------------------------------
+
+
+class HumHarmonic(Model):
+    """One harmonic of the mains frequency and how far it stands above the spectrum around it."""
+
+    frequency_hz: float
+    prominence_db: float
+
+
+class HumReport(Model):
+    """Mains hum found in the sound: its frequency and the harmonics that stand out (notched)."""
+
+    mains_hz: float | None = Field(description="50 or 60 when a hum was found, else None (no notch)")
+    harmonics: list[HumHarmonic] = Field(default_factory=list, description="the harmonics notched")
+    threshold_db: float = Field(description="prominence a harmonic needs to count as hum")
+    note: str | None = Field(None, description="why no hum could be looked for, when so")
+
+
+class EnhanceFilter(Model):
+    """One filter of the enhancement chain and its settings, as ffmpeg (or the denoiser) takes them."""
+
+    name: str
+    settings: dict[str, str | float | int] = Field(default_factory=dict)
+
+
+class EnhancePreview(Model):
+    """The seconds of the source the before/after preview plays."""
+
+    start_s: float
+    end_s: float
+
+
+class Enhancement(Artifact):
+    """enhance.json: how the speech was cleaned (studio sound): the chain with every filter's settings."""
+
+    preset: Literal["off", "light", "moderate", "strong"]
+    denoiser: str = Field(description="the speech denoiser (enhance.denoiser)")
+    skip_reason: str | None = None
+    rate_hz: int = 48000
+    stream_index: int | None = None
+    hum: HumReport
+    speech_level_db: float | None = Field(None, description="level of the loud 20 ms frames, dBFS")
+    noise_floor_db: float | None = Field(None, description="level of the quiet 20 ms frames, dBFS")
+    reduction_db: float | None = Field(
+        None, description="most the denoiser lowered the noise by, dB (None: as far as it could)"
+    )
+    chain: list[EnhanceFilter] = Field(default_factory=list, description="every filter, in order")
+    ffmpeg_before: str = Field("", description="ffmpeg filters before the denoiser")
+    ffmpeg_after: str = Field("", description="ffmpeg filters after the denoiser")
+    preview: EnhancePreview | None = None
+    seconds: float = Field(0.0, description="wall-clock seconds the enhancement took")
 
 
 # --- transcript.json ------------------------------------------------------------------------
@@ -341,6 +398,7 @@ class VisualHighlight(Model):
 class Scenes(Artifact):
     """scenes.json: shots, faces over time, per-shot quality and the best frames."""
 
+    skip_reason: str | None = Field(None, description="why there are no shots (a recording without picture)")
     detector: str
     threshold: float | None = Field(None, description="the threshold the detector ran with")
     frame_count: int
@@ -583,6 +641,7 @@ class BrollClip(Model):
 class Broll(Artifact):
     """broll/broll.json: the rendered B-roll clips."""
 
+    skip_reason: str | None = Field(None, description="why no clip was made (a recording without picture)")
     clips: list[BrollClip]
 
 
@@ -608,6 +667,9 @@ class RenderReport(Artifact):
     target_lufs: float
     joins: list[JoinCheck] = Field(default_factory=list)
     max_offset_s: float = 0.0
+    enhancement: Enhancement | None = Field(
+        None, description="the studio-sound chain the rendered sound went through; None: the source's sound"
+    )
 
 
 class EditLoudness(Artifact):
@@ -743,6 +805,7 @@ class ContentContext(Artifact):
 ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "media": MediaInfo,
     "audio": AudioAnalysis,
+    "enhance": Enhancement,
     "transcript": Transcript,
     "scenes": Scenes,
     "analysis": Analysis,

@@ -154,11 +154,11 @@ def _video_chain(
     return ",".join(chain) + f"[v{index}]"
 
 
-def _audio_segment(piece: Piece, index: int, fps: float, stream: int, fade_s: float) -> str:
+def _audio_segment(piece: Piece, index: int, fps: float, source: str, fade_s: float) -> str:
     start, end = piece.seconds(fps)
     samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
     chain = [
-        f"[0:{stream}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
+        f"[{source}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
         "asetpts=PTS-STARTPTS",
         f"aresample={AUDIO_RATE}",
         "aformat=sample_fmts=fltp:channel_layouts=stereo",
@@ -182,20 +182,35 @@ def _silence_segment(piece: Piece, index: int, fps: float) -> str:
     )
 
 
-def audio_graph(pieces: Sequence[Piece], media: MediaInfo, fps: float, config: RenderConfig) -> list[str]:
-    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly."""
+def audio_graph(
+    pieces: Sequence[Piece],
+    media: MediaInfo,
+    fps: float,
+    config: RenderConfig,
+    enhanced_input: int | None = None,
+) -> list[str]:
+    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly.
+
+    The sound is the source's main audio stream, or, when `enhanced_input` is the index of the ffmpeg
+    input holding it, the enhanced sound (studio sound, enhance.py), which keeps the source's time.
+    """
     stream = media.main_audio()
+    source = f"0:{stream.index}" if stream is not None else ""
+    if enhanced_input is not None and stream is not None:
+        source = f"{enhanced_input}:a:0"
     chains = []
     for i, piece in enumerate(pieces):
         if stream is None:
             chains.append(_silence_segment(piece, i, fps))
         else:
-            chains.append(_audio_segment(piece, i, fps, stream.index, config.join_fade_ms / 1000))
+            chains.append(_audio_segment(piece, i, fps, source, config.join_fade_ms / 1000))
     chains.append("".join(f"[a{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[aout]")
     return chains
 
 
-def measure_edit_loudness(source: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> EditLoudness:
+def measure_edit_loudness(
+    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig, enhanced: Path | None = None
+) -> EditLoudness:
     """First pass over the whole edited audio: its EBU R128 loudness, which the second pass needs.
 
     ffmpeg's ebur128 filter measures what loudnorm's first pass does several times faster (loudnorm
@@ -204,18 +219,25 @@ def measure_edit_loudness(source: Path, media: MediaInfo, plan: Plan, config: Re
     pieces = plan_pieces(plan, media, config)
     if not pieces:
         raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
-    return measure_pieces_loudness(source, media, pieces, config)
+    return measure_pieces_loudness(source, media, pieces, config, enhanced)
 
 
 def measure_pieces_loudness(
-    source: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
+    source: Path,
+    media: MediaInfo,
+    pieces: Sequence[Piece],
+    config: RenderConfig,
+    enhanced: Path | None = None,
 ) -> EditLoudness:
-    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them."""
+    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them (from `enhanced`, the
+    studio sound, when given)."""
     from .audio import ebur128_loudness
 
     fps = output_fps(media)
-    graph = ";".join([*audio_graph(pieces, media, fps, config), "[aout]ebur128=peak=true[m]"])
+    enhanced_input = 1 if enhanced is not None else None
+    graph = ";".join([*audio_graph(pieces, media, fps, config, enhanced_input), "[aout]ebur128=peak=true[m]"])
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
+    args += ["-i", str(enhanced)] if enhanced is not None else []
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
     producer = make_producer("render_loudness", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
@@ -309,20 +331,31 @@ def piece_chains(
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, measured: EditLoudness, config: RenderConfig,
     video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
+    enhanced: Path | None = None, cover: Path | None = None,
 ) -> None:  # fmt: skip
     """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV.
 
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
+    `enhanced`: the enhanced sound to use instead of the source's (None: the source's, as it is).
+    A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform, captions.
     """
     fps = output_fps(media)
-    width, height = output_size(media)
+    width, height = output_size(media) if media.video is not None else audiogram_size(config)
     pieces = list(job.pieces)
-    chains = piece_chains(pieces, media, (width, height), config)
+    extra_inputs: list[str] = ["-i", str(enhanced)] if enhanced is not None else []
+    audiogram = media.video is None
+    if audiogram:  # a podcast: the picture is the cover image (or a plain ground) with the sound's waveform
+        cover_input = 1 + (enhanced is not None) if cover is not None else None
+        if cover is not None:
+            extra_inputs += ["-loop", "1", "-framerate", f"{fps:.6f}", "-i", str(cover)]
+        chains = _audiogram_chains(fps, (width, height), cover_input, sum(p.frames for p in pieces))
+    else:
+        chains = piece_chains(pieces, media, (width, height), config)
     label = "vcat"
-    extra_inputs: list[str] = []
+    first_broll = 1 + extra_inputs.count("-i")
     for k, (path, at, duration, has_alpha) in enumerate(job.broll):
         extra_inputs += ["-i", path]
-        stream = k + 1
+        stream = k + first_broll
         # an overlay of another size is scaled to the picture, any border around it transparent
         border = "black@0" if has_alpha else "black"
         chains.append(
@@ -337,7 +370,8 @@ def render_chunk(
     frames = sum(p.frames for p in pieces)
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")
     video_out.parent.mkdir(parents=True, exist_ok=True)
-    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
+    burn = config.burn_captions or audiogram  # an audiogram is watched without sound: it carries its captions
+    if captions is not None and burn and chunk_captions(captions, job, frames / fps, burned):
         style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
         # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
         chains.append(f"[{label}]subtitles=filename='{filter_path(burned)}':force_style='{style}'[subs]")
@@ -346,6 +380,7 @@ def render_chunk(
         encode_pieces(
             source, media, pieces, chains, label, measured, config, video_out, audio_out,
             extra_inputs=extra_inputs, threads=threads, what=f"{source}: rendering chunk {job.index}",
+            enhanced_input=1 if enhanced is not None else None, waveform=audiogram,
         )  # fmt: skip
     finally:
         burned.unlink(missing_ok=True)
@@ -354,15 +389,18 @@ def render_chunk(
 def encode_pieces(
     source: Path, media: MediaInfo, pieces: Sequence[Piece], chains: Sequence[str], label: str,
     measured: EditLoudness, config: RenderConfig, video_out: Path, audio_out: Path, *,
-    extra_inputs: Sequence[str] = (), threads: int = 0, what: str,
+    extra_inputs: Sequence[str] = (), threads: int = 0, what: str, enhanced_input: int | None = None,
+    waveform: bool = False,
 ) -> None:  # fmt: skip
     """Encode the picture the filter `chains` leave at [label] as H.264 (exactly the pieces' frames) and
     the pieces' sound, normalised with the static gain of `measured`, as PCM WAV; each whole or not at all.
-    """
+    `enhanced_input`: the input holding the studio sound to play instead of the source's; `waveform`: the
+    finished sound is also given to the picture's chains as [awave] (an audiogram draws it)."""
     fps = output_fps(media)
-    chains = [*chains, *audio_graph(pieces, media, fps, config)]
+    chains = [*chains, *audio_graph(pieces, media, fps, config, enhanced_input)]
+    split = ",asplit=2[anorm][awave]" if waveform else "[anorm]"
     chains.append(
-        f"[aout]{_loudnorm(measured.loudness, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
+        f"[aout]{_loudnorm(measured.loudness, config)},aformat=sample_fmts=s16:channel_layouts=stereo{split}"
     )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
@@ -373,6 +411,43 @@ def encode_pieces(
         args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
         args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(audio_partial)]
         run_tool(args, what=what, writes=video_out)
+
+
+AUDIOGRAM_GROUND = "0x14213d"  # a dark blue behind the waveform when there is no cover image
+AUDIOGRAM_WAVE = "0xfca311"
+
+
+def audiogram_size(config: RenderConfig) -> tuple[int, int]:
+    """The picture size of a podcast's audiogram video (render.audiogram)."""
+    return (1080, 1080) if config.audiogram == "square" else (1280, 720)
+
+
+def _audiogram_chains(fps: float, size: tuple[int, int], cover_input: int | None, frames: int) -> list[str]:
+    """Filter chains producing [vcat] for a recording without picture: the cover image (cropped to fill) or
+    a plain ground, `frames` long, with the waveform of the chunk's finished sound ([awave]) across it."""
+    width, height = size
+    wave_height = height // 4 - (height // 4) % 2
+    if cover_input is not None:
+        ground = (
+            f"[{cover_input}:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1,format=yuv420p,trim=end_frame={frames}[ground]"
+        )
+    else:
+        ground = (
+            f"color=c={AUDIOGRAM_GROUND}:s={width}x{height}:r={fps:.6f},format=yuv420p,"
+            f"trim=end_frame={frames}[ground]"
+        )
+    wave = (
+        f"[awave]aformat=channel_layouts=mono,showwaves=s={width}x{wave_height}:mode=cline:rate={fps:.6f}"
+        f":colors={AUDIOGRAM_WAVE}:scale=sqrt,format=rgba[wave]"
+    )
+    top = (height - wave_height) // 2  # the middle: the burned captions sit at the foot
+    # the picture is the ground's length: showwaves may end a frame or two early, and its last frame stays
+    overlay = (
+        f"[ground][wave]overlay=0:{top}:eof_action=repeat,setsar=1,format=yuv420p,"
+        f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}[vcat]"
+    )
+    return [ground, wave, overlay]
 
 
 def filter_path(path: Path) -> str:

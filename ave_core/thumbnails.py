@@ -135,6 +135,17 @@ class Legibility:
 # --- frames ---------------------------------------------------------------------------------
 
 
+def load_cover(path: str | os.PathLike[str] | None) -> Image.Image | None:
+    """A podcast's cover image as RGB, or None when there is none or it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as opened:
+            return opened.convert("RGB")
+    except (OSError, ValueError):
+        return None
+
+
 def extract_frame(video_path: str | os.PathLike[str], time_s: float) -> Image.Image | None:
     """The frame shown at `time_s`, full size and upright (ffmpeg applies the rotation), or None."""
     argv = [
@@ -489,9 +500,11 @@ def render_thumbnails(
     *,
     font_path: str | None = None,
     preview_size: tuple[int, int] = PREVIEW_SIZE,
+    cover: str | os.PathLike[str] | None = None,
 ) -> tuple[Thumbnails, dict[str, Legibility]]:
     """thumbnails.json's content and the legibility figures of each thumbnail, with the PNGs written to
-    `out_dir` as thumb-<strategy>.png. Backgrounds come from the `background` chosen, else the frames."""
+    `out_dir` as thumb-<strategy>.png. Backgrounds come from the `background` chosen, else the frames; a
+    recording without picture (a podcast) uses its `cover` image (input/NAME.jpg|png), else a plain one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     font = find_font(font_path)
@@ -501,11 +514,21 @@ def render_thumbnails(
     warnings: list[str] = []
 
     requests: dict[Strategy, BackgroundRequest] = {}
+    cover_image = load_cover(cover) if media.video is None else None
+    if media.video is None:
+        warnings.append(
+            f"audio only: the thumbnails use the cover image {Path(cover or '').name}"
+            if cover_image is not None
+            else "audio only and no cover image (input/NAME.jpg or .png): a plain background is used"
+        )
     for strategy, concept in concepts.items():
-        frame = extract_frame(video_path, times[strategy])
-        if frame is None:  # e.g. a damaged stretch: whatever the start of the video shows
-            frame = extract_frame(video_path, 0.0)
-        if frame is None:
+        if media.video is None:
+            frame = cover_image
+        else:
+            frame = extract_frame(video_path, times[strategy])
+            if frame is None:  # e.g. a damaged stretch: whatever the start of the video shows
+                frame = extract_frame(video_path, 0.0)
+        if frame is None and media.video is not None:
             warnings.append(
                 f"{strategy}: no frame decodes at {times[strategy]:.2f} s; a plain background is used"
             )
@@ -569,10 +592,11 @@ def make_thumbnails(
     background: Choice[BackgroundGenerator] = FRAMES,
     *,
     font_path: str | None = None,
+    cover: str | os.PathLike[str] | None = None,
 ) -> Thumbnails:
     """thumbnails.json's content, with one PNG per strategy written to `out_dir`."""
     thumbnails, _ = render_thumbnails(
-        video_path, media, plan, scenes, out_dir, width, height, background, font_path=font_path
+        video_path, media, plan, scenes, out_dir, width, height, background, font_path=font_path, cover=cover
     )
     return thumbnails
 

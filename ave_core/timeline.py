@@ -71,17 +71,21 @@ def build_timeline(plan: Plan, media: MediaInfo, source_path: str, name: str) ->
     }
     if media.video is not None:
         timeline.metadata["fcp_xml"] = _fcp_sequence_format(media.video)
-    video = otio.schema.Track(name="Video", kind=otio.schema.TrackKind.Video)
     placed = []
-    for source_in, duration, record_in in frames:
-        clip = _clip(url, source_frames, source_in, duration, rate)
-        video.append(clip)
-        placed.append(_Placed(clip, record_in))
-    timeline.tracks.append(video)
+    if media.video is not None:  # a podcast has a sound track only
+        video = otio.schema.Track(name="Video", kind=otio.schema.TrackKind.Video)
+        for source_in, duration, record_in in frames:
+            clip = _clip(url, source_frames, source_in, duration, rate)
+            video.append(clip)
+            placed.append(_Placed(clip, record_in))
+        timeline.tracks.append(video)
     if media.has_audio:
         audio = otio.schema.Track(name="Audio", kind=otio.schema.TrackKind.Audio)
-        for source_in, duration, _ in frames:
-            audio.append(_clip(url, source_frames, source_in, duration, rate))
+        for source_in, duration, record_in in frames:
+            clip = _clip(url, source_frames, source_in, duration, rate)
+            audio.append(clip)
+            if media.video is None:  # the cut markers go on the sound
+                placed.append(_Placed(clip, record_in))
         timeline.tracks.append(audio)
     if placed:
         _add_markers(placed, plan, edit_map, rate)

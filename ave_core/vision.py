@@ -122,8 +122,17 @@ def analyze_scenes(
 ) -> Scenes:
     """Shots, faces, per-shot quality, keyframes (written to `frames_dir`) and visual highlights."""
     source = Path(video_path)
-    if media.video is None:
-        raise InputError(f"{source}: no video stream — ave needs a video with a picture")
+    if media.video is None:  # a podcast: no picture to cut, no faces, no keyframes
+        Path(frames_dir).mkdir(parents=True, exist_ok=True)
+        return Scenes(
+            producer=make_producer("scenes", "none"),
+            skip_reason=f"{source}: audio only, no picture — shots, faces and keyframes skipped",
+            detector=settings.detector,
+            frame_count=0,
+            width=0,
+            height=0,
+            shots=[],
+        )
     width, height = media.video.display_width, media.video.display_height
     frame_rate = _frame_rate(media)
     analysis = _Analysis(

@@ -47,10 +47,42 @@ rule extract_audio:
         "../scripts/extract_audio.py"
 
 
+rule enhance:
+    input:
+        video=get_video_path,
+        media="results/{video}/media.json",
+    output:
+        # 48 kHz for the render, 16 kHz for the stages that listen when enhance.for_analysis is on; both
+        # kept, like audio_16k.wav
+        enhanced="results/{video}/enhanced.flac",
+        wav="results/{video}/enhanced_16k.wav",
+        enhancement="results/{video}/enhance.json",
+        preview=report(
+            "results/{video}/report/enhance.html",
+            caption="../report/enhance.rst",
+            category="{video}",
+            subcategory="sound",
+        ),
+    log:
+        "logs/{video}/enhance.log",
+    benchmark:
+        "benchmarks/{video}/enhance.tsv"
+    conda:
+        "../envs/audio.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(10, per_input_gb=60),
+    params:
+        enhance=enhance_settings(),
+        code=script_code("enhance"),
+    script:
+        "../scripts/enhance.py"
+
+
 rule audio:
     input:
         video=get_video_path,
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         media="results/{video}/media.json",
     output:
         audio="results/{video}/audio.json",
@@ -66,6 +98,7 @@ rule audio:
     params:
         vad=section("vad"),
         audio=section("audio"),
+        analysed_audio=analysed_audio(),
         code=script_code("audio"),
     script:
         "../scripts/audio.py"
@@ -73,7 +106,7 @@ rule audio:
 
 rule transcribe:
     input:
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         audio="results/{video}/audio.json",
         captions=get_captions,
     output:
@@ -123,7 +156,7 @@ rule analyze:
     input:
         transcript="results/{video}/transcript.json",
         audio="results/{video}/audio.json",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         media="results/{video}/media.json",
     output:
         analysis="results/{video}/analysis.json",

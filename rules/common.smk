@@ -22,6 +22,7 @@ from ave_core.config import (
 )
 from ave_core.edits import EDITS_FOLDER, find_edits, orphan_edits
 from ave_core.errors import ConfigError
+from ave_core.podcast import export_formats, find_cover, is_audio_file
 from ave_core.project import check_writable, discover_videos, name_clash
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -57,12 +58,23 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: every video's context, report pages, review page and (unless shorts.count is
-    0) shorts."""
+    """The default target: every recording's context, report pages, review page, (unless shorts.count is
+    0) shorts, and its edited sound as final.m4a (a podcast's also in its own format: final.mp3 ...)."""
     per_video = ["context.json", "report/timeline.png", "report/review.html"]
     if AVE.shorts.count:
         per_video.append("shorts/shorts.json")
-    return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    targets = expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    for slug, video in sorted(VIDEOS.items()):
+        targets += [f"results/{slug}/final.{kind}" for kind in export_formats(video.path)]
+    return targets
+
+
+def get_cover(wildcards):
+    """A podcast's cover image (input/NAME.jpg|png), as a list of zero or one path; none for a video (a
+    picture beside it is not read, and adding one reruns nothing)."""
+    path = get_video_path(wildcards)
+    cover = find_cover(path) if is_audio_file(path) else None
+    return [str(cover)] if cover else []
 
 
 def get_video_path(wildcards):
@@ -103,6 +115,45 @@ def get_edits(wildcards):
     more paths: an optional input of the plan, so saving one reruns the plan and what follows.
     """
     return find_edits(EDITS_FOLDER, wildcards.video)
+def enhanced(wildcards=None):
+    """Whether the studio-sound stage runs (enhance.preset is not off)."""
+    return AVE.enhance.preset != "off"
+
+
+def enhance_settings():
+    """The enhance keys the enhance stage uses (for_analysis only chooses who reads its output)."""
+    return {key: section("enhance")[key] for key in ("preset", "denoiser")}
+
+
+def analysed_audio():
+    """Which sound VAD, transcription and analysis read: "enhanced" or "original" (enhance.for_analysis)."""
+    return "enhanced" if enhanced() and AVE.enhance.for_analysis else "original"
+
+
+def get_speech_wav(wildcards):
+    """The 16 kHz WAV that the listening stages read: the enhanced one when enhance.for_analysis says so."""
+    if analysed_audio() == "enhanced":
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
+
+
+def get_render_sound(wildcards):
+    """The enhanced sound and its record for the render, by name; none when enhance.preset is off (the render
+    then reads the source's sound exactly as before)."""
+    if not enhanced():
+        return {}
+    folder = f"results/{wildcards.video}"
+    return {
+        "enhanced": f"{folder}/enhanced.flac",
+        "enhancement": f"{folder}/enhance.json",
+    }
+
+
+def get_check_wav(wildcards):
+    """The 16 kHz WAV the render's sync check compares the rendered sound with: what the render played."""
+    if enhanced():
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
 
 
 def get_captions(wildcards):
@@ -150,6 +201,7 @@ def get_benchmarks(wildcards):
     extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
     if AVE.shorts.count:
         extra.append("shorts_select")
+    extra += ["enhance"] if enhanced() else []
     rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
 

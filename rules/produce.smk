@@ -30,6 +30,7 @@ rule broll:
 
 rule render_loudness:
     input:
+        unpack(get_render_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
@@ -53,12 +54,14 @@ rule render_loudness:
 
 rule render_chunk:
     input:
+        unpack(get_render_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
         loudness="results/{video}/render/loudness.json",
         captions="results/{video}/captions.srt",
+        cover=get_cover,
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
         audio=temp("results/{video}/render/chunk-{chunk}.wav"),
@@ -82,9 +85,10 @@ rule render_chunk:
 rule render:
     input:
         unpack(get_render_chunks),
+        unpack(get_render_sound),
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_check_wav,
     output:
         video="results/{video}/final.mp4",
         report="results/{video}/render.json",
@@ -104,6 +108,26 @@ rule render:
         code=script_code("render", "render_chunk", "render_loudness"),
     script:
         "../scripts/render.py"
+
+
+rule export_audio:
+    input:
+        video="results/{video}/final.mp4",
+    output:
+        audio="results/{video}/final.{format}",
+    log:
+        "logs/{video}/export_audio-{format}.log",
+    benchmark:
+        "benchmarks/{video}/export_audio-{format}.tsv"
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5, per_input_gb=5),
+    params:
+        code=script_code("export_audio"),
+    script:
+        "../scripts/export_audio.py"
 
 
 rule captions:
@@ -156,6 +180,7 @@ rule thumbnails:
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         scenes="results/{video}/scenes.json",
+        cover=get_cover,
     output:
         thumbnails="results/{video}/thumbnails/thumbnails.json",
         emotional=report(

@@ -25,6 +25,7 @@ with stage_logging(snakemake.log[0], "broll") as log:
         height=height,
         fps=output_fps(media),
         renderers=renderers,
+        skip_reason=None if media.video else "audio only: B-roll cut-aways need a picture to cut away from",
     )
     write_artifact(snakemake.output.broll, broll)
     if broll.producer.fallback:

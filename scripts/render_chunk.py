@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from ave_core.config import RenderConfig
+from ave_core.enhance import enhanced_or_none
 from ave_core.models import Broll, EditLoudness, MediaInfo, Plan, read_artifact
 from ave_core.render import render_chunk, render_job_from_files
 from ave_core.stage import stage_logging
@@ -29,5 +30,7 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         Path(snakemake.output.audio),
         captions=Path(snakemake.input.captions),
         threads=snakemake.threads,
+        enhanced=enhanced_or_none(snakemake.input.get("enhanced")),
+        cover=Path(snakemake.input.cover[0]) if snakemake.input.cover else None,
     )
     log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))

@@ -16,6 +16,7 @@ with stage_logging(snakemake.log[0], "thumbnails") as log:
         read_artifact(snakemake.input.scenes, Scenes),
         Path(snakemake.output.thumbnails).parent,
         background=make_background(ThumbnailsConfig(**snakemake.params.thumbnails)),
+        cover=snakemake.input.cover[0] if snakemake.input.cover else None,
     )
     write_artifact(snakemake.output.thumbnails, thumbnails)
     log.info("%d thumbnails", len(thumbnails.thumbnails))

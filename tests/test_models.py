@@ -78,6 +78,7 @@ def test_span_end_before_start_is_rejected() -> None:
 def test_every_design_artifact_has_a_model_and_an_exported_schema() -> None:
     expected = {
         "media",
+        "enhance",
         "audio",
         "transcript",
         "broll",

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
 
 JOB_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
-WILDCARDS = re.compile(r"^\s+wildcards: video=(\S+)$")
+WILDCARDS = re.compile(r"^\s+wildcards: video=([^,\s]+)")  # other wildcards (chunk, format) may follow
 
 
 def run_workflow(

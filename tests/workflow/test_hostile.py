@@ -54,7 +54,13 @@ GOOD = {
     "matroska inside.mp4": "matroska",  # a Matroska file named .mp4
     "日本語 講義.mov": "plain_mp4",  # an MP4 named .mov, and a name without a letter in ASCII
     ODD_NAME: "plain_mp4",
+    # podcasts: sound only, each edited like a video, with an audiogram for final.mp4
+    "voice only.mp4": "voice_only",
+    "phone 8k.wav": "phone",
+    "stereo talk.mp3": "stereo_mp3",
+    "surround 5.1.flac": "surround_flac",
 }
+PODCASTS = {"voice only.mp4", "phone 8k.wav", "stereo talk.mp3", "surround 5.1.flac"}
 # input name -> (bad_inputs key, the start of the one line its probe must stop with)
 BROKEN = {
     "empty.mp4": ("zero", "empty file (0 bytes) — "),
@@ -64,7 +70,8 @@ BROKEN = {
     "cut 90.mp4": ("truncated_90", "truncated ("),
     "cut tail.mp4": ("truncated_tail", "truncated ("),
     "cut index.mp4": ("truncated_index_at_end", "cannot be read as media (no index (moov atom): "),
-    "voice only.mp4": ("audio_only", "no video stream, only audio — "),
+    "empty.mp3": ("zero", "empty file (0 bytes) — "),
+    "notes.mp3": ("text", "cannot be read as media (not a recognised audio/video format — "),
     "picture.mp4": ("still_image", "a still picture (png), not a video — "),
 }
 CLASHING = ("My Talk.mp4", "my-talk.mkv")  # both become results/my-talk/
@@ -145,6 +152,15 @@ def clips(media_dir: Path) -> dict[str, Path]:
             *x264, "-g", "600", "-c:a", "aac", "-b:a", "16k",
         ),
     }  # fmt: skip
+    made["voice_only"] = make("voice only.mp4", "-i", str(speech), *aac)
+    # a telephone line: 8 kHz, 300-3400 Hz
+    made["phone"] = make(
+        "phone.wav", "-i", str(speech), "-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000"
+    )
+    made["stereo_mp3"] = make("stereo.mp3", "-i", str(speech), "-ac", "2", "-c:a", "libmp3lame")
+    made["surround_flac"] = make(
+        "surround.flac", "-i", str(speech), "-af", "pan=5.1|FC=c0|FL=0.2*c0|FR=0.2*c0", "-c:a", "flac"
+    )
     made["rotated"] = make(
         "rotated.mp4", "-i", str(made["plain_mp4"]), "-c", "copy", "-metadata:s:v:0", "rotate=90"
     )
@@ -202,8 +218,23 @@ def test_odd_but_good_video_gets_the_whole_package(batch: Batch, name: str) -> N
     assert abs(final.duration_s - render["expected_duration_s"]) < 0.1
     assert not final.video.variable_frame_rate, "the render must have a constant frame rate"
     assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
-    for other in ("captions.srt", "captions.vtt", "timeline/timeline.otio", "report/timeline.png"):
+    for other in (
+        "captions.srt",
+        "captions.vtt",
+        "timeline/timeline.otio",
+        "report/timeline.png",
+        "final.m4a",
+    ):
         assert (results / other).is_file(), other
+    if name in PODCASTS:
+        assert context["content"]["media"]["video"] is None and (render["width"], render["height"]) == (
+            1080,
+            1080,
+        )
+        assert "energy" in context["content"]["transcript"]["text"].lower()
+        own = Path(name).suffix.lower()
+        if own != ".mp4":  # the edit in the podcast's own format too
+            assert probe(results / f"final{own}", slug="own").video is None
 
 
 @pytest.mark.parametrize("name", list(GOOD))

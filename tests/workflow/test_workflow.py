@@ -22,6 +22,7 @@ pytestmark = pytest.mark.workflow
 OUTPUTS = {
     "broll",
     "render",
+    "export_audio",
     "captions",
     "timeline",
     "thumbnails",
@@ -34,6 +35,7 @@ OUTPUTS = {
 STAGES = {
     "probe",
     "extract_audio",
+    "enhance",
     "audio",
     "transcribe",
     "scenes",
@@ -68,8 +70,14 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
         "thumbnails", "metadata", "shorts",
     }  # fmt: skip
     assert set(context["files"]) == {"video", "captions", "timeline", "report"}
-    # the review page reads final.mp4 beside the context, not before it
-    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context", "review"}
+    # final.m4a is made from final.mp4, and the review page reads it, after the context: neither is among
+    # the context's figures
+    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {
+        "context",
+        "export_audio",
+        "review",
+    }
+    assert (results / "final.m4a").is_file()
     render = context["content"]["render"]
     assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
     assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
@@ -119,8 +127,9 @@ def test_the_plan_cuts_known_dead_air_and_fillers_but_no_speech(batch, talk: tup
     assert scores["utterances_clipped"] == 0 and scores["speech_clipped_ms"] == 0
     assert scores["dead_air_removed"] >= 0.9 and scores["fillers_cut"] >= 0.5
     for rule in STAGES:
-        assert (project / "logs" / "lecon-1-draft" / f"{rule}.log").is_file()
-        assert (project / "benchmarks" / "lecon-1-draft" / f"{rule}.tsv").is_file()
+        name = "export_audio-m4a" if rule == "export_audio" else rule  # one export per format
+        assert (project / "logs" / "lecon-1-draft" / f"{name}.log").is_file()
+        assert (project / "benchmarks" / "lecon-1-draft" / f"{name}.tsv").is_file()
 
 
 def test_video_without_audio_is_skipped_with_reason(batch) -> None:
