@@ -59,13 +59,16 @@ def video_slug_pattern():
 
 def get_final_output():
     """The default target: every recording's context, report pages, review page, (unless shorts.count is
-    0) shorts, and its edited sound as final.m4a (a podcast's also in its own format: final.mp3 ...)."""
+    0) shorts, and its edited sound as final.m4a (a podcast's also in its own format: final.mp3 ...).
+    """
     per_video = ["context.json", "report/timeline.png", "report/review.html"]
     if AVE.shorts.count:
         per_video.append("shorts/shorts.json")
     targets = expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
     for slug, video in sorted(VIDEOS.items()):
-        targets += [f"results/{slug}/final.{kind}" for kind in export_formats(video.path)]
+        targets += [
+            f"results/{slug}/final.{kind}" for kind in export_formats(video.path)
+        ]
     return targets
 
 
@@ -115,6 +118,8 @@ def get_edits(wildcards):
     more paths: an optional input of the plan, so saving one reruns the plan and what follows.
     """
     return find_edits(EDITS_FOLDER, wildcards.video)
+
+
 def enhanced(wildcards=None):
     """Whether the studio-sound stage runs (enhance.preset is not off)."""
     return AVE.enhance.preset != "off"

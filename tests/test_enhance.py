@@ -194,7 +194,7 @@ def render_commands(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, enhanced: Path | None
 ) -> list[list[str]]:
     """The ffmpeg command lines of the loudness pass and of one chunk for a fixed edit, captured, not run."""
-    from ave_core import render
+    from ave_core import publish, render
     from ave_core.models import AudioStream, MediaInfo, SourceFile, VideoStream
 
     commands: list[list[str]] = []
@@ -208,7 +208,7 @@ def render_commands(
 
     monkeypatch.setattr(render, "run_tool", capture)
     monkeypatch.setattr(render, "ffmpeg_binary", lambda: "ffmpeg")
-    monkeypatch.setattr(render.os, "replace", lambda a, b: None)
+    monkeypatch.setattr(publish.os, "replace", lambda a, b: None)  # nothing was written: nothing to publish
     media = MediaInfo(
         producer=make_producer("probe", "test"),
         source=SourceFile(path="input/talk.mp4", original_name="talk.mp4", slug="talk", size_bytes=1),
@@ -242,7 +242,8 @@ def test_enhance_off_renders_with_the_commands_of_the_render_before_it(
 ) -> None:
     """enhance.preset off gives the render no enhanced sound; its ffmpeg commands must then be, argument for
     argument, those main's render ran before the enhance stage existed (recorded from 69f792d in
-    tests/data/render_without_enhance.json): the same commands on the same files give the same bytes."""
+    tests/data/render_without_enhance.json, its partial files since renamed by publish.partial_path): the same
+    commands on the same files give the same bytes."""
     commands = render_commands(monkeypatch, tmp_path, None)
     assert commands == json.loads(GOLDEN.read_text())
 
