@@ -135,7 +135,7 @@ def render_broll(
     warnings: list[str] = []
     clips: list[BrollClip] = []
     for index, slot in enumerate(plan.broll, start=1):
-        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
+        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration_s, fps))
         clip = render_slot(slot, analysis, Path(out_dir), index, canvas, warnings)
         if clip is not None:
             clips.append(clip)

@@ -96,7 +96,8 @@ class Span(Model):
         return self
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
+        """The span's length in seconds."""
         return self.end - self.start
 
 
@@ -407,7 +408,7 @@ class BrollSlot(Decision, Span):
 class Transition(Decision):
     time: float
     kind: str = "fade"
-    duration: float = 0.5
+    duration: float = Field(0.5, description="seconds")
 
 
 class CaptionStyle(Model):

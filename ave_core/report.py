@@ -42,10 +42,10 @@ def timeline_picture(
     energy.set_title("energy (RMS) and emotional peaks")
     rows = {"speech": 3, "cuts": 2, "B-roll": 1, "emphasis": 0}
     for span in audio.speech:
-        lanes.broken_barh([(span.start, span.duration)], (rows["speech"] - 0.35, 0.7), color="#43a047")
+        lanes.broken_barh([(span.start, span.duration_s)], (rows["speech"] - 0.35, 0.7), color="#43a047")
     for cut in plan.cuts:
         colour = next((c for r, c in CUT_COLOURS.items() if r in cut.reason), "#616161")
-        lanes.broken_barh([(cut.start, cut.duration)], (rows["cuts"] - 0.35, 0.7), color=colour)
+        lanes.broken_barh([(cut.start, cut.duration_s)], (rows["cuts"] - 0.35, 0.7), color=colour)
     for slot in plan.broll:
         lanes.broken_barh(
             [(slot.start, slot.end - slot.start)], (rows["B-roll"] - 0.35, 0.7), color="#00897b"
