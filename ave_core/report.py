@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,10 +59,16 @@ def timeline_picture(
     lanes.set_xlabel("source time (s)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CUT_COLOURS.values()]
     lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
-    figure.tight_layout()
+    _publish_png(plt, figure, out, dpi=110)
+
+
+def _publish_png(plt: Any, figure: Any, out: Path, dpi: int) -> None:
+    """The figure laid out and published as a PNG at `out`, then closed either way (pyplot keeps every
+    figure it made open until it is closed)."""
     try:
+        figure.tight_layout()
         with publishing(out) as (partial,):
-            figure.savefig(partial, format="png", dpi=110)
+            figure.savefig(partial, format="png", dpi=dpi)
     finally:
         plt.close(figure)
 
@@ -78,12 +85,7 @@ def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4
     for axis, (shot, keyframe) in zip(axes.flat, shots, strict=False):
         axis.imshow(plt.imread(keyframe))
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
-    figure.tight_layout()
-    try:
-        with publishing(out) as (partial,):
-            figure.savefig(partial, format="png", dpi=100)
-    finally:
-        plt.close(figure)
+    _publish_png(plt, figure, out, dpi=100)
 
 
 def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None:
