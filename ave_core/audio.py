@@ -209,7 +209,7 @@ def analyze_audio(
         loudness=loudness,
         speech=speech,
         silences=silences_between(speech, duration),
-        speech_ratio=round(sum(s.duration for s in speech) / duration, 4) if duration else 0.0,
+        speech_ratio=round(sum(s.duration_s for s in speech) / duration, 4) if duration else 0.0,
         envelope=envelope,
         peaks=find_peaks(envelope, energy),
         analysed_audio=analysed_audio,

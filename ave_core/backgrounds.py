@@ -13,10 +13,10 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from .backends import Backend, Backends, Choice, Unavailable
+from .backends import Backend, Backends, Choice
 from .config import ThumbnailsConfig
 from .errors import AveError
-from .llm import DeadlineClient, api_key_from_env, describe_failure, scrub
+from .llm import DeadlineClient, api_key_from_env, describe_failure, scrub, with_api_key
 
 PROCEDURAL = "procedural"  # thumbnails.backend's offline value: the video's frames
 DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
@@ -208,13 +208,13 @@ def gradient(width: int, height: int, rgb: tuple[int, int, int]) -> Image.Image:
 
 
 def _image_model(config: ThumbnailsConfig) -> BackgroundGenerator:
-    key = api_key_from_env()
-    if key is None:
-        raise Unavailable(BACKGROUNDS["image-model"].missing())
-    try:
-        return ImageModelBackground(key, config.model, base_url=config.base_url, timeout_s=config.timeout_s)
-    except BackgroundError as exc:
-        raise Unavailable(str(exc)) from None
+    return with_api_key(
+        lambda key: ImageModelBackground(
+            key, config.model, base_url=config.base_url, timeout_s=config.timeout_s
+        ),
+        BACKGROUNDS["image-model"].missing(),
+        BackgroundError,
+    )
 
 
 BACKGROUNDS: Backends[ThumbnailsConfig, BackgroundGenerator] = Backends(

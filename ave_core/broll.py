@@ -335,7 +335,7 @@ def render_broll(
     chosen = [(slot, (renderers or {}).get(slot.kind) or given(fallback)) for slot in plan.broll]
     edit = EditMap.from_keep(plan.keep)  # what is shown at the same time is decided in the edit's time
     for index, (slot, choice) in enumerate(chosen, start=1):
-        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
+        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration_s, fps))
         if slot.kind == "chart":
             canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen, edit))
         renderer, failure = choice.backend, choice.reason
@@ -393,7 +393,7 @@ def overlapping(
     def shown(one: BrollSlot) -> tuple[float, float]:
         at = edit.to_edited(one.start) if edit.keep else None
         start = one.start if at is None else at
-        return start, start + clip_frames(one.duration, fps) / fps
+        return start, start + clip_frames(one.duration_s, fps) / fps
 
     start, end = shown(slot)
     return [(o, r) for o, r in chosen if o is not slot and shown(o)[0] < end and start < shown(o)[1]]

@@ -41,7 +41,7 @@ class Cue:
         return " ".join(self.lines)
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
         return self.end - self.start
 
 
@@ -63,7 +63,7 @@ class _Draft:
     end: float
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
         return self.end - self.start
 
 
@@ -76,7 +76,7 @@ def make_cues(
 ) -> list[Cue]:
     """Caption cues in edited seconds for the words that are not fillers and survive the plan's cuts."""
     edit_map = EditMap.from_keep(plan.keep)
-    total_s = math.floor(edit_map.duration * 1000 + 1e-6) / 1000
+    total_s = math.floor(edit_map.duration_s * 1000 + 1e-6) / 1000
     tokens = split_long_tokens(kept_tokens(transcript, edit_map), max_chars)
     drafts = [
         _Draft(chunk, chunk[0].start, chunk[-1].end)
@@ -251,11 +251,11 @@ def enforce_min_duration(
     index = 0
     while index < len(drafts):
         draft = drafts[index]
-        if draft.duration >= min_s - EPSILON_S:
+        if draft.duration_s >= min_s - EPSILON_S:
             index += 1
             continue
         _extend_into_gaps(drafts, index, min_s, total_s)
-        if draft.duration >= min_s - EPSILON_S:
+        if draft.duration_s >= min_s - EPSILON_S:
             index += 1
             continue
         merged_into = _merge_with_neighbour(drafts, index, max_chars, max_lines)
@@ -301,7 +301,7 @@ def _borrow_from_neighbours(drafts: list[_Draft], index: int, min_s: float) -> N
         if end > draft.end:
             draft.end = end
             following.start = max(following.start, end)
-    if draft.duration < min_s - EPSILON_S and index > 0:
+    if draft.duration_s < min_s - EPSILON_S and index > 0:
         preceding = drafts[index - 1]
         start = max(draft.end - min_s, preceding.start + min_s)
         if start < draft.start:

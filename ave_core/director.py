@@ -55,10 +55,10 @@ EMPHASIS_MIN_SCORE = 0.5
 
 
 @dataclass
-class Context:
+class DirectorInput:
     """Everything the director reads about one video."""
 
-    duration: float
+    duration_s: float
     audio: AudioAnalysis
     transcript: Transcript
     analysis: Analysis
@@ -76,38 +76,38 @@ def _span_containing(spans: Sequence[Span], time: float) -> Span | None:
 # --- cut candidates -------------------------------------------------------------------------
 
 
-def silence_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
+def silence_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
     """Dead air longer than min_silence_s, less a margin next to speech (more after key concepts)."""
     if nothing_spoken(ctx):
         return []  # all of it would be "dead air": cutting it would leave nothing to watch
     cuts = []
     concept_ends = _concept_word_ends(ctx.analysis, words)
     for gap in _pauses(ctx, words):
-        if gap.duration < config.min_silence_s:
+        if gap.duration_s < config.min_silence_s:
             continue
         before = config.margin_s if gap.start > 0 else 0.0
         if any(abs(gap.start - end) < 0.3 for end in concept_ends):
             before = max(before, config.breathing_room_s)
-        after = config.margin_s if gap.end < ctx.duration else 0.0
-        if gap.duration - before - after >= MIN_CUT_S:
+        after = config.margin_s if gap.end < ctx.duration_s else 0.0
+        if gap.duration_s - before - after >= MIN_CUT_S:
             cuts.append(
                 Cut(
                     start=round(gap.start + before, 3),
                     end=round(gap.end - after, 3),
                     reason="silence",
-                    rationale=f"{gap.duration:.1f} s without speech",
+                    rationale=f"{gap.duration_s:.1f} s without speech",
                     confidence=0.95,
                 )
             )
     return cuts
 
 
-def nothing_spoken(ctx: Context) -> bool:
+def nothing_spoken(ctx: DirectorInput) -> bool:
     """The video has sound but neither the VAD nor the transcript found any speech in it."""
     return ctx.audio.has_audio and not ctx.audio.speech and not ctx.transcript.words
 
 
-def _pauses(ctx: Context, words: Sequence[Word]) -> list[Span]:
+def _pauses(ctx: DirectorInput, words: Sequence[Word]) -> list[Span]:
     """Stretches with neither VAD speech nor a kept word: the VAD's silences, shrunk around words."""
     silences = ctx.audio.silences if ctx.audio.has_audio else []
     spoken = [w for w in words if not w.is_filler]
@@ -137,7 +137,7 @@ def _concept_word_ends(analysis: Analysis, words: Sequence[Word]) -> list[float]
     return ends
 
 
-def filler_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
+def filler_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
     """Each filler found with at least `filler_min_confidence` (transcript.json's disfluencies), with the
     pause around it, keeping margin_s next to the words beside it. Transcripts without disfluencies (made
     before they existed) fall back to the words marked as fillers."""
@@ -194,7 +194,7 @@ def _evidence_note(disfluency: Disfluency) -> str:
     return ", ".join(f"{e.detector} {e.score:.2f}" for e in disfluency.evidence) or "no evidence recorded"
 
 
-def repeat_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
+def repeat_cuts(ctx: DirectorInput, config: DirectorConfig) -> list[Cut]:
     """The first copy of a repeated word, and a false start, up to where the speaker starts again."""
     return [
         Cut(
@@ -225,12 +225,12 @@ def _neighbour_start(words: Sequence[Word], index: int) -> float | None:
     return None
 
 
-def unlabelled_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
+def unlabelled_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
     """Short voiced sounds that are a VAD segment of their own with no word in it: probable fillers."""
     cuts = []
     for stretch in ctx.transcript.unlabelled_speech:
         segment = _span_containing(ctx.audio.speech, (stretch.start + stretch.end) / 2)
-        if segment is None or segment.duration > config.unlabelled_max_s:
+        if segment is None or segment.duration_s > config.unlabelled_max_s:
             continue
         if any(w.end > segment.start and w.start < segment.end for w in words):
             continue  # words share the segment: the sound may be part of one
@@ -239,14 +239,16 @@ def unlabelled_cuts(ctx: Context, words: Sequence[Word], config: DirectorConfig)
                 start=round(segment.start, 3),
                 end=round(segment.end, 3),
                 reason="filler",
-                rationale=f"{segment.duration:.2f} s of voice with no word: a filler the recogniser dropped",
+                rationale=(
+                    f"{segment.duration_s:.2f} s of voice with no word: a filler the recogniser dropped"
+                ),
                 confidence=0.6,
             )
         )
     return cuts
 
 
-def retake_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
+def retake_cuts(ctx: DirectorInput, config: DirectorConfig) -> list[Cut]:
     """The earlier take of each repeated phrase, up to the start of the take that replaces it."""
     return [
         Cut(
@@ -336,10 +338,10 @@ def cut_slivers(
     """The cuts extended over each kept piece shorter than `min_keep_s` that shows no word (a margin left
     between two cuts, or at either end of the video): a flash of a few frames is a jump cut, not content.
     A piece that shows any part of a word stays, and so does the last piece left."""
-    pieces = [p for p in keep_ranges(cuts, duration) if p.duration > 0]
-    slivers = [p for p in pieces if p.duration < min_keep_s and not _shows_a_word(p, words)]
+    pieces = [p for p in keep_ranges(cuts, duration) if p.duration_s > 0]
+    slivers = [p for p in pieces if p.duration_s < min_keep_s and not _shows_a_word(p, words)]
     if slivers and len(slivers) == len(pieces):
-        slivers.remove(max(slivers, key=lambda p: p.duration))
+        slivers.remove(max(slivers, key=lambda p: p.duration_s))
     extended, notes = list(cuts), []
     for sliver in slivers:
         before = next((i for i, c in enumerate(extended) if abs(c.end - sliver.start) < 1e-6), None)
@@ -351,7 +353,7 @@ def cut_slivers(
         else:
             continue
         notes.append(
-            f"kept {sliver.duration:.2f} s at {sliver.start:.2f} s shows no word: cut with the cuts beside "
+            f"kept {sliver.duration_s:.2f} s at {sliver.start:.2f} s shows no word: cut with the cuts beside "
             f"it (shorter than min_keep_s {min_keep_s:g} s)"
         )
     return merge_cuts(extended, duration), notes
@@ -422,7 +424,7 @@ def repair_plan(
     cuts, slivers = cut_slivers(cuts, words, end, min_keep_s)
     notes += moved + slivers
     keep = keep_ranges(cuts, end)
-    inside = [s for s in keep if s.duration > 0]
+    inside = [s for s in keep if s.duration_s > 0]
 
     def in_keep(time: float) -> bool:
         return any(s.start <= time < s.end for s in inside)
@@ -533,14 +535,14 @@ def sentences(words: Sequence[Word]) -> list[tuple[float, float, str]]:
     return found
 
 
-def character_slots(ctx: Context, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
+def character_slots(ctx: DirectorInput, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
     """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart: a wave at a greeting near
     the start and at the goodbye near the end, pointing at the chart of a spoken number, counting on its
     fingers at the steps of a list, thinking at a question; nodding and shrugging at agreement and doubt.
     The likeliest of each kind come first (four charted numbers make one pointing, not four), then the
     likeliest of the rest."""
     spoken = sentences(ctx.transcript.words)
-    edge_s = min(30.0, 0.2 * ctx.duration)
+    edge_s = min(30.0, 0.2 * ctx.duration_s)
 
     def kept(start: float) -> float:  # a moment whose start is cut (a retake's first words) starts after
         while inside := [c for c in cuts if c.start <= start < c.end]:
@@ -552,7 +554,7 @@ def character_slots(ctx: Context, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
         # the text is what a title card shows if the character cannot be drawn
         start = kept(start)
         return BrollSlot(
-            start=round(start, 3), end=round(min(start + CHARACTER_S, ctx.duration), 3), kind="character",
+            start=round(start, 3), end=round(min(start + CHARACTER_S, ctx.duration_s), 3), kind="character",
             action=action, count=count, text=sentence_case(text), reason=reason,
             rationale=f'"{short_phrase(said, 12)}"', confidence=confidence,
         )  # fmt: skip
@@ -565,7 +567,7 @@ def character_slots(ctx: Context, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
     for start, _, text in spoken:
         if start <= edge_s and GREETING.search(text):
             candidates.append(slot(start, "wave", short_phrase(text, 5), "greeting: waves hello", text, 0.9))
-        elif start >= ctx.duration - edge_s and (goodbye := GOODBYE.search(text)):
+        elif start >= ctx.duration_s - edge_s and (goodbye := GOODBYE.search(text)):
             candidates.append(slot(start, "wave", goodbye.group(0).capitalize(), "goodbye: waves", text, 0.9))
         elif step := STEP.search(text):
             number = ORDINALS.get((step.group(1) or step.group(2) or "").lower()) or int(step.group(2) or 0)
@@ -621,7 +623,7 @@ def _sentence_at(words: Sequence[Word], time: float) -> str:
     return " ".join(w.word for w in words[start : end + 1] if not w.is_filler)
 
 
-def thumbnail_concepts(ctx: Context) -> list[ThumbnailConcept]:
+def thumbnail_concepts(ctx: DirectorInput) -> list[ThumbnailConcept]:
     """Three thumbnails: emotional (strongest moment), curiosity (top concept), authority (a number)."""
     analysis, words = ctx.analysis, ctx.transcript.words
     top = analysis.concepts[0].term if analysis.concepts else (analysis.themes[:1] or ["this"])[0]
@@ -677,7 +679,7 @@ def metadata_strategy(analysis: Analysis) -> MetadataStrategy:
 # --- the rule-based director ----------------------------------------------------------------
 
 
-def rule_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
+def rule_cuts(ctx: DirectorInput, config: DirectorConfig) -> list[Cut]:
     """Every cut the rules propose for speech content: silences, fillers, unlabelled sounds, retakes."""
     words = ctx.transcript.words
     cuts = silence_cuts(ctx, words, config)
@@ -692,21 +694,21 @@ def rule_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
     return cuts
 
 
-def music_cuts(ctx: Context, config: DirectorConfig) -> list[Cut]:
+def music_cuts(ctx: DirectorInput, config: DirectorConfig) -> list[Cut]:
     """Music is never cut inside: only leading and trailing silence, on a beat."""
     beats = ctx.analysis.beats
     if not beats or not ctx.audio.speech:
         return []
     first = max((b for b in beats if b <= ctx.audio.speech[0].start), default=0.0)
-    last = min((b for b in beats if b >= ctx.audio.speech[-1].end), default=ctx.duration)
+    last = min((b for b in beats if b >= ctx.audio.speech[-1].end), default=ctx.duration_s)
     cuts = []
     if first > config.min_silence_s:
         cuts.append(
             Cut(start=0.0, end=first, reason="silence", rationale="lead-in before the music, on a beat")
         )
-    if ctx.duration - last > config.min_silence_s:
+    if ctx.duration_s - last > config.min_silence_s:
         cuts.append(
-            Cut(start=last, end=ctx.duration, reason="silence", rationale="tail after the music, on a beat")
+            Cut(start=last, end=ctx.duration_s, reason="silence", rationale="tail after the music, on a beat")
         )
     return cuts
 
@@ -716,7 +718,7 @@ class Preset:
     """How the rules cut one content_type."""
 
     name: str  # the content_type
-    cuts: Callable[[Context, DirectorConfig], list[Cut]]
+    cuts: Callable[[DirectorInput, DirectorConfig], list[Cut]]
 
 
 PRESETS: Registry[Preset] = Registry(
@@ -725,7 +727,7 @@ PRESETS: Registry[Preset] = Registry(
 )
 
 
-def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
+def rule_based_plan(ctx: DirectorInput, config: DirectorConfig) -> Plan:
     """The offline director's plan, repaired and ready for rendering."""
     cuts = PRESETS[ctx.analysis.content_type].cuts(ctx, config)
     words = ctx.transcript.words
@@ -733,7 +735,7 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
     plan = Plan(
         producer=make_producer("direct", RULES, warnings=warnings),
         backend=RULES,
-        keep=[Span(start=0.0, end=ctx.duration)],
+        keep=[Span(start=0.0, end=ctx.duration_s)],
         cuts=cuts,
         emphasis=emphasis_points(ctx.analysis),
         # in time order (a chart before the character pointing at it: sorted() keeps their order)
@@ -746,15 +748,17 @@ def rule_based_plan(ctx: Context, config: DirectorConfig) -> Plan:
         metadata_strategy=metadata_strategy(ctx.analysis),
         thumbnail_concepts=thumbnail_concepts(ctx),
     )
-    plan = repair_plan(plan, words, ctx.duration, config.min_keep_s, ctx.grid)
-    return plan.model_copy(update={"metrics": plan_metrics(plan, ctx.duration)})
+    plan = repair_plan(plan, words, ctx.duration_s, config.min_keep_s, ctx.grid)
+    return plan.model_copy(update={"metrics": plan_metrics(plan, ctx.duration_s)})
 
 
 def plan_metrics(plan: Plan, duration: float) -> dict[str, float]:
-    removed = sum(c.duration for c in plan.cuts)
+    removed = sum(c.duration_s for c in plan.cuts)
     return {
         "source_s": round(duration, 3),
-        "kept_s": round(sum(k.duration for k in plan.keep), 3),  # less than source - removed past the picture
+        "kept_s": round(
+            sum(k.duration_s for k in plan.keep), 3
+        ),  # less than source - removed past the picture
         "removed_s": round(removed, 3),
         "cuts": float(len(plan.cuts)),
         **{
@@ -789,7 +793,7 @@ def proposal_schema() -> dict[str, Any]:
     return inline_refs(PlanProposal.model_json_schema())
 
 
-def build_prompt(template: str, ctx: Context, baseline: Plan, config: DirectorConfig) -> str:
+def build_prompt(template: str, ctx: DirectorInput, baseline: Plan, config: DirectorConfig) -> str:
     """The director prompt: the template filled with the transcript, analysis and baseline as JSON data."""
     words = [[i, w.word, w.start, w.end, w.is_filler] for i, w in enumerate(ctx.transcript.words)]
     analysis = ctx.analysis.model_dump(
@@ -797,7 +801,7 @@ def build_prompt(template: str, ctx: Context, baseline: Plan, config: DirectorCo
     )
     baseline_part = baseline.model_dump(mode="json", include={"cuts", "emphasis", "broll", "transitions"})
     return Template(template).safe_substitute(
-        duration=f"{ctx.duration:.3f}",
+        duration=f"{ctx.duration_s:.3f}",
         content_type=ctx.analysis.content_type,
         min_silence_s=config.min_silence_s,
         margin_s=config.margin_s,
@@ -808,7 +812,7 @@ def build_prompt(template: str, ctx: Context, baseline: Plan, config: DirectorCo
     )
 
 
-def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, baseline: Plan) -> Plan:
+def llm_plan(ctx: DirectorInput, config: DirectorConfig, template: str, llm: LLM, baseline: Plan) -> Plan:
     """The LLM's plan, validated and repaired; raises PlanRejected when it cannot be trusted."""
     prompt = build_prompt(template, ctx, baseline, config)
     try:
@@ -818,7 +822,7 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
     plan = Plan(
         producer=make_producer("direct", llm.name, packages=LLMS.packages(llm.name)),
         backend=llm.name,
-        keep=[Span(start=0.0, end=ctx.duration)],
+        keep=[Span(start=0.0, end=ctx.duration_s)],
         captions=CaptionStyle(),
         **proposal.model_dump(),
     )
@@ -828,11 +832,11 @@ def llm_plan(ctx: Context, config: DirectorConfig, template: str, llm: LLM, base
             "broll": [slot for slot in plan.broll if slot.kind != "character"],
             "repairs": [*plan.repairs, "character slots dropped: director.characters is off"],
         })  # fmt: skip
-    plan = repair_plan(plan, ctx.transcript.words, ctx.duration, config.min_keep_s, ctx.grid)
+    plan = repair_plan(plan, ctx.transcript.words, ctx.duration_s, config.min_keep_s, ctx.grid)
     through_words = sum(DROPPED_CUT in note for note in plan.repairs)
     if through_words and through_words * 2 >= proposed:
         raise PlanRejected(f"{through_words} of the LLM's {proposed} cuts would remove kept words")
-    removed = sum(c.duration for c in plan.cuts) / ctx.duration if ctx.duration else 0.0
+    removed = sum(c.duration_s for c in plan.cuts) / ctx.duration_s if ctx.duration_s else 0.0
     if removed > MAX_LLM_REMOVED_SHARE:
         raise PlanRejected(f"the LLM's plan removes {removed:.0%} of the video")
     if len(plan.thumbnail_concepts) < 3:
@@ -845,7 +849,7 @@ class PlanRejected(Exception):
     """The LLM's plan failed or cannot be trusted; the rule-based plan is used instead."""
 
 
-def direct(ctx: Context, config: DirectorConfig, template: str, llm: Choice[LLM]) -> Plan:
+def direct(ctx: DirectorInput, config: DirectorConfig, template: str, llm: Choice[LLM]) -> Plan:
     """plan.json: the LLM's plan when an LLM was chosen and its plan holds up, else the rule-based plan,
     with the fallback and its reason recorded."""
     baseline = rule_based_plan(ctx, config)
@@ -858,7 +862,7 @@ def direct(ctx: Context, config: DirectorConfig, template: str, llm: Choice[LLM]
         fallback = Fallback(wanted=llm.backend.name, used=RULES, reason=str(exc))
         return _with_fallback(baseline.model_copy(update={"metrics": metrics}), fallback)
     usage = llm.backend.usage.as_metrics()
-    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration), **usage}})
+    return plan.model_copy(update={"metrics": {**plan_metrics(plan, ctx.duration_s), **usage}})
 
 
 def _with_fallback(plan: Plan, fallback: Fallback | None) -> Plan:

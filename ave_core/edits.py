@@ -22,7 +22,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from .config import DirectorConfig
-from .director import MIN_CUT_S, Context, plan_metrics, repair_plan
+from .director import MIN_CUT_S, DirectorInput, plan_metrics, repair_plan
 from .editscript import (
     PAUSE_SHOWN_S,
     STRUCK_MIN_S,
@@ -97,7 +97,7 @@ class EditContext:
 
     video: str
     words: Sequence[Word]
-    duration: float
+    duration_s: float
     grid: FrameGrid | None
     margin_s: float
     min_keep_s: float
@@ -106,7 +106,7 @@ class EditContext:
 
 def creator_plan(
     plan: Plan,
-    director: Context,
+    director: DirectorInput,
     config: DirectorConfig,
     media: MediaInfo,
     video: str,
@@ -156,7 +156,7 @@ class _Decided:
 def follow_edit_script(plan: Plan, context: EditContext, data: bytes, label: str) -> Plan:
     """The plan with the edit script `data` (read from `label`) applied."""
     words = script_words(context.words)
-    elements = build_elements(words, context.duration)
+    elements = build_elements(words, context.duration_s)
     machine = element_states(elements, plan.cuts)
     script = parse_edit_script(data, label, context.video)
     same = script.transcript == transcript_id(words)
@@ -238,7 +238,7 @@ def decide(
             continue
         neighbours = [p for p in (position - 1, position + 1) if 0 <= p < len(elements)]
         if any(decided.target[p] != machine[p] for p in neighbours):
-            decided.target[position] = elements[position].duration > 0 and any(
+            decided.target[position] = elements[position].duration_s > 0 and any(
                 decided.target[p] for p in neighbours
             )
     return decided
@@ -424,13 +424,13 @@ def _interval(
     before = elements[position - 1] if position > 0 else None
     after = elements[position + 1] if position + 1 < len(elements) else None
     if element.kind == "word":
-        pad_before = 0.0 if before is None or target[position - 1] else min(PAD_S, before.duration / 4)
-        pad_after = 0.0 if after is None or target[position + 1] else min(PAD_S, after.duration / 4)
+        pad_before = 0.0 if before is None or target[position - 1] else min(PAD_S, before.duration_s / 4)
+        pad_after = 0.0 if after is None or target[position + 1] else min(PAD_S, after.duration_s / 4)
         return element.start - pad_before, element.end + pad_after
     # a pause with a token must stay struck when read back (see editscript.STRUCK_SHARE); a short one
     # cut with a struck word beside it keeps a natural breath
-    share = PAUSE_KEEP_SHARE if element.duration >= PAUSE_SHOWN_S else HIDDEN_KEEP_SHARE
-    breath = min(margin_s, share * element.duration)
+    share = PAUSE_KEEP_SHARE if element.duration_s >= PAUSE_SHOWN_S else HIDDEN_KEEP_SHARE
+    breath = min(margin_s, share * element.duration_s)
     keep_before = breath if before is not None and not target[position - 1] else 0.0
     keep_after = breath if after is not None and not target[position + 1] else 0.0
     proposed = [c for c in machine_cuts if c.start < element.end and c.end > element.start]
@@ -441,7 +441,7 @@ def _interval(
         if after is not None and not target[position + 1] and not machine[position + 1]:
             machine_after = max(0.0, element.end - max(c.end for c in proposed))
         # the machine's breath, unless the pause would then no longer read as struck
-        if element.duration - machine_before - machine_after >= KEPT_STRUCK_SHARE * element.duration:
+        if element.duration_s - machine_before - machine_after >= KEPT_STRUCK_SHARE * element.duration_s:
             keep_before, keep_after = machine_before, machine_after
     return element.start + keep_before, element.end - keep_after
 
@@ -460,7 +460,10 @@ def recut(
     """The machine's cuts outside the changed stretches, and new cuts of the creator's choice inside them."""
     cuts: list[Cut] = []
     times = [
-        (elements[lo].end if lo >= 0 else 0.0, elements[hi].start if hi < len(elements) else context.duration)
+        (
+            elements[lo].end if lo >= 0 else 0.0,
+            elements[hi].start if hi < len(elements) else context.duration_s,
+        )
         for lo, hi in spans
     ]
     for cut in machine_cuts:
@@ -472,7 +475,7 @@ def recut(
             if not target[position]:
                 continue
             start, end = _interval(elements, machine, target, position, machine_cuts, context.margin_s)
-            start, end = max(0.0, start), min(context.duration, end)
+            start, end = max(0.0, start), min(context.duration_s, end)
             if end < start:
                 continue
             if intervals and start <= intervals[-1][1] + 1e-6:
@@ -537,7 +540,7 @@ def _rationale(elements: Sequence[Element], positions: Sequence[int], decided: _
     """What the creator did, in words: "struck "so" (line 12)"."""
     parts: dict[str, list[str]] = {}
     for position in positions:
-        if elements[position].kind == "pause" and elements[position].duration < STRUCK_MIN_S:
+        if elements[position].kind == "pause" and elements[position].duration_s < STRUCK_MIN_S:
             continue  # the instant between two words said together
         how = decided.how.get(position, "cut with its words")
         line = decided.line.get(position)
@@ -574,7 +577,7 @@ def _repaired(
     repaired = repair_plan(
         plan.model_copy(update={"cuts": list(cuts), "repairs": []}),
         context.words,
-        context.duration,
+        context.duration_s,
         context.min_keep_s if min_keep_s is None else min_keep_s,
         context.grid,
         keep_words=keep_words,
@@ -611,7 +614,11 @@ def _decisions(
     decisions = []
     for position in sorted(decided.how):
         element = elements[position]
-        if element.kind == "pause" and element.duration < STRUCK_MIN_S and decided.line.get(position) is None:
+        if (
+            element.kind == "pause"
+            and element.duration_s < STRUCK_MIN_S
+            and decided.line.get(position) is None
+        ):
             continue  # the instant between two words said together, not a pause anyone decided on
         proposal = covering_cuts(element, machine_cuts)[:1] if machine[position] else []
         decisions.append(
@@ -649,9 +656,9 @@ def _finish(
     context: EditContext,
     label: str,
 ) -> Plan:
-    if not any(k.duration > 0 for k in followed.keep):
+    if not any(k.duration_s > 0 for k in followed.keep):
         raise EditError(f"{label}: these edits cut the whole video — keep at least one line")
-    metrics = {**machine.metrics, **plan_metrics(followed, context.duration)}
+    metrics = {**machine.metrics, **plan_metrics(followed, context.duration_s)}
     metrics["cuts_creator"] = float(sum(c.source == "creator" for c in followed.cuts))
     return _with_record(followed.model_copy(update={"metrics": metrics}), record, warnings)
 
@@ -662,7 +669,7 @@ def _finish(
 def follow_timeline(plan: Plan, context: EditContext, data: bytes, label: str) -> Plan:
     """The plan whose keep ranges are the clips of a timeline the creator trimmed in an NLE."""
     ranges, warnings = read_timeline_ranges(data, label, Path(context.source_video).name, context.video)
-    end = min(context.duration, context.grid.end_s) if context.grid else context.duration
+    end = min(context.duration_s, context.grid.end_s) if context.grid else context.duration_s
     keep = _merged(ranges, end, label, warnings)
     tolerance = 1.0 / context.grid.fps + 1e-6 if context.grid else 0.02
     cuts = []
@@ -689,15 +696,15 @@ def follow_timeline(plan: Plan, context: EditContext, data: bytes, label: str) -
     # the NLE's trims are the creator's own, to the frame: no word protection, no sliver removal
     followed = _repaired(plan, cuts, context, keep_words=[], min_keep_s=0.0)
     words = script_words(context.words)
-    elements = build_elements(words, context.duration)
+    elements = build_elements(words, context.duration_s)
     machine = element_states(elements, plan.cuts)
     after = element_states(elements, followed.cuts)
     decided = _Decided(target=after)
     for position, element in enumerate(elements):
-        if after[position] != machine[position] and (element.kind == "word" or element.duration >= 0.1):
+        if after[position] != machine[position] and (element.kind == "word" or element.duration_s >= 0.1):
             decided.how[position] = "timeline"
     for element in elements:
-        if element.kind == "word" and element.duration > 0:
+        if element.kind == "word" and element.duration_s > 0:
             inside = [
                 c
                 for c in followed.cuts
@@ -818,7 +825,7 @@ def read_timeline_ranges(
         ranges.append(
             Span(
                 start=max(0.0, round(start, 6)),
-                end=max(0.0, round(start + source_range.duration.to_seconds(), 6)),
+                end=max(0.0, round(start + source_range.duration_s.to_seconds(), 6)),
             )
         )
     return ranges, warnings

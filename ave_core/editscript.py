@@ -68,7 +68,7 @@ class Element:
     text: str
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
         return self.end - self.start
 
 
@@ -107,7 +107,8 @@ def element_states(elements: Sequence[Element], cuts: Sequence[Cut]) -> list[boo
         else:
             removed = sum(max(0.0, min(end, element.end) - max(start, element.start)) for start, end in spans)
             states.append(
-                element.duration > 0 and removed >= max(STRUCK_MIN_S, STRUCK_SHARE * element.duration) - 1e-9
+                element.duration_s > 0
+                and removed >= max(STRUCK_MIN_S, STRUCK_SHARE * element.duration_s) - 1e-9
             )
     return states
 
@@ -118,7 +119,7 @@ def covering_cuts(element: Element, cuts: Sequence[Cut]) -> list[Cut]:
         c
         for c in cuts
         if (c.start < element.end and c.end > element.start)
-        or (element.duration == 0 and c.start < element.start < c.end)
+        or (element.duration_s == 0 and c.start < element.start < c.end)
     ]
 
 
@@ -148,8 +149,8 @@ def displayed(elements: Sequence[Element], states: Sequence[bool]) -> list[bool]
             continue
         neighbours = [states[p] for p in (position - 1, position + 1) if 0 <= p < len(elements)]
         shown.append(
-            element.duration >= PAUSE_SHOWN_S - 1e-9
-            or (states[position] and element.duration > 0 and not any(neighbours))
+            element.duration_s >= PAUSE_SHOWN_S - 1e-9
+            or (states[position] and element.duration_s > 0 and not any(neighbours))
         )
     return shown
 
@@ -239,9 +240,9 @@ def script_lines(
                 pending_break = True
             elif current.chars >= LINE_CHARS and _ends(element.text, CLAUSE_END):
                 pending_break = True
-        elif element.duration >= LONG_PAUSE_S:
+        elif element.duration_s >= LONG_PAUSE_S:
             pending_break = True
-        elif element.duration >= BREAK_PAUSE_S and current.chars >= PAUSE_BREAK_CHARS:
+        elif element.duration_s >= BREAK_PAUSE_S and current.chars >= PAUSE_BREAK_CHARS:
             pending_break = True
     return lines
 

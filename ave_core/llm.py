@@ -481,14 +481,22 @@ def _has_key(request: LLMRequest) -> bool:
     return api_key_from_env() is not None
 
 
-def _gemini(request: LLMRequest) -> GeminiLLM:
+def with_api_key(build: Callable[[str], R], missing: str, failure: type[Exception]) -> R:
+    """A client of a Google service built with the key from the environment; Unavailable, saying what is
+    `missing` or why `build` failed with `failure`, instead of a client that cannot work."""
     key = api_key_from_env()
     if key is None:
-        raise Unavailable(LLMS["gemini"].missing())
+        raise Unavailable(missing)
     try:
-        return GeminiLLM(request.config, key, request.cache_dir)
-    except LLMError as exc:
+        return build(key)
+    except failure as exc:
         raise Unavailable(str(exc)) from None
+
+
+def _gemini(request: LLMRequest) -> GeminiLLM:
+    return with_api_key(
+        lambda key: GeminiLLM(request.config, key, request.cache_dir), LLMS["gemini"].missing(), LLMError
+    )
 
 
 LLMS: Backends[LLMRequest, LLM] = Backends(

@@ -137,7 +137,7 @@ def retime_chapters(chapters: Sequence[Chapter], edit_map: EditMap, source_durat
     if not parts:
         return []
     parts[0].start = 0.0
-    total = edit_map.duration if edit_map.keep else source_duration
+    total = edit_map.duration_s if edit_map.keep else source_duration
     for part, after in zip(parts, [*parts[1:], None], strict=True):
         part.end = after.start if after is not None else total
     return [Chapter(start=round(p.start, 3), end=round(p.end, 3), title=p.title) for p in _merge_short(parts)]

@@ -96,7 +96,8 @@ class Span(Model):
         return self
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
+        """The span's length in seconds."""
         return self.end - self.start
 
 
@@ -509,7 +510,7 @@ class BrollSlot(Decision, Span):
 class Transition(Decision):
     time: float
     kind: str = "fade"
-    duration: float = 0.5
+    duration: float = Field(0.5, description="seconds")
 
 
 class CaptionStyle(Model):
@@ -752,7 +753,7 @@ class Short(Model):
     )
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
         return self.end - self.start
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,10 +44,10 @@ def timeline_picture(
     energy.set_title("energy (RMS) and emotional peaks")
     rows = {"speech": 3, "cuts": 2, "B-roll": 1, "emphasis": 0}
     for span in audio.speech:
-        lanes.broken_barh([(span.start, span.duration)], (rows["speech"] - 0.35, 0.7), color="#43a047")
+        lanes.broken_barh([(span.start, span.duration_s)], (rows["speech"] - 0.35, 0.7), color="#43a047")
     for cut in plan.cuts:
         colour = next((c for r, c in CUT_COLOURS.items() if r in cut.reason), "#616161")
-        lanes.broken_barh([(cut.start, cut.duration)], (rows["cuts"] - 0.35, 0.7), color=colour)
+        lanes.broken_barh([(cut.start, cut.duration_s)], (rows["cuts"] - 0.35, 0.7), color=colour)
     for slot in plan.broll:
         lanes.broken_barh(
             [(slot.start, slot.end - slot.start)], (rows["B-roll"] - 0.35, 0.7), color="#00897b"
@@ -59,10 +60,16 @@ def timeline_picture(
     lanes.set_xlabel("source time (s)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CUT_COLOURS.values()]
     lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
-    figure.tight_layout()
+    _publish_png(plt, figure, out, dpi=110)
+
+
+def _publish_png(plt: Any, figure: Any, out: Path, dpi: int) -> None:
+    """The figure laid out and published as a PNG at `out`, then closed either way (pyplot keeps every
+    figure it made open until it is closed)."""
     try:
+        figure.tight_layout()
         with publishing(out) as (partial,):
-            figure.savefig(partial, format="png", dpi=110)
+            figure.savefig(partial, format="png", dpi=dpi)
     finally:
         plt.close(figure)
 
@@ -91,12 +98,7 @@ def contact_sheet(
     for axis, clip in zip(axes.flat[shot_rows * columns :], characters, strict=False):
         axis.imshow(on_checkerboard(clip_frame(results_dir / clip.path, 0.55 * clip.duration)))
         axis.set_title(f"character: {clip.action} at {clip.start:.1f} s", fontsize=8)
-    figure.tight_layout()
-    try:
-        with publishing(out) as (partial,):
-            figure.savefig(partial, format="png", dpi=100)
-    finally:
-        plt.close(figure)
+    _publish_png(plt, figure, out, dpi=100)
 
 
 def clip_frame(path: Path, at_s: float) -> np.ndarray:

@@ -52,7 +52,7 @@ def excerpt_spans(
         source = Span(start=max(0.0, cut.start - context_s), end=min(source_duration, shown_end + context_s))
         join = edit_map.to_edited_clamped(cut.start)
         edited = Span(
-            start=max(0.0, join - context_s), end=max(0.0, min(edit_map.duration, join + context_s))
+            start=max(0.0, join - context_s), end=max(0.0, min(edit_map.duration_s, join + context_s))
         )
         excerpts.append(CutExcerpts(number, cut, source, edited, shown_end < cut.end))
     return excerpts
@@ -69,7 +69,7 @@ def cut_excerpt(
     """One excerpt of `source` as a small MP4 (picture scaled to `width`, mono AAC), faststart; the streams
     are ffmpeg -map specifiers ("0:1", "0:a:0"), None for none."""
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
-    args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration, 0.04):.3f}"]
+    args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration_s, 0.04):.3f}"]
     if video_stream is not None:
         args += ["-map", video_stream, "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
@@ -116,7 +116,7 @@ def build_review(
         jobs = []
         for excerpt in excerpts:
             jobs.append((excerpt.number, "source", source_path, excerpt.source, source_streams))
-            if excerpt.edited.duration > 0:
+            if excerpt.edited.duration_s > 0:
                 jobs.append((excerpt.number, "edited", final_path, excerpt.edited, final_streams))
 
         def run(job: tuple[int, str, str | Path, Span, tuple[str | None, str | None]]) -> None:
@@ -179,7 +179,7 @@ def _page(
     mime: str,
 ) -> str:
     numbers = {id(e.cut): e.number for e in excerpts}
-    removed = sum(c.duration for c in plan.cuts)
+    removed = sum(c.duration_s for c in plan.cuts)
     reasons = sorted(
         {_reason_class(c.reason) for c in plan.cuts}, key=lambda r: [*REASON_ORDER, "other"].index(r)
     )
@@ -276,7 +276,7 @@ def _entry(excerpt: CutExcerpts, players: dict[tuple[int, str], str], mime: str)
     return (
         f'<li class="entry r-{reason}" id="cut-{excerpt.number}" data-reason="{html.escape(cut.reason)}" '
         f'data-confidence="{cut.confidence:.2f}" data-source="{cut.source}">'
-        f"<h3>#{excerpt.number} · {format_time(cut.start)}–{format_time(cut.end)} ({cut.duration:.2f} s) "
+        f"<h3>#{excerpt.number} · {format_time(cut.start)}–{format_time(cut.end)} ({cut.duration_s:.2f} s) "
         f'<span class="badge">{html.escape(cut.reason.replace("+", " + "))}</span> '
         f'<span class="meter" title="confidence {cut.confidence:.0%}"><i style="width:{cut.confidence:.0%}">'
         f"</i></span> {cut.confidence:.0%} · {who}</h3>"

@@ -581,26 +581,6 @@ def render_thumbnails(
     return Thumbnails(producer=producer, thumbnails=thumbnails), figures
 
 
-def make_thumbnails(
-    video_path: str | os.PathLike[str],
-    media: MediaInfo,
-    plan: Plan,
-    scenes: Scenes,
-    out_dir: Path,
-    width: int = 1280,
-    height: int = 720,
-    background: Choice[BackgroundGenerator] = FRAMES,
-    *,
-    font_path: str | None = None,
-    cover: str | os.PathLike[str] | None = None,
-) -> Thumbnails:
-    """thumbnails.json's content, with one PNG per strategy written to `out_dir`."""
-    thumbnails, _ = render_thumbnails(
-        video_path, media, plan, scenes, out_dir, width, height, background, font_path=font_path, cover=cover
-    )
-    return thumbnails
-
-
 def _backgrounds(
     requests: dict[Strategy, BackgroundRequest],
     generator: BackgroundGenerator | None,

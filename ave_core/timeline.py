@@ -44,9 +44,9 @@ def clip_frames(edit_map: EditMap, rate: float, source_frames: int) -> list[tupl
     """
     frames = []
     for span, offset in zip(edit_map.keep, edit_map.offsets(), strict=True):
-        record_in, record_out = round(offset * rate), round((offset + span.duration) * rate)
+        record_in, record_out = round(offset * rate), round((offset + span.duration_s) * rate)
         duration = min(record_out - record_in, source_frames)
-        rounding = duration - span.duration * rate
+        rounding = duration - span.duration_s * rate
         source_in = min(max(0, round(span.start * rate - rounding / 2)), source_frames - duration)
         if duration > 0:
             frames.append((source_in, duration, record_in))

@@ -87,12 +87,12 @@ class EditMap:
 
     @classmethod
     def from_keep(cls, keep: Sequence[Span]) -> EditMap:
-        return cls(tuple(sorted((s for s in keep if s.duration > 0), key=lambda s: s.start)))
+        return cls(tuple(sorted((s for s in keep if s.duration_s > 0), key=lambda s: s.start)))
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
         """Length of the edited video."""
-        return sum(s.duration for s in self.keep)
+        return sum(s.duration_s for s in self.keep)
 
     @cached_property
     def _starts(self) -> list[float]:
@@ -103,7 +103,7 @@ class EditMap:
         starts, total = [], 0.0
         for span in self.keep:
             starts.append(total)
-            total += span.duration
+            total += span.duration_s
         return starts
 
     def offsets(self) -> list[float]:
@@ -126,7 +126,7 @@ class EditMap:
         for span, offset in zip(self.keep, offsets, strict=True):
             if source_time <= span.end:
                 return offset + max(0.0, source_time - span.start)
-        return self.duration
+        return self.duration_s
 
     def span_to_edited(self, start: float, end: float) -> tuple[float, float] | None:
         """The edited extent of what is kept of a source span, or None when all of it was cut."""
@@ -139,6 +139,6 @@ class EditMap:
     def to_source(self, edited_time: float) -> float:
         """The source instant shown at an edited time."""
         for span, offset in zip(self.keep, self.offsets(), strict=True):
-            if edited_time <= offset + span.duration:
+            if edited_time <= offset + span.duration_s:
                 return span.start + max(0.0, edited_time - offset)
         return self.keep[-1].end if self.keep else 0.0

@@ -91,7 +91,7 @@ class _Frame:
 
     index: int
     time: float
-    duration: float | None
+    duration_s: float | None
     image: np.ndarray
     quality: Quality | None = None
 
@@ -257,7 +257,7 @@ def _decode(
             # a frame without a timestamp follows the previous one at the average rate
             time = float(frame.time) - origin if frame.time is not None else time + 1 / float(frame_rate)
             image = _upright_image(frame, video.rotation, max_width)
-            yield _Frame(index=index, time=time, duration=_duration_s(frame), image=image)
+            yield _Frame(index=index, time=time, duration_s=_duration_s(frame), image=image)
         if damaged:
             warnings.append(f"{len(damaged)} damaged video packets skipped")
 
@@ -346,13 +346,13 @@ class _Analysis:
         self.sample_hz = sample_hz
         self.times: list[float] = []
         self.samples: list[_Sample] = []
-        self.last_duration: float | None = None
+        self.last_duration_s: float | None = None
         self._next_sample_s = -math.inf
 
     def feed(self, frame: _Frame) -> None:
         """Detect, sample and keep what one frame contributes."""
         self.times.append(frame.time)
-        self.last_duration = frame.duration
+        self.last_duration_s = frame.duration_s
         if frame.time >= self._next_sample_s:
             self.samples.append(self._sample(frame))
             self._next_sample_s = (math.floor(frame.time * self.sample_hz + 1e-9) + 1) / self.sample_hz
@@ -418,8 +418,8 @@ class _Analysis:
 
     def _end_s(self) -> float:
         """End of the last frame: its own duration, else the last interval, else one nominal frame."""
-        if self.last_duration:
-            return self.times[-1] + self.last_duration
+        if self.last_duration_s:
+            return self.times[-1] + self.last_duration_s
         if len(self.times) > 1:
             return self.times[-1] + (self.times[-1] - self.times[-2])
         return self.times[-1] + 1 / float(self.frame_rate)

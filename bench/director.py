@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ave_core.backends import given
 from ave_core.config import DirectorConfig
-from ave_core.director import Context, direct, rule_based_plan
+from ave_core.director import DirectorInput, direct, rule_based_plan
 from ave_core.evaluation import covered, edit_scores
 from ave_core.llm import GeminiLLM
 from ave_core.models import Analysis, AudioAnalysis, MediaInfo, Scenes, Transcript, read_artifact
@@ -29,10 +29,10 @@ from tests.gemini_stub import GeminiStub, Reply
 DEMO = REPO / "examples" / "demo"
 
 
-def load_context(results: Path) -> Context:
+def load_context(results: Path) -> DirectorInput:
     media = read_artifact(results / "media.json", MediaInfo)
-    return Context(
-        duration=media.duration_s,
+    return DirectorInput(
+        duration_s=media.duration_s,
         audio=read_artifact(results / "audio.json", AudioAnalysis),
         transcript=read_artifact(results / "transcript.json", Transcript),
         analysis=read_artifact(results / "analysis.json", Analysis),
@@ -41,7 +41,7 @@ def load_context(results: Path) -> Context:
     )
 
 
-def words_kept(ctx: Context, cuts: list[tuple[float, float]]) -> float:
+def words_kept(ctx: DirectorInput, cuts: list[tuple[float, float]]) -> float:
     """Share of the recognised content words (not fillers, not in a retake) that no cut touches."""
     retakes = [(r.start, r.end) for r in ctx.transcript.retakes]
     content = [

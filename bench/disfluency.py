@@ -31,7 +31,7 @@ from ave_core.asr import FasterWhisperRecognizer, RecognizedSpeech
 from ave_core.audio import detect_speech, read_pcm16, silences_between
 from ave_core.config import AsrConfig, DirectorConfig, VadConfig
 from ave_core.corpus import CORPUS_RATE, CorpusItem, build_corpus, load_corpus
-from ave_core.director import Context, rule_based_plan
+from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.disfluency import (
     DETECTORS,
     FILLER_TOKENS,
@@ -80,7 +80,9 @@ def audio_of(samples: np.ndarray, rate: int) -> AudioAnalysis:
 
 
 def plan_for(transcript: Transcript, audio: AudioAnalysis, config: DirectorConfig) -> Plan:
-    ctx = Context(audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "bench")))
+    ctx = DirectorInput(
+        audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "bench"))
+    )
     return rule_based_plan(ctx, config)
 
 

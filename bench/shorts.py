@@ -51,7 +51,7 @@ from ave_core.config import (
     ShortsMoments,
     VadConfig,
 )
-from ave_core.director import Context, rule_based_plan
+from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.media import probe
 from ave_core.models import Shorts, Transcript
 from ave_core.reframe import CropSettings, crop_size, grey_decoder, plan_crop, short_frames, short_size
@@ -102,7 +102,7 @@ class Clip:
                 wav_path=self.wav,
                 duration_s=self.media.duration_s,
             )
-            context = Context(
+            context = DirectorInput(
                 self.media.duration_s, self.audio, self.transcript, self.analysis, self.scenes,
                 FrameGrid.of(self.media),
             )  # fmt: skip
@@ -285,7 +285,7 @@ def plain_encode(clip: Clip, short, shorts: Shorts, out: Path, look: ShortsLook)
         "-i",
         str(clip.source),
         "-t",
-        f"{short.duration:.3f}",
+        f"{short.duration_s:.3f}",
     ]
     args += ["-vf", f"scale={shorts.width}:{shorts.height}", "-c:v", "libx264", "-preset", look.preset]
     args += ["-crf", str(look.crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k", str(out)]
@@ -324,7 +324,7 @@ def short_figures(clip: Clip, moments: ShortsMoments, renders: int) -> dict[str,
         result["shorts"].append(
             {
                 "number": short.number,
-                "seconds": round(short.duration, 2),
+                "seconds": round(short.duration_s, 2),
                 "hook": short.hook,
                 "hook_kinds": short.hook_kinds,
                 "score": short.score,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ave_core.config import DirectorConfig
-from ave_core.director import Context, direct
+from ave_core.director import DirectorInput, direct
 from ave_core.edits import creator_plan
 from ave_core.llm import make_llm
 from ave_core.models import (
@@ -22,8 +22,8 @@ from ave_core.timemap import FrameGrid
 with stage_logging(snakemake.log[0], "direct") as log:
     config = DirectorConfig(**snakemake.params.director)
     media = read_artifact(snakemake.input.media, MediaInfo)
-    context = Context(
-        duration=media.duration_s,
+    context = DirectorInput(
+        duration_s=media.duration_s,
         audio=read_artifact(snakemake.input.audio, AudioAnalysis),
         transcript=read_artifact(snakemake.input.transcript, Transcript),
         analysis=read_artifact(snakemake.input.analysis, Analysis),

@@ -6,10 +6,10 @@ from ave_core.backgrounds import make_background
 from ave_core.config import ThumbnailsConfig
 from ave_core.models import MediaInfo, Plan, Scenes, read_artifact, write_artifact
 from ave_core.stage import stage_logging
-from ave_core.thumbnails import make_thumbnails
+from ave_core.thumbnails import render_thumbnails
 
 with stage_logging(snakemake.log[0], "thumbnails") as log:
-    thumbnails = make_thumbnails(
+    thumbnails, _ = render_thumbnails(
         Path(snakemake.input.video),
         read_artifact(snakemake.input.media, MediaInfo),
         read_artifact(snakemake.input.plan, Plan),

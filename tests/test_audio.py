@@ -71,7 +71,7 @@ def test_vad_leaves_the_known_pauses_silent(talk_audio) -> None:
 
 def test_silences_complement_speech(talk_audio) -> None:
     analysis, _, _ = talk_audio
-    covered = sum(s.duration for s in analysis.speech) + sum(s.duration for s in analysis.silences)
+    covered = sum(s.duration_s for s in analysis.speech) + sum(s.duration_s for s in analysis.silences)
     assert covered == pytest.approx(analysis.duration_s, abs=0.01)
     assert silences_between([Span(start=1, end=2)], 3.0) == [
         Span(start=0, end=1),
@@ -128,7 +128,7 @@ def test_real_speech_jfk(shared_dev: Path, tmp_path: Path) -> None:
     samples, rate = decode_16k(shared_dev / "speech" / "jfk" / "jfk.flac", tmp_path)
     speech = detect_speech(samples, rate, VadConfig())
     assert overlap((1.6, 2.0), speech) >= 0.3  # "Americans" is spoken around 1.8 s
-    assert sum(s.duration for s in speech) / (samples.size / rate) > 0.6
+    assert sum(s.duration_s for s in speech) / (samples.size / rate) > 0.6
 
 
 def test_real_isolated_words(shared_dev: Path, tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ def test_the_workflows_captions_keep_the_rules_and_round_trip(finished_talk: Pat
     plan = read_artifact(results / "plan.json", Plan)
     edit_map = EditMap.from_keep(plan.keep)
     cues = round_trip(transcript, plan, tmp_path)
-    check_cues(cues, edit_map.duration, plan.captions.max_chars_per_line, plan.captions.max_lines)
+    check_cues(cues, edit_map.duration_s, plan.captions.max_chars_per_line, plan.captions.max_lines)
     kept = [
         w
         for w in transcript.words

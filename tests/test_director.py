@@ -12,7 +12,7 @@ from ave_core.backends import Choice, given
 from ave_core.captions import make_cues
 from ave_core.config import DirectorConfig, RenderConfig
 from ave_core.director import (
-    Context,
+    DirectorInput,
     direct,
     keep_ranges,
     proposal_schema,
@@ -62,7 +62,9 @@ def spoken(*phrases: tuple[float, str]) -> list[Word]:
     return words
 
 
-def context(words: list[Word], duration: float, retakes: list[Retake] | None = None, **analysis) -> Context:
+def context(
+    words: list[Word], duration: float, retakes: list[Retake] | None = None, **analysis
+) -> DirectorInput:
     speech, cursor = [], None
     for word in words:  # VAD speech: words closer than 0.3 s join
         if cursor and word.start - cursor.end < 0.3:
@@ -88,12 +90,12 @@ def context(words: list[Word], duration: float, retakes: list[Retake] | None = N
         producer=make_producer("transcribe", "test"), language="en", text=" ".join(w.word for w in words),
         segments=[], words=words, backend="test", model="test", retakes=retakes or [],
     )  # fmt: skip
-    return Context(duration=duration, audio=audio, transcript=transcript,
+    return DirectorInput(duration_s=duration, audio=audio, transcript=transcript,
                    analysis=Analysis(producer=make_producer("analyze", "test"), **analysis))  # fmt: skip
 
 
 @pytest.fixture
-def lesson() -> Context:
+def lesson() -> DirectorInput:
     words = spoken(
         (1.0, "Welcome to the lesson."),  # ends 2.15
         (4.0, "um"),  # 4.0-4.25, pauses 1.85 s before and 0.35 s after
@@ -116,7 +118,7 @@ def removed(plan: Plan, start: float, end: float) -> float:
     return sum(max(0.0, min(end, c.end) - max(start, c.start)) for c in plan.cuts)
 
 
-def test_rules_cut_dead_air_fillers_and_retakes_with_margins(lesson: Context) -> None:
+def test_rules_cut_dead_air_fillers_and_retakes_with_margins(lesson: DirectorInput) -> None:
     config = DirectorConfig()
     plan = rule_based_plan(lesson, config)
     assert plan.backend == "rules"
@@ -131,17 +133,17 @@ def test_rules_cut_dead_air_fillers_and_retakes_with_margins(lesson: Context) ->
         assert cut.rationale and 0 < cut.confidence <= 1
 
 
-def test_no_kept_word_is_touched_and_keep_is_the_complement(lesson: Context) -> None:
+def test_no_kept_word_is_touched_and_keep_is_the_complement(lesson: DirectorInput) -> None:
     plan = rule_based_plan(lesson, DirectorConfig())
     kept = [w for w in lesson.transcript.words if not w.is_filler and not 6.3 <= w.start < 7.45]
     for word in kept:
         assert removed(plan, word.start, word.end) == 0.0, word
     assert plan.keep == keep_ranges(plan.cuts, 14.0)
-    total = sum(s.duration for s in plan.keep) + sum(c.duration for c in plan.cuts)
+    total = sum(s.duration_s for s in plan.keep) + sum(c.duration_s for c in plan.cuts)
     assert total == pytest.approx(14.0, abs=1e-6)
 
 
-def test_breathing_room_after_a_key_concept(lesson: Context) -> None:
+def test_breathing_room_after_a_key_concept(lesson: DirectorInput) -> None:
     words = spoken((1.0, "This is heating."), (4.0, "Next part."))
     ctx = context(words, 6.0, concepts=[Concept(term="heating", score=1.0, times=[1.6])])
     config = DirectorConfig(breathing_room_s=0.5)
@@ -150,13 +152,13 @@ def test_breathing_room_after_a_key_concept(lesson: Context) -> None:
     assert gap_cut.start == pytest.approx(words[2].end + 0.5, abs=0.01)
 
 
-def test_switches_turn_cuts_off(lesson: Context) -> None:
+def test_switches_turn_cuts_off(lesson: DirectorInput) -> None:
     plan = rule_based_plan(lesson, DirectorConfig(cut_fillers=False, cut_retakes=False))
     assert removed(plan, 6.3, 7.45) == 0.0
     assert not any("filler" in c.reason or "retake" in c.reason for c in plan.cuts)
 
 
-def test_creative_decisions_carry_reasons(lesson: Context) -> None:
+def test_creative_decisions_carry_reasons(lesson: DirectorInput) -> None:
     plan = rule_based_plan(lesson, DirectorConfig())
     assert [e.time for e in plan.emphasis] == [12.1]
     assert [(b.kind, b.text) for b in plan.broll if b.kind == "chart"] == [("chart", "60 percent")]
@@ -167,7 +169,7 @@ def test_creative_decisions_carry_reasons(lesson: Context) -> None:
     assert plan.metrics["cuts"] == len(plan.cuts) and plan.metrics["removed_s"] > 0
 
 
-def test_repair_moves_cut_edges_out_of_words_and_drops_cuts_through_words(lesson: Context) -> None:
+def test_repair_moves_cut_edges_out_of_words_and_drops_cuts_through_words(lesson: DirectorInput) -> None:
     words = lesson.transcript.words
     proposed = Plan(
         producer=make_producer("direct", "test"), backend="test", keep=[],
@@ -267,9 +269,9 @@ def test_the_margin_left_where_the_audio_ends_before_the_picture_is_cut() -> Non
     ctx.grid = FrameGrid.of(make_media(25.0, 3.0))
     plan = rule_based_plan(ctx, DirectorConfig())
     assert plan.cuts[-1].end == 3.0 and plan.keep[-1].end < 2.5
-    assert all(k.duration >= DirectorConfig().min_keep_s for k in plan.keep)
+    assert all(k.duration_s >= DirectorConfig().min_keep_s for k in plan.keep)
     sliver = rule_based_plan(ctx, DirectorConfig(min_keep_s=0))
-    assert sliver.keep[-1].end == 3.0 and sliver.keep[-1].duration < 0.25  # what min_keep_s removes
+    assert sliver.keep[-1].end == 3.0 and sliver.keep[-1].duration_s < 0.25  # what min_keep_s removes
 
 
 def test_the_plan_ends_where_the_picture_does() -> None:
@@ -282,7 +284,7 @@ def test_the_plan_ends_where_the_picture_does() -> None:
     plan = rule_based_plan(ctx, DirectorConfig())
     assert max(s.end for s in [*plan.keep, *plan.cuts]) == 3.0
     assert any("picture ends at 3.00 s" in note for note in plan.repairs)
-    assert plan.metrics["kept_s"] == pytest.approx(sum(k.duration for k in plan.keep), abs=1e-3)
+    assert plan.metrics["kept_s"] == pytest.approx(sum(k.duration_s for k in plan.keep), abs=1e-3)
 
 
 def test_instructions_in_speech_do_not_change_the_plan_shape() -> None:
@@ -316,7 +318,7 @@ def proposal(cuts: list[dict]) -> dict:
             ]}  # fmt: skip
 
 
-def test_gemini_plan_is_used_and_costed(lesson: Context, tmp_path: Path) -> None:
+def test_gemini_plan_is_used_and_costed(lesson: DirectorInput, tmp_path: Path) -> None:
     good = proposal(
         [{"start": 9.6, "end": 11.7, "reason": "silence", "rationale": "dead air", "confidence": 0.9}]
     )
@@ -333,7 +335,7 @@ def test_gemini_plan_is_used_and_costed(lesson: Context, tmp_path: Path) -> None
     assert '\\"lesson.\\"' in sent and "responseJsonSchema" in sent  # the words travel as JSON data
 
 
-def test_gemini_plan_cutting_inside_words_is_repaired(lesson: Context, tmp_path: Path) -> None:
+def test_gemini_plan_cutting_inside_words_is_repaired(lesson: DirectorInput, tmp_path: Path) -> None:
     bad = proposal([{"start": 2.0, "end": 3.9, "reason": "silence", "rationale": "", "confidence": 0.8}])
     with GeminiStub([Reply(data=bad)]) as stub:
         llm, config = gemini(stub, tmp_path)
@@ -355,7 +357,7 @@ def test_gemini_plan_cutting_inside_words_is_repaired(lesson: Context, tmp_path:
     ],
 )  # fmt: skip
 def test_gemini_failures_fall_back_to_rules_with_the_reason(
-    lesson: Context, tmp_path: Path, script, reason
+    lesson: DirectorInput, tmp_path: Path, script, reason
 ) -> None:
     with GeminiStub(script) as stub:
         llm, config = gemini(stub, tmp_path)
@@ -367,7 +369,7 @@ def test_gemini_failures_fall_back_to_rules_with_the_reason(
     assert plan.cuts == rule_based_plan(lesson, DirectorConfig()).cuts
 
 
-def test_429_then_success_retries_once(lesson: Context, tmp_path: Path) -> None:
+def test_429_then_success_retries_once(lesson: DirectorInput, tmp_path: Path) -> None:
     good = proposal([{"start": 9.6, "end": 11.7, "reason": "silence", "rationale": "", "confidence": 0.9}])
     with GeminiStub([Status(429), Reply(data=good)]) as stub:
         llm, config = gemini(stub, tmp_path)
@@ -376,7 +378,7 @@ def test_429_then_success_retries_once(lesson: Context, tmp_path: Path) -> None:
     assert plan.backend == "gemini"
 
 
-def test_timeout_falls_back(lesson: Context, tmp_path: Path) -> None:
+def test_timeout_falls_back(lesson: DirectorInput, tmp_path: Path) -> None:
     from tests.gemini_stub import Delay
 
     with GeminiStub([Delay(1.5), Delay(1.5)]) as stub:
@@ -385,7 +387,9 @@ def test_timeout_falls_back(lesson: Context, tmp_path: Path) -> None:
     assert plan.backend == "rules" and "timed out" in plan.producer.fallback.reason
 
 
-def test_planted_key_never_reaches_plan_or_log(lesson: Context, tmp_path: Path, caplog, monkeypatch) -> None:
+def test_planted_key_never_reaches_plan_or_log(
+    lesson: DirectorInput, tmp_path: Path, caplog, monkeypatch
+) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     with GeminiStub([Status(403, f"API key {KEY} not valid")]) as stub:
@@ -397,7 +401,9 @@ def test_planted_key_never_reaches_plan_or_log(lesson: Context, tmp_path: Path, 
     assert KEY not in text and plan.backend == "rules"
 
 
-def test_without_a_key_auto_uses_rules_and_says_so(lesson: Context, tmp_path: Path, monkeypatch) -> None:
+def test_without_a_key_auto_uses_rules_and_says_so(
+    lesson: DirectorInput, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     llm = make_llm(DirectorConfig(), tmp_path)

@@ -20,7 +20,7 @@ from ave_core.corpus import (
     synthesize,
     write_wav,
 )
-from ave_core.director import Context, rule_based_plan
+from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.disfluency import (
     DetectionInput,
     RepeatsAndFalseStarts,
@@ -81,7 +81,9 @@ def edit(wav: Path, model: str, asr: AsrConfig | None = None) -> tuple[Transcrip
     if key not in _HEARD:
         _HEARD[key] = FasterWhisperRecognizer(settings, 2).recognize(samples)
     transcript = build_transcript(_HEARD[key], audio, settings, samples)
-    ctx = Context(audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+    ctx = DirectorInput(
+        audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "test"))
+    )
     return transcript, rule_based_plan(ctx, DirectorConfig()), audio
 
 
@@ -163,7 +165,7 @@ def test_the_lexicon_choice_decides_the_plan_for_a_mentioned_filler() -> None:
 
     def cut_um(asr: AsrConfig) -> bool:
         transcript = build_transcript(speech, audio, asr)
-        ctx = Context(3.5, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+        ctx = DirectorInput(3.5, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
         plan = rule_based_plan(ctx, DirectorConfig())
         return covered(1.5, 1.8, [(c.start, c.end) for c in plan.cuts]) > 0.2
 

@@ -13,7 +13,7 @@ import pytest
 
 from ave_core.captions import make_cues
 from ave_core.config import DirectorConfig
-from ave_core.director import Context, rule_based_plan
+from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.edits import EditContext, find_edits, follow_creator, orphan_edits
 from ave_core.editscript import (
     EditError,
@@ -34,7 +34,7 @@ FPS = 25.0
 
 
 @pytest.fixture
-def lesson() -> Context:
+def lesson() -> DirectorInput:
     words = spoken(
         (1.0, "Welcome to the lesson."),  # ends 2.15
         (3.0, "um"),  # a filler between two pauses
@@ -51,24 +51,26 @@ def lesson() -> Context:
 
 
 @pytest.fixture
-def machine(lesson: Context) -> Plan:
+def machine(lesson: DirectorInput) -> Plan:
     return rule_based_plan(lesson, DirectorConfig())
 
 
-def edit_context(ctx: Context, words: list[Word] | None = None) -> EditContext:
+def edit_context(ctx: DirectorInput, words: list[Word] | None = None) -> EditContext:
     return EditContext(
         VIDEO, words or ctx.transcript.words, DURATION, ctx.grid, 0.15, 0.25, "input/lesson 1.mp4"
     )
 
 
-def follow(machine: Plan, ctx: Context, text: str | bytes, words: list[Word] | None = None, tmp=None) -> Plan:
+def follow(
+    machine: Plan, ctx: DirectorInput, text: str | bytes, words: list[Word] | None = None, tmp=None
+) -> Plan:
     from ave_core.edits import follow_edit_script
 
     data = text.encode("utf-8") if isinstance(text, str) else text
     return follow_edit_script(machine, edit_context(ctx, words), data, LABEL)
 
 
-def script(ctx: Context, plan: Plan) -> str:
+def script(ctx: DirectorInput, plan: Plan) -> str:
     return render_edit_script(VIDEO, ctx.transcript.words, plan, DURATION, ctx.analysis.chapters)
 
 
@@ -90,7 +92,7 @@ def word_cut(plan: Plan, word: Word) -> bool:
     return any(c.start < middle < c.end for c in plan.cuts)
 
 
-def words_named(ctx: Context, text: str) -> list[Word]:
+def words_named(ctx: DirectorInput, text: str) -> list[Word]:
     return [w for w in ctx.transcript.words if w.word.strip(".,").lower() == text]
 
 
@@ -105,7 +107,7 @@ def assert_no_cut_inside_kept_words(plan: Plan, words: list[Word]) -> None:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def test_the_script_strikes_every_cut_and_says_why(lesson: Context, machine: Plan) -> None:
+def test_the_script_strikes_every_cut_and_says_why(lesson: DirectorInput, machine: Plan) -> None:
     text = script(lesson, machine)
     lines = text.split("\n")
     assert lines[0] == f"# Edit script: {VIDEO}"
@@ -133,7 +135,7 @@ def test_the_script_strikes_every_cut_and_says_why(lesson: Context, machine: Pla
     assert '~~The second step is~~<!-- retake 90%: said again at 8.9 s: "The second step is" -->' in text
 
 
-def test_words_that_look_like_markdown_are_written_literally(lesson: Context) -> None:
+def test_words_that_look_like_markdown_are_written_literally(lesson: DirectorInput) -> None:
     odd = spoken((1.0, "C++ *is* a_b ~5 [sic] <tag> & back\\slash #1 `code`"))
     ctx = context(odd, DURATION)
     ctx.grid = lesson.grid
@@ -147,7 +149,7 @@ def test_words_that_look_like_markdown_are_written_literally(lesson: Context) ->
 # --- reading the creator's copy ------------------------------------------------------------------------
 
 
-def test_an_unedited_copy_gives_the_machines_plan(lesson: Context, machine: Plan) -> None:
+def test_an_unedited_copy_gives_the_machines_plan(lesson: DirectorInput, machine: Plan) -> None:
     followed = follow(machine, lesson, script(lesson, machine))
     assert followed.model_dump(exclude={"edits"}) == machine.model_dump(exclude={"edits"})
     assert followed.edits is not None and followed.edits.decisions == []
@@ -156,7 +158,7 @@ def test_an_unedited_copy_gives_the_machines_plan(lesson: Context, machine: Plan
 
 
 def test_unstriking_a_filler_keeps_it_and_records_the_machines_proposal(
-    lesson: Context, machine: Plan
+    lesson: DirectorInput, machine: Plan
 ) -> None:
     (um,) = words_named(lesson, "um")
     assert word_cut(machine, um)
@@ -178,7 +180,7 @@ def test_unstriking_a_filler_keeps_it_and_records_the_machines_proposal(
     assert_no_cut_inside_kept_words(followed, lesson.transcript.words)
 
 
-def test_striking_a_word_cuts_it_and_only_it(lesson: Context, machine: Plan) -> None:
+def test_striking_a_word_cuts_it_and_only_it(lesson: DirectorInput, machine: Plan) -> None:
     (biggest,) = words_named(lesson, "biggest")
     text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
     followed = follow(machine, lesson, text)
@@ -194,7 +196,7 @@ def test_striking_a_word_cuts_it_and_only_it(lesson: Context, machine: Plan) -> 
     assert followed.metrics["removed_s"] > machine.metrics["removed_s"]
 
 
-def test_deleting_a_line_cuts_it_and_keeps_a_natural_pause(lesson: Context, machine: Plan) -> None:
+def test_deleting_a_line_cuts_it_and_keeps_a_natural_pause(lesson: DirectorInput, machine: Plan) -> None:
     text = script(lesson, machine)
     lines = text.split("\n")
     del lines[line_with(text, "Heating is the biggest")]
@@ -211,7 +213,7 @@ def test_deleting_a_line_cuts_it_and_keeps_a_natural_pause(lesson: Context, mach
     assert_no_cut_inside_kept_words(followed, lesson.transcript.words)
 
 
-def test_pauses_are_struck_and_unstruck_like_words(lesson: Context, machine: Plan) -> None:
+def test_pauses_are_struck_and_unstruck_like_words(lesson: DirectorInput, machine: Plan) -> None:
     text = script(lesson, machine)
     long_pause = re.search(r"~~(\[2\.\d s pause\])~~", text).group(1)  # the dead air before "Thanks"
     kept = edit_line(text, long_pause, f"~~{long_pause}~~", long_pause)
@@ -227,10 +229,12 @@ def test_pauses_are_struck_and_unstruck_like_words(lesson: Context, machine: Pla
     followed = follow(machine, lesson, struck)
     (decision,) = followed.edits.decisions
     assert (decision.kind, decision.how, decision.creator) == ("pause", "struck", "cut")
-    assert sum(c.duration for c in followed.cuts) > sum(c.duration for c in machine.cuts)
+    assert sum(c.duration_s for c in followed.cuts) > sum(c.duration_s for c in machine.cuts)
 
 
-def test_the_script_of_a_followed_plan_reads_back_to_the_same_plan(lesson: Context, machine: Plan) -> None:
+def test_the_script_of_a_followed_plan_reads_back_to_the_same_plan(
+    lesson: DirectorInput, machine: Plan
+) -> None:
     text = edit_line(script(lesson, machine), "~~um~~<!--", "~~um~~", "um")
     text = edit_line(text, "biggest", "biggest", "~~biggest~~")
     lines = text.split("\n")
@@ -243,7 +247,7 @@ def test_the_script_of_a_followed_plan_reads_back_to_the_same_plan(lesson: Conte
     assert "um<!-- kept by you; the machine cut it: silence+filler 90%" in script(lesson, followed)
 
 
-def test_a_word_struck_in_part_is_kept_with_a_warning(lesson: Context, machine: Plan) -> None:
+def test_a_word_struck_in_part_is_kept_with_a_warning(lesson: DirectorInput, machine: Plan) -> None:
     text = edit_line(script(lesson, machine), "biggest", "biggest", "big~~gest~~")
     followed = follow(machine, lesson, text)
     assert followed.model_dump(exclude={"edits", "producer"}) == machine.model_dump(
@@ -252,7 +256,7 @@ def test_a_word_struck_in_part_is_kept_with_a_warning(lesson: Context, machine: 
     assert any("'biggest' is only partly struck" in w for w in followed.producer.warnings)
 
 
-def test_captions_follow_the_edit(lesson: Context, machine: Plan) -> None:
+def test_captions_follow_the_edit(lesson: DirectorInput, machine: Plan) -> None:
     lines = script(lesson, machine).split("\n")
     del lines[line_with("\n".join(lines), "Heating is the biggest")]
     followed = follow(machine, lesson, "\n".join(lines))
@@ -264,7 +268,7 @@ def test_captions_follow_the_edit(lesson: Context, machine: Plan) -> None:
 # --- re-anchoring when the transcript changes ----------------------------------------------------------
 
 
-def retranscribed(ctx: Context) -> list[Word]:
+def retranscribed(ctx: DirectorInput) -> list[Word]:
     """The same talk as another model hears it: times shifted a little, one word heard differently, one
     filler it did not write, and a word it adds."""
     words = []
@@ -279,7 +283,7 @@ def retranscribed(ctx: Context) -> list[Word]:
     return sorted(words, key=lambda w: w.start)
 
 
-def test_edits_are_re_anchored_to_a_new_transcript(lesson: Context, machine: Plan) -> None:
+def test_edits_are_re_anchored_to_a_new_transcript(lesson: DirectorInput, machine: Plan) -> None:
     text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
     text = edit_line(text, "~~um~~<!--", "~~um~~", "um")  # the new transcript has no "um": reported
     text = edit_line(text, "insulation", "insulation.", "~~insulation.~~")
@@ -334,7 +338,7 @@ BAD = {
 
 @pytest.mark.parametrize("kind", list(BAD))
 def test_malformed_edits_fail_in_one_line_naming_file_line_and_fix(
-    lesson: Context, machine: Plan, kind: str
+    lesson: DirectorInput, machine: Plan, kind: str
 ) -> None:
     change, expected = BAD[kind]
     text = change(script(lesson, machine))
@@ -361,7 +365,7 @@ def test_malformed_edits_fail_in_one_line_naming_file_line_and_fix(
     ],
 )
 def test_unreadable_files_fail_in_one_line(
-    lesson: Context, machine: Plan, data: bytes, expected: str
+    lesson: DirectorInput, machine: Plan, data: bytes, expected: str
 ) -> None:
     with pytest.raises(EditError) as failure:
         follow(machine, lesson, data)
@@ -369,7 +373,7 @@ def test_unreadable_files_fail_in_one_line(
     assert " — " in str(failure.value)
 
 
-def test_utf16_with_a_byte_order_mark_is_read_with_a_warning(lesson: Context, machine: Plan) -> None:
+def test_utf16_with_a_byte_order_mark_is_read_with_a_warning(lesson: DirectorInput, machine: Plan) -> None:
     text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
     followed = follow(machine, lesson, codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
     (biggest,) = words_named(lesson, "biggest")
@@ -377,7 +381,7 @@ def test_utf16_with_a_byte_order_mark_is_read_with_a_warning(lesson: Context, ma
     assert any("read as UTF-16 — save it as UTF-8" in w for w in followed.producer.warnings)
 
 
-def test_an_edit_script_of_another_video_is_refused(lesson: Context, machine: Plan) -> None:
+def test_an_edit_script_of_another_video_is_refused(lesson: DirectorInput, machine: Plan) -> None:
     text = script(lesson, machine).replace(f"video={VIDEO}", "video=lesson-2")
     with pytest.raises(
         EditError, match=rf"^{LABEL}: this is the edit script of 'lesson-2', not of '{VIDEO}' — "
@@ -385,7 +389,7 @@ def test_an_edit_script_of_another_video_is_refused(lesson: Context, machine: Pl
         follow(machine, lesson, text)
 
 
-def test_cutting_everything_is_refused(lesson: Context, machine: Plan) -> None:
+def test_cutting_everything_is_refused(lesson: DirectorInput, machine: Plan) -> None:
     text = script(lesson, machine)
     body = "\n".join(line for line in text.split("\n") if not line.startswith("- `"))
     with pytest.raises(
@@ -409,7 +413,9 @@ def test_edit_files_are_found_by_video_and_strays_named(tmp_path: Path) -> None:
     )
 
 
-def test_two_edit_files_for_one_video_are_refused(lesson: Context, machine: Plan, tmp_path: Path) -> None:
+def test_two_edit_files_for_one_video_are_refused(
+    lesson: DirectorInput, machine: Plan, tmp_path: Path
+) -> None:
     paths = [str(tmp_path / f"{VIDEO}.md"), str(tmp_path / f"{VIDEO}.otio")]
     with pytest.raises(EditError, match=r"two edits of 'lesson-1' — keep one of them in edits/"):
         follow_creator(machine, edit_context(lesson), paths)
@@ -432,7 +438,9 @@ def exported(timeline: otio.schema.Timeline, folder: Path, suffix: str) -> Path:
     return path
 
 
-def ave_timeline(ctx: Context, plan: Plan, source: str = "/videos/lesson 1.mp4") -> otio.schema.Timeline:
+def ave_timeline(
+    ctx: DirectorInput, plan: Plan, source: str = "/videos/lesson 1.mp4"
+) -> otio.schema.Timeline:
     return build_timeline(plan, make_media(FPS, DURATION), source, VIDEO)
 
 
@@ -451,7 +459,7 @@ def trimmed(timeline: otio.schema.Timeline, clip_index: int, frames: int) -> oti
 
 @pytest.mark.parametrize("suffix", list(FORMATS))
 def test_a_timeline_trimmed_in_an_nle_becomes_the_plan(
-    lesson: Context, machine: Plan, tmp_path: Path, suffix: str
+    lesson: DirectorInput, machine: Plan, tmp_path: Path, suffix: str
 ) -> None:
     context_ = edit_context(lesson)
     untouched = follow_creator(
@@ -467,7 +475,9 @@ def test_a_timeline_trimmed_in_an_nle_becomes_the_plan(
     assert any(
         abs(k.start - second.start) < 1e-6 and abs(k.end - (second.end - 0.4)) < 1e-6 for k in followed.keep
     )
-    assert abs(sum(k.duration for k in followed.keep) - (sum(k.duration for k in machine.keep) - 0.4)) < 1e-6
+    assert (
+        abs(sum(k.duration_s for k in followed.keep) - (sum(k.duration_s for k in machine.keep) - 0.4)) < 1e-6
+    )
     creator = [c for c in followed.cuts if c.source == "creator"]
     assert len(creator) == 1 and abs(creator[0].start - (second.end - 0.4)) < 1e-6
     assert all(d.how == "timeline" for d in followed.edits.decisions)
@@ -481,7 +491,7 @@ def test_a_timeline_trimmed_in_an_nle_becomes_the_plan(
 
 
 def test_a_timeline_of_another_video_is_refused_naming_its_line(
-    lesson: Context, machine: Plan, tmp_path: Path
+    lesson: DirectorInput, machine: Plan, tmp_path: Path
 ) -> None:
     path = exported(ave_timeline(lesson, machine, "/videos/holiday.mov"), tmp_path, "otio")
     with pytest.raises(EditError) as failure:
@@ -506,7 +516,7 @@ def test_a_timeline_of_another_video_is_refused_naming_its_line(
     ],
 )
 def test_unreadable_timelines_fail_in_one_line(
-    lesson: Context, machine: Plan, tmp_path: Path, suffix: str, text: str, expected: str
+    lesson: DirectorInput, machine: Plan, tmp_path: Path, suffix: str, text: str, expected: str
 ) -> None:
     path = tmp_path / f"{VIDEO}.{suffix}"
     path.write_text(text)
@@ -516,7 +526,7 @@ def test_unreadable_timelines_fail_in_one_line(
 
 
 def test_a_pause_left_struck_stays_struck_when_the_machine_cut_little_of_it(
-    lesson: Context, machine: Plan
+    lesson: DirectorInput, machine: Plan
 ) -> None:
     """Seen on a real talk: the machine cut under half of the pause before a filler (it kept a long breath
     after the sentence); restoring the filler must not leave that pause reading as kept."""
@@ -536,7 +546,7 @@ def test_a_pause_left_struck_stays_struck_when_the_machine_cut_little_of_it(
     ]
 
 
-def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: Context, machine: Plan) -> None:
+def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: DirectorInput, machine: Plan) -> None:
     """Alignment pairs words by text; a pair far from the time of the word's line is not the same word (a
     phrase said twice), so words a minute away from where the file had them do not take its edits along."""
     text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")

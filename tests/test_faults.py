@@ -21,7 +21,7 @@ from ave_core import research, search
 from ave_core.backends import given
 from ave_core.backgrounds import BackgroundError, BackgroundRequest, ImageModelBackground
 from ave_core.config import DirectorConfig, ResearchConfig
-from ave_core.director import Context, direct, rule_based_plan
+from ave_core.director import DirectorInput, direct, rule_based_plan
 from ave_core.llm import GeminiLLM, LLMError, LLMResponse
 from ave_core.models import Plan, Research, write_artifact
 from ave_core.research import research_keywords
@@ -45,7 +45,7 @@ def worst_case_s(attempts: int, timeout_s: float = TIMEOUT_S) -> float:
     return attempts * timeout_s + (attempts - 1) * MAX_BACKOFF_S
 
 
-def lesson() -> Context:
+def lesson() -> DirectorInput:
     words = spoken((0.5, "Heating is the biggest cost."), (3.0, "um"), (4.0, "Turn the thermostat down."))
     return context(words, 6.0)
 

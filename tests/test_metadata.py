@@ -224,7 +224,7 @@ def test_the_workflows_artifacts_give_valid_metadata(finished_talk: Path, tmp_pa
     write_artifact(tmp_path / "metadata.json", metadata)
     assert_titles_pair_with_hooks(metadata, thumbnails)
     assert chapter_lines(metadata.description)[0].startswith("00:00 ")
-    assert metadata.chapters[-1].end == pytest.approx(EditMap.from_keep(plan.keep).duration, abs=1e-3)
+    assert metadata.chapters[-1].end == pytest.approx(EditMap.from_keep(plan.keep).duration_s, abs=1e-3)
     best = max(research.keywords, key=lambda k: k.score)  # research's best keyword is the first tag
     assert tags_length(metadata.tags) <= MAX_TAGS_CHARS and metadata.tags[0] == best.phrase.lower()
 

@@ -96,7 +96,7 @@ def test_render_matches_kept_ranges_in_duration_and_sync(
     chunks = len(chunk_jobs(plan, media, config, None, tmp_path))
     assert (chunks == 1) == (chunk_s > 100) and chunks >= 1
     report = check_render(final, wav, media, plan, config, chunks)
-    kept = sum(s.duration for s in plan.keep)
+    kept = sum(s.duration_s for s in plan.keep)
     assert report.duration_s == pytest.approx(kept, abs=1 / 25)
     assert report.duration_s == report.expected_duration_s
     assert len([j for j in report.joins if j.correlation > 0.5]) >= 3

@@ -94,7 +94,7 @@ def test_one_entry_per_cut_with_two_embedded_players(reviewed, tmp_path: Path) -
             info = probe(clip, slug="clip")
             assert info.video is not None and info.has_audio
             assert info.video.display_width == 240
-            assert abs(info.duration_s - span.duration) < 0.1, (entry["id"], info.duration_s, span)
+            assert abs(info.duration_s - span.duration_s) < 0.1, (entry["id"], info.duration_s, span)
 
 
 def test_the_edited_player_shows_the_join_the_cut_became(reviewed) -> None:

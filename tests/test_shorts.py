@@ -26,7 +26,7 @@ from ave_core.config import (
     ShortsMoments,
     VadConfig,
 )
-from ave_core.director import Context, rule_based_plan
+from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.llm import GeminiLLM
 from ave_core.media import probe
 from ave_core.models import FaceBox, FaceSample, Scenes, ShortWord, Shot, Transcript, make_producer
@@ -96,7 +96,7 @@ class Talk:
             self.transcript, self.audio, AnalysisConfig(), wav_path=self.wav, duration_s=self.media.duration_s
         )
         self.scenes = analyze_scenes(self.source, self.media, ScenesConfig(), folder / "frames")
-        context = Context(
+        context = DirectorInput(
             self.media.duration_s,
             self.audio,
             self.transcript,

@@ -115,7 +115,7 @@ def test_clips_follow_the_keep_ranges_on_whole_frames(case: tuple[str, Plan, Med
     video, audio = timeline.video_tracks()[0], timeline.audio_tracks()[0]
     assert len(video) == len(audio) == len(edit_map.keep) == len(plan.keep)
     assert timeline.global_start_time == otio.opentime.RationalTime(0, rate)
-    assert abs(video.duration().to_seconds() - edit_map.duration) <= 1 / rate
+    assert abs(video.duration().to_seconds() - edit_map.duration_s) <= 1 / rate
     assert audio.duration() == video.duration()
     for clip, span in zip(video, edit_map.keep, strict=True):
         assert clip.source_range.start_time.rate == rate

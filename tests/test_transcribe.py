@@ -118,10 +118,10 @@ def test_a_filler_longer_than_any_real_one_is_kept_as_speech_and_reported() -> N
     assert '"uh," at 9.09 s lasts 1.85 s' in warning and "asr.max_filler_s" in warning
 
     from ave_core.config import DirectorConfig
-    from ave_core.director import Context, rule_based_plan
+    from ave_core.director import DirectorInput, rule_based_plan
     from ave_core.models import Analysis
 
-    ctx = Context(16.0, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+    ctx = DirectorInput(16.0, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
     plan = rule_based_plan(ctx, DirectorConfig())
     cut = [(c.start, c.end) for c in plan.cuts]
     assert not any(a < 10.94 and 9.09 < b for a, b in cut)  # the speech under the long "uh" stays

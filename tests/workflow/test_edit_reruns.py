@@ -132,7 +132,7 @@ def test_the_plan_follows_the_creators_edit(edited) -> None:
     # the render follows: final.mp4 is as long as the new keep ranges (render.json checks it to the frame)
     render = json.loads((results / "render.json").read_text())
     assert render["duration_s"] == render["expected_duration_s"]
-    assert abs(render["duration_s"] - keep.duration) < 0.05
+    assert abs(render["duration_s"] - keep.duration_s) < 0.05
     assert abs(render["duration_s"] - before["render"]["duration_s"]) > 0.5
     # the captions follow: the sentence's words are gone from them
     captions = (results / "captions.srt").read_text()
