@@ -825,7 +825,7 @@ def read_timeline_ranges(
         ranges.append(
             Span(
                 start=max(0.0, round(start, 6)),
-                end=max(0.0, round(start + source_range.duration_s.to_seconds(), 6)),
+                end=max(0.0, round(start + source_range.duration.to_seconds(), 6)),
             )
         )
     return ranges, warnings
