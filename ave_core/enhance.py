@@ -17,13 +17,14 @@ import math
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
 import numpy as np
 
+from .backends import Registry
 from .errors import InputError, OutputError, ToolError
 from .models import (
     EnhanceFilter,
@@ -259,15 +260,12 @@ class Afftdn:
         return None
 
 
-DENOISERS: dict[str, Callable[[], Denoiser]] = {"rnnoise": Rnnoise, "afftdn": Afftdn}
+DENOISERS: Registry[Denoiser] = Registry("enhance.denoiser", [Rnnoise(), Afftdn()])
 
 
 def make_denoiser(name: str) -> Denoiser:
-    """The denoiser registered under `name` (enhance.denoiser)."""
-    try:
-        return DENOISERS[name]()
-    except KeyError:
-        raise ToolError(f"enhance.denoiser: unknown {name!r} — use one of {', '.join(DENOISERS)}") from None
+    """The denoiser registered under `name` (enhance.denoiser); a ConfigError names the known ones."""
+    return DENOISERS[name]
 
 
 # --- the chain ------------------------------------------------------------------------------

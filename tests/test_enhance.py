@@ -19,7 +19,9 @@ from ave_core.enhance import (
     detect_hum,
     enhance_audio,
     hum_spectrum,
+    make_denoiser,
 )
+from ave_core.errors import ConfigError
 from ave_core.media import probe
 from ave_core.models import Enhancement, Plan, Span, make_producer
 from ave_core.synth import SAMPLE_RATE, build_speech
@@ -265,3 +267,11 @@ def test_a_video_without_sound_gets_every_output_and_says_why(tmp_path: Path, si
     record = enhance_audio(silent_video, media, "moderate", "rnnoise", out, speech, page)
     assert "no audio track" in (record.skip_reason or "")
     assert out.is_file() and read_wav(speech).size == 0 and "No sound" in page.read_text()
+
+
+def test_the_denoiser_is_chosen_by_name_from_one_registry() -> None:
+    assert [make_denoiser(name).name for name in ("rnnoise", "afftdn")] == ["rnnoise", "afftdn"]
+    with pytest.raises(
+        ConfigError, match=r"enhance.denoiser: unknown value 'deepfilter' — use one of rnnoise, afftdn"
+    ):
+        make_denoiser("deepfilter")
