@@ -213,7 +213,7 @@ def test_once_the_bad_file_is_fixed_only_its_video_is_planned(edited, tmp_path: 
     project = copy(edited[0], tmp_path / "project")
     broken = project / "edits" / f"{SILENT}.md"
     broken.write_text(broken.read_text().replace("~~[", "[", 1))
-    planned = planned_jobs(project)
+    planned = planned_jobs(project, *SHORT)  # the batch ran with the shorts settings of SHORT
     assert not any(video == TALK for _, video in planned), planned
     assert ("direct", SILENT) in planned
 
