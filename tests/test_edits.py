@@ -564,3 +564,54 @@ def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: DirectorInput, 
     assert any(
         w.startswith(f"{LABEL}:{line}: not found") and "~~biggest~~" in w for w in followed.producer.warnings
     )
+
+
+def final_cut_pro_xml(ranges: list[tuple[int, int]], timecode_frame: int = 25 * 3600) -> str:
+    """An FCPXML in Final Cut Pro's own shape, written here rather than through OpenTimelineIO: clips as
+    asset-clips on the spine, the media in the asset's media-rep, times as frame fractions, and the camera's
+    timecode starting at 1:00:00:00 (so a clip's start is an hour past the file's first frame). `ranges` are
+    the kept (first, end) frames of the source at 25 fps."""
+    clips, offset = [], 0
+    for first, end in ranges:
+        clips.append(
+            f'<asset-clip ref="r2" offset="{offset}/25s" name="lesson 1" '
+            f'start="{timecode_frame + first}/25s" duration="{end - first}/25s" format="r1" tcFormat="NDF"/>'
+        )
+        offset += end - first
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE fcpxml>
+<fcpxml version="1.9">
+  <resources>
+    <format id="r1" name="FFVideoFormat1080p25" frameDuration="100/2500s" width="1920" height="1080"/>
+    <asset id="r2" name="lesson 1" start="{timecode_frame}/25s" duration="{round(DURATION * FPS)}/25s"
+        hasVideo="1" hasAudio="1" format="r1" audioSources="1" audioChannels="2">
+      <media-rep kind="original-media" src="file:///Users/me/Movies/lesson%201.mp4"/>
+    </asset>
+  </resources>
+  <library>
+    <event name="ave">
+      <project name="{VIDEO} trimmed">
+        <sequence format="r1" duration="{offset}/25s" tcStart="0s" tcFormat="NDF">
+          <spine>
+            {chr(10).join(clips)}
+          </spine>
+        </sequence>
+      </project>
+    </event>
+  </library>
+</fcpxml>
+"""
+
+
+def test_a_timeline_in_final_cuts_own_shape_is_followed(
+    lesson: DirectorInput, machine: Plan, tmp_path: Path
+) -> None:
+    frames = [(round(k.start * FPS), round(k.end * FPS)) for k in machine.keep if k.duration_s > 0]
+    assert len(frames) >= 3
+    frames[1] = (frames[1][0], frames[1][1] - 10)  # the second clip's end trimmed by 10 frames
+    path = tmp_path / f"{VIDEO}.fcpxml"
+    path.write_text(final_cut_pro_xml(frames))
+    followed = follow_creator(machine, edit_context(lesson), [str(path)])
+    assert [(round(k.start * FPS, 6), round(k.end * FPS, 6)) for k in followed.keep] == frames
+    (creator,) = [c for c in followed.cuts if c.source == "creator"]
+    assert abs(creator.start - frames[1][1] / FPS) < 1e-6

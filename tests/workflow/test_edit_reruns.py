@@ -61,6 +61,32 @@ def test_an_unedited_copy_of_a_real_plan_changes_nothing(finished_talk: Path) ->
     assert followed.edits.decisions == [] and followed.edits.transcript == "same"
 
 
+def test_an_edit_the_new_transcript_lacks_is_reported_with_its_line(
+    finished_talk: Path, tmp_path: Path
+) -> None:
+    """An edit file made from another transcript (as after a change of asr.model): another fingerprint in
+    its footer, and a struck word the current transcript does not have. The plan is re-anchored; the lost
+    edit is named with its line in direct's log and in plan.json's warnings, and nothing else changes."""
+    project = copy(finished_talk, tmp_path / "project")
+    results = project / "results" / "talk"
+    machine = read_artifact(results / "plan.json", Plan)
+    text = (results / "edit.md").read_text()
+    assert re.search(r"transcript=[0-9a-f]{12} ", text)
+    lines = re.sub(r"transcript=[0-9a-f]{12} ", "transcript=000000000000 ", text).split("\n")
+    number = next(i for i, line in enumerate(lines) if re.match(r"- `[\d:.]+` \w", line))
+    lines[number] = re.sub(r"^(- `[\d:.]+` )", r"\1~~Zanzibar~~ ", lines[number])
+    (project / "edits").mkdir()
+    (project / "edits" / "talk.md").write_text("\n".join(lines))
+    proc = run_workflow(project, "results/talk/plan.json")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    plan = read_artifact(results / "plan.json", Plan)
+    assert plan.edits is not None and plan.edits.transcript == "re-anchored"
+    lost = f"edits/talk.md:{number + 1}: not found in the new transcript, so not applied: ~~Zanzibar~~ — "
+    assert any(w.startswith(lost) for w in plan.producer.warnings), plan.producer.warnings
+    assert lost in (project / "logs" / "talk" / "direct.log").read_text()
+    assert [(c.start, c.end) for c in plan.cuts] == [(c.start, c.end) for c in machine.cuts]
+
+
 def restore_a_filler_and_cut_a_sentence(
     script: str, words: list, sentence: tuple[float, float]
 ) -> tuple[str, int, tuple[float, float]]:
@@ -187,10 +213,21 @@ def test_once_the_bad_file_is_fixed_only_its_video_is_planned(edited, tmp_path: 
     project = copy(edited[0], tmp_path / "project")
     broken = project / "edits" / f"{SILENT}.md"
     broken.write_text(broken.read_text().replace("~~[", "[", 1))
-    planned = planned_jobs(project)
+    planned = planned_jobs(project, *SHORT)  # the batch ran with the shorts settings of SHORT
     assert not any(video == TALK for _, video in planned), planned
     assert ("direct", SILENT) in planned
 
 
 def test_review_settings_rerun_only_the_review_page(finished_talk: Path) -> None:
     assert planned_jobs(finished_talk, "--config", "review={context_s: 2.5}") == {("review", "talk")}
+
+
+def test_the_review_page_is_in_snakemakes_report(finished_talk: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    proc = run_workflow(finished_talk, "--report", str(report))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = report.read_text()
+    # the report's table of results: the page under its path, made by the review rule, with its caption
+    entry = re.search(r'"results/talk/report/review\.html": \{"name": .*?"rule": "review"', text)
+    assert entry, "review.html is not among the report's results"
+    assert "Every cut of talk beside its edit script" in entry.group(0)
