@@ -284,6 +284,31 @@ def test_an_llm_plans_characters_only_when_they_are_on(tmp_path: Path) -> None:
         assert enabled or "character slots dropped: director.characters is off" in plan.repairs
 
 
+def test_the_demo_project_turns_characters_on_and_its_talk_gets_them() -> None:
+    """`make demo` shows the presenter: the demo's own config.yaml turns characters on over the project
+    defaults (where they stay off), and the Director finds moments for it in the demo talk's script."""
+    import yaml
+
+    from ave_core.analysis import spoken_numbers
+    from ave_core.config import deep_merge, load_config
+    from ave_core.synth import DEMO_SCRIPT
+
+    repo = Path(__file__).resolve().parents[1]
+    defaults = yaml.safe_load((repo / "config" / "config.yaml").read_text(encoding="utf-8"))
+    demo = yaml.safe_load((repo / "examples" / "demo" / "config.yaml").read_text(encoding="utf-8"))
+    assert not load_config(defaults).director.characters, "characters are on for every project"
+    config = load_config(deep_merge(defaults, demo))
+    assert config.director.characters and config.broll.character == "blender"
+    phrases, at_s = [], 0.5
+    for text, pause_s in DEMO_SCRIPT:
+        phrases.append((at_s, text))
+        at_s += 0.3 * len(text.split()) + pause_s
+    words = spoken(*phrases)
+    plan = rule_based_plan(context(words, at_s + 1.0, numbers=spoken_numbers(words)), config.director)
+    actions = {s.action for s in plan.broll if s.kind == "character"}
+    assert {"wave", "point_left", "count"} <= actions, actions
+
+
 # --- a Blender that is missing, crashes or hangs (no bpy needed) -----------------------------
 
 
@@ -394,6 +419,14 @@ def test_a_failed_character_over_a_chart_leaves_the_chart_alone(tmp_path: Path, 
     last = frames_of(tmp_path / broll.clips[0].path)[-1]
     bars = np.abs(last[..., :3].astype(int) - np.array(ACCENT)).max(axis=-1) < 40
     assert bars.any() and np.nonzero(bars.any(axis=0))[0].max() < 0.55 * WIDTH, "no room kept for it"
+
+
+def test_the_benchmark_measures_each_render_in_a_process_of_its_own() -> None:
+    """bench.character starts itself again for each measurement (its peak memory is then its own)."""
+    from bench.character import measure
+
+    measured = measure("movis", 64, 36, 3)
+    assert measured["wall_s"] > 0 and measured["max_rss_mb"] > 20
 
 
 # --- with Blender -------------------------------------------------------------------------
