@@ -261,6 +261,12 @@ def test_a_question_makes_the_character_think() -> None:
     ]
 
 
+def test_agreement_makes_the_character_nod_and_doubt_makes_it_shrug() -> None:
+    words = spoken((3.0, "Yes, exactly that."), (14.0, "Well, it depends on the house."))
+    found = [(s.action, s.reason.split(":")[0]) for s in character_slots(context(words, 40.0))]
+    assert found == [("nod", "agreement"), ("shrug", "doubt")]
+
+
 def test_characters_are_planned_only_when_switched_on() -> None:
     off = rule_based_plan(talk_context(), DirectorConfig())
     on = rule_based_plan(talk_context(), DirectorConfig(characters=True))
