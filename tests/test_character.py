@@ -261,6 +261,15 @@ def test_a_question_makes_the_character_think() -> None:
     ]
 
 
+def test_the_goodbye_is_waved_at_when_it_is_said() -> None:
+    """As in the demo's transcript: the recogniser ran the summary and the goodbye into one sentence."""
+    words = spoken(
+        (0.5, "Today: saving energy."), (40.0, "So remember the three steps, thanks for watching.")
+    )
+    [slot] = character_slots(context(words, 44.0))
+    assert (slot.action, slot.text, slot.start) == ("wave", "Thanks for watching", 41.5)  # "thanks": 5th word
+
+
 def test_agreement_makes_the_character_nod_and_doubt_makes_it_shrug() -> None:
     words = spoken((3.0, "Yes, exactly that."), (14.0, "Well, it depends on the house."))
     found = [(s.action, s.reason.split(":")[0]) for s in character_slots(context(words, 40.0))]
@@ -390,6 +399,21 @@ def test_without_blender_the_slot_becomes_a_title_card_and_broll_json_says_so(
     assert broll.producer.fallback == clip.fallback
     assert not list((tmp_path / "broll").glob("*.mov")) and (tmp_path / clip.path).is_file()
     Broll.model_validate_json(broll.model_dump_json())  # what broll.json holds
+
+
+def test_a_clip_is_made_to_fit_where_the_edited_video_ends(tmp_path: Path) -> None:
+    """A goodbye said just before the end: its clip ends with the video (the character pops out before
+    it), rather than being cut off by the end of the video in mid-gesture; a slot with room keeps its
+    length."""
+    crash = fake_python(tmp_path, "exit 1")  # the title card Blender's failure gives is sized the same way
+    renderers = {"character": given(BlenderRenderer(CharacterConfig(), tmp_path, python=crash))}
+    slots = [BrollSlot(start=1.0, end=4.0, kind="title_card", text="Heat pumps"),
+             BrollSlot(start=11.0, end=14.0, kind="character", action="wave", text="Thanks for watching")]  # fmt: skip
+    keep = [Span(start=0.0, end=5.0), Span(start=6.0, end=13.0)]  # the edit ends 2 s after the goodbye
+    broll = render_broll(plan_of(*slots, keep=keep), numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS,
+                         renderers)  # fmt: skip
+    assert [(c.start, c.duration) for c in broll.clips] == [(1.0, 3.0), (11.0, 2.0)]
+    assert len(frames_of(tmp_path / broll.clips[1].path)) == 50
 
 
 real = importlib.util.find_spec
