@@ -407,8 +407,10 @@ def test_a_clip_is_made_to_fit_where_the_edited_video_ends(tmp_path: Path) -> No
     length."""
     crash = fake_python(tmp_path, "exit 1")  # the title card Blender's failure gives is sized the same way
     renderers = {"character": given(BlenderRenderer(CharacterConfig(), tmp_path, python=crash))}
-    slots = [BrollSlot(start=1.0, end=4.0, kind="title_card", text="Heat pumps"),
-             BrollSlot(start=11.0, end=14.0, kind="character", action="wave", text="Thanks for watching")]  # fmt: skip
+    slots = [
+        BrollSlot(start=1.0, end=4.0, kind="title_card", text="Heat pumps"),
+        BrollSlot(start=11.0, end=14.0, kind="character", action="wave", text="Thanks for watching"),
+    ]
     keep = [Span(start=0.0, end=5.0), Span(start=6.0, end=13.0)]  # the edit ends 2 s after the goodbye
     broll = render_broll(plan_of(*slots, keep=keep), numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS,
                          renderers)  # fmt: skip
