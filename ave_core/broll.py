@@ -335,7 +335,7 @@ def render_broll(
     chosen = [(slot, (renderers or {}).get(slot.kind) or given(fallback)) for slot in plan.broll]
     edit = EditMap.from_keep(plan.keep)  # what is shown at the same time is decided in the edit's time
     for index, (slot, choice) in enumerate(chosen, start=1):
-        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration_s, fps))
+        canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(shown_s(slot, edit), fps))
         if slot.kind == "chart":
             canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen, edit))
         renderer, failure = choice.backend, choice.reason
@@ -397,6 +397,13 @@ def overlapping(
 
     start, end = shown(slot)
     return [(o, r) for o, r in chosen if o is not slot and shown(o)[0] < end and start < shown(o)[1]]
+
+
+def shown_s(slot: BrollSlot, edit: EditMap) -> float:
+    """How long a slot's clip can be shown: its length, or less where the edited video ends first (a goodbye
+    said just before the end: its clip is made to fit, not cut off by the end of the video)."""
+    at = edit.to_edited(slot.start)
+    return slot.duration_s if at is None else min(slot.duration_s, edit.duration_s - at)
 
 
 def clip_frames(slot_s: float, fps: float) -> int:

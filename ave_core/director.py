@@ -535,6 +535,14 @@ def sentences(words: Sequence[Word]) -> list[tuple[float, float, str]]:
     return found
 
 
+def said_at(words: Sequence[Word], sentence_s: float, text: str, offset: int) -> float:
+    """When the word at character `offset` of a sentence's `text` (as `sentences` joins it, from
+    `sentence_s`) starts."""
+    spoken = [w for w in words if not w.is_filler and w.start >= sentence_s]
+    index = text[:offset].count(" ")
+    return spoken[index].start if index < len(spoken) else sentence_s
+
+
 def character_slots(ctx: DirectorInput, cuts: Sequence[Cut] = ()) -> list[BrollSlot]:
     """The presenter's moments, at most MAX_CHARACTERS and CHARACTER_GAP_S apart: a wave at a greeting near
     the start and at the goodbye near the end, pointing at the chart of a spoken number, counting on its
@@ -564,11 +572,17 @@ def character_slots(ctx: DirectorInput, cuts: Sequence[Cut] = ()) -> list[BrollS
         for n in ctx.analysis.numbers
         if n.kind in ("percent", "money", "count")
     ]
+    words = ctx.transcript.words
     for start, _, text in spoken:
-        if start <= edge_s and GREETING.search(text):
-            candidates.append(slot(start, "wave", short_phrase(text, 5), "greeting: waves hello", text, 0.9))
-        elif start >= ctx.duration_s - edge_s and (goodbye := GOODBYE.search(text)):
-            candidates.append(slot(start, "wave", goodbye.group(0).capitalize(), "goodbye: waves", text, 0.9))
+        # a greeting or goodbye inside a longer sentence ("So remember the steps, thanks for watching": the
+        # recogniser did not end the sentence) is waved at when it is said, not where the sentence starts
+        greeting, goodbye = GREETING.search(text), GOODBYE.search(text)
+        if greeting and (hello_s := said_at(words, start, text, greeting.start())) <= edge_s:
+            candidates.append(
+                slot(hello_s, "wave", short_phrase(text, 5), "greeting: waves hello", text, 0.9)
+            )
+        elif goodbye and (bye_s := said_at(words, start, text, goodbye.start())) >= ctx.duration_s - edge_s:
+            candidates.append(slot(bye_s, "wave", goodbye.group(0).capitalize(), "goodbye: waves", text, 0.9))
         elif step := STEP.search(text):
             number = ORDINALS.get((step.group(1) or step.group(2) or "").lower()) or int(step.group(2) or 0)
             candidates.append(slot(start, "count", f"Step {number}", f"step {number} of a list: counts it",

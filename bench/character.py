@@ -29,7 +29,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bench.common import OUT
+from bench.common import OUT, REPO
 
 FPS = 25.0
 EXTRA = ("bpy", "Cython", "zstandard")  # what `pip install ave[character]` adds to the rest of ave
@@ -78,9 +78,10 @@ def one_movis(width: int, height: int, frames: int) -> dict[str, float]:
 
 
 def measure(kind: str, *args: object) -> dict[str, float]:
-    """Run one measurement in a fresh Python process."""
-    command = [sys.executable, __file__, "--one", kind, *map(str, args)]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    """Run one measurement in a fresh Python process (this module again, as `python -m bench.character`
+    from the repository: run as a file it could not import the bench package)."""
+    command = [sys.executable, "-m", "bench.character", "--one", kind, *map(str, args)]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

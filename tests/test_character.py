@@ -261,6 +261,21 @@ def test_a_question_makes_the_character_think() -> None:
     ]
 
 
+def test_the_goodbye_is_waved_at_when_it_is_said() -> None:
+    """As in the demo's transcript: the recogniser ran the summary and the goodbye into one sentence."""
+    words = spoken(
+        (0.5, "Today: saving energy."), (40.0, "So remember the three steps, thanks for watching.")
+    )
+    [slot] = character_slots(context(words, 44.0))
+    assert (slot.action, slot.text, slot.start) == ("wave", "Thanks for watching", 41.5)  # "thanks": 5th word
+
+
+def test_agreement_makes_the_character_nod_and_doubt_makes_it_shrug() -> None:
+    words = spoken((3.0, "Yes, exactly that."), (14.0, "Well, it depends on the house."))
+    found = [(s.action, s.reason.split(":")[0]) for s in character_slots(context(words, 40.0))]
+    assert found == [("nod", "agreement"), ("shrug", "doubt")]
+
+
 def test_characters_are_planned_only_when_switched_on() -> None:
     off = rule_based_plan(talk_context(), DirectorConfig())
     on = rule_based_plan(talk_context(), DirectorConfig(characters=True))
@@ -282,6 +297,31 @@ def test_an_llm_plans_characters_only_when_they_are_on(tmp_path: Path) -> None:
         kinds = [s.kind for s in plan.broll]
         assert ("character" in kinds) == enabled, plan.repairs
         assert enabled or "character slots dropped: director.characters is off" in plan.repairs
+
+
+def test_the_demo_project_turns_characters_on_and_its_talk_gets_them() -> None:
+    """`make demo` shows the presenter: the demo's own config.yaml turns characters on over the project
+    defaults (where they stay off), and the Director finds moments for it in the demo talk's script."""
+    import yaml
+
+    from ave_core.analysis import spoken_numbers
+    from ave_core.config import deep_merge, load_config
+    from ave_core.synth import DEMO_SCRIPT
+
+    repo = Path(__file__).resolve().parents[1]
+    defaults = yaml.safe_load((repo / "config" / "config.yaml").read_text(encoding="utf-8"))
+    demo = yaml.safe_load((repo / "examples" / "demo" / "config.yaml").read_text(encoding="utf-8"))
+    assert not load_config(defaults).director.characters, "characters are on for every project"
+    config = load_config(deep_merge(defaults, demo))
+    assert config.director.characters and config.broll.character == "blender"
+    phrases, at_s = [], 0.5
+    for text, pause_s in DEMO_SCRIPT:
+        phrases.append((at_s, text))
+        at_s += 0.3 * len(text.split()) + pause_s
+    words = spoken(*phrases)
+    plan = rule_based_plan(context(words, at_s + 1.0, numbers=spoken_numbers(words)), config.director)
+    actions = {s.action for s in plan.broll if s.kind == "character"}
+    assert {"wave", "point_left", "count"} <= actions, actions
 
 
 # --- a Blender that is missing, crashes or hangs (no bpy needed) -----------------------------
@@ -361,6 +401,23 @@ def test_without_blender_the_slot_becomes_a_title_card_and_broll_json_says_so(
     Broll.model_validate_json(broll.model_dump_json())  # what broll.json holds
 
 
+def test_a_clip_is_made_to_fit_where_the_edited_video_ends(tmp_path: Path) -> None:
+    """A goodbye said just before the end: its clip ends with the video (the character pops out before
+    it), rather than being cut off by the end of the video in mid-gesture; a slot with room keeps its
+    length."""
+    crash = fake_python(tmp_path, "exit 1")  # the title card Blender's failure gives is sized the same way
+    renderers = {"character": given(BlenderRenderer(CharacterConfig(), tmp_path, python=crash))}
+    slots = [
+        BrollSlot(start=1.0, end=4.0, kind="title_card", text="Heat pumps"),
+        BrollSlot(start=11.0, end=14.0, kind="character", action="wave", text="Thanks for watching"),
+    ]
+    keep = [Span(start=0.0, end=5.0), Span(start=6.0, end=13.0)]  # the edit ends 2 s after the goodbye
+    broll = render_broll(plan_of(*slots, keep=keep), numbers(), tmp_path / "broll", WIDTH, HEIGHT, FPS,
+                         renderers)  # fmt: skip
+    assert [(c.start, c.duration) for c in broll.clips] == [(1.0, 3.0), (11.0, 2.0)]
+    assert len(frames_of(tmp_path / broll.clips[1].path)) == 50
+
+
 real = importlib.util.find_spec
 
 
@@ -394,6 +451,35 @@ def test_a_failed_character_over_a_chart_leaves_the_chart_alone(tmp_path: Path, 
     last = frames_of(tmp_path / broll.clips[0].path)[-1]
     bars = np.abs(last[..., :3].astype(int) - np.array(ACCENT)).max(axis=-1) < 40
     assert bars.any() and np.nonzero(bars.any(axis=0))[0].max() < 0.55 * WIDTH, "no room kept for it"
+
+
+def test_the_benchmark_measures_each_render_in_a_process_of_its_own() -> None:
+    """bench.character starts itself again for each measurement (its peak memory is then its own)."""
+    from bench.character import measure
+
+    measured = measure("movis", 64, 36, 3)
+    assert measured["wall_s"] > 0 and measured["max_rss_mb"] > 20
+
+
+def test_set_up_names_the_libraries_blender_needs_without_failing(tmp_path: Path) -> None:
+    """make setup's system step checks the libraries bpy links and draws with (those the Dockerfile
+    installs); a user who cannot install them is told which, and the set-up goes on (character slots then
+    become title cards)."""
+    repo = Path(__file__).resolve().parents[1]
+    script = (repo / "tools" / "system-packages.sh").read_text(encoding="utf-8")
+    listed = script.split("BLENDER_PACKAGES=(", 1)[1].split(")", 1)[0].split()
+    dockerfile = (repo / "Dockerfile").read_text(encoding="utf-8").split()
+    assert "libegl-mesa0" in listed and set(listed) <= set(dockerfile)
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    for name, body in (("dpkg-query", "exit 1"), ("id", "echo 1000")):  # nothing installed; not root
+        (shims / name).write_text(f"#!/bin/sh\n{body}\n")
+        (shims / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", str(repo / "tools" / "system-packages.sh")], capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "character B-roll" in proc.stderr and "libegl-mesa0" in proc.stderr
 
 
 # --- with Blender -------------------------------------------------------------------------

@@ -177,10 +177,13 @@ def test_director_change_plans_only_the_plan(finished_talk: Path) -> None:
 )
 def test_character_change_plans_broll_and_render_only(finished_talk: Path, override: str) -> None:
     """The presenter's look or renderer: broll and the render (its chunks, now that the plan is known, and
-    the join), and the two that read broll.json: the report's contact sheet shows the character clips, the
-    context embeds broll.json. Nothing upstream (the plan stays), nor captions, timeline or metadata."""
+    the join), the two that read broll.json (the report's contact sheet shows the character clips, the
+    context embeds broll.json) and the two that read final.mp4 (the sound exported from it, the review's
+    players of it). Nothing upstream (the plan stays), nor captions, timeline or metadata."""
     planned = planned_jobs(finished_talk, "--config", override)
-    assert {rule for rule, _ in planned} == {"broll", "render_chunk", "render", "report_pages", "context"}
+    assert {rule for rule, _ in planned} == {
+        "broll", "render_chunk", "render", "report_pages", "context", "export_audio", "review"
+    }  # fmt: skip
 
 
 def test_research_change_plans_only_research(finished_talk: Path) -> None:
