@@ -471,14 +471,20 @@ def write_section(text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="measure only the clips whose name holds this text (nothing written)")
+    parser.add_argument(
+        "--only",
+        help="measure only the clips (and generated talks, with their shorts) whose name holds this text; "
+        "printed, nothing written",
+    )
     args = parser.parse_args()
     if args.only:
         scratch = Path(tempfile.mkdtemp(prefix="ave-bench-shorts-"))
         try:
-            crop_clips, _ = clips(scratch, args.only)
+            crop_clips, talks = clips(scratch, args.only)
             for clip in crop_clips:
                 print(json.dumps(crop_figures(clip)))
+            for talk in talks:  # a generated talk: its shorts too
+                print(json.dumps(short_figures(talk, ShortsMoments(), renders=2)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return
