@@ -20,7 +20,14 @@ from tests.workflow.test_workflow import AFTER_AUDIO
 pytestmark = pytest.mark.workflow
 
 OFFLINE = ("--config", "research={backend: offline}")
-RENDER = {"render_loudness", "render_chunk", "render", "export_audio", "context"}
+RENDER = {
+    "render_loudness",
+    "render_chunk",
+    "render",
+    "export_audio",
+    "review",
+    "context",
+}  # review shows final.mp4
 
 
 @pytest.fixture(scope="module")
