@@ -29,7 +29,17 @@ from ave_core.config import (
 from ave_core.director import DirectorInput, rule_based_plan
 from ave_core.llm import GeminiLLM
 from ave_core.media import probe
-from ave_core.models import FaceBox, FaceSample, Scenes, ShortWord, Shot, Transcript, make_producer
+from ave_core.models import (
+    FaceBox,
+    FaceSample,
+    Retake,
+    Scenes,
+    ShortWord,
+    Shot,
+    Transcript,
+    Word,
+    make_producer,
+)
 from ave_core.reframe import (
     CropSettings,
     follow_axis,
@@ -217,10 +227,52 @@ def test_shorts_do_not_overlap_and_record_their_score_parts(selection) -> None:
         assert all(0 <= v <= 1 for v in short.score_parts.values())
         assert short.hook_kinds and short.text.startswith(short.hook)
         assert short.title and short.hook_line and short.hashtags[0] == "#Shorts" and len(short.hashtags) >= 3
-        assert "um" not in [w.text.lower().strip(",.") for w in short.words]  # fillers never shown
     scores = [s.score for s in selection.shorts]
     assert scores == sorted(scores, reverse=True)  # short-1 is the best
     assert selection.ranking == "score" and selection.producer.fallback is None  # no LLM offered, none wanted
+
+
+def test_fillers_and_cut_words_are_never_in_a_short(talk: Talk) -> None:
+    # an "um" said in the pause after "rooms." (kept in the edit: fillers not cut) and a false start ("So",
+    # cut) before "So turn the thermostat": the short that runs across them shows neither
+    words = list(talk.transcript.words)
+    after = next(i for i, w in enumerate(words) if w.word == "rooms.")
+    gap_s = words[after].end
+    spoken = [("um,", gap_s + 0.1, gap_s + 0.25, True), ("So", gap_s + 0.3, gap_s + 0.42, False)]
+    extra = [Word(word=t, start=s, end=e, probability=0.9, is_filler=f) for t, s, e, f in spoken]
+    again_s = words[after + 1].start
+    retake = Retake(start=gap_s + 0.3, end=gap_s + 0.42, text="So", repeated_at=again_s, similarity=1.0)
+    transcript = talk.transcript.model_copy(
+        update={"words": words[: after + 1] + extra + words[after + 1 :], "retakes": [retake]}
+    )
+    context = DirectorInput(
+        talk.media.duration_s, talk.audio, transcript, talk.analysis, talk.scenes, FrameGrid.of(talk.media)
+    )
+    plan = rule_based_plan(context, DirectorConfig(cut_fillers=False))
+    cut = [any(c.start <= t <= c.end for c in plan.cuts) for t in (gap_s + 0.175, gap_s + 0.36)]
+    assert cut == [False, True], plan.cuts  # the filler's middle is heard, the false start's is not
+    shorts = select_shorts(
+        plan, talk.media, transcript, talk.analysis, talk.audio, talk.scenes, ShortsMoments(min_s=6, max_s=14)
+    )
+    across = [s for s in shorts.shorts if "rooms. So turn" in s.text]
+    assert across, [s.text for s in shorts.shorts]
+    for short in across:
+        shown = [w.text for w in short.words]
+        assert "um," not in shown and shown.count("So") == 1
+        assert " ".join(shown) == short.text
+        assert "rooms. So turn the thermostat" in " ".join(shown)
+
+
+def test_a_recording_without_a_picture_gets_no_short_and_a_reason(media_dir: Path) -> None:
+    # a podcast (audio only, issue 16): long enough, words to cut around, but nothing to show
+    folder = media_dir / "shorts-audio-only"
+    folder.mkdir()
+    speech, utterances = _speech(media_dir)
+    ffmpeg("-i", str(speech), "-c:a", "aac", str(folder / "talk.mp4"))
+    talk = Talk(folder, FaceTruth(duration=0, width=0, height=0, fps=25, utterances=utterances))
+    assert talk.media.video is None and talk.transcript.words
+    shorts = talk.select(min_s=2, max_s=8, **SMALL)
+    assert shorts.shorts == [] and "no picture" in shorts.skip_reason and "talk.mp4" in shorts.skip_reason
 
 
 def test_a_video_shorter_than_min_s_gets_no_short_and_a_reason(talk: Talk) -> None:

@@ -14,13 +14,20 @@ from PIL import Image
 from ave_core.media import probe
 from ave_core.synth import Truth
 from tests.conftest import ffmpeg
-from tests.workflow.conftest import planned_jobs, run_workflow
-from tests.workflow.test_workflow import AFTER_AUDIO, make_project
+from tests.workflow.conftest import make_project, planned_jobs, run_workflow
+from tests.workflow.test_workflow import AFTER_AUDIO
 
 pytestmark = pytest.mark.workflow
 
 OFFLINE = ("--config", "research={backend: offline}")
-RENDER = {"render_loudness", "render_chunk", "render", "export_audio", "context"}
+RENDER = {
+    "render_loudness",
+    "render_chunk",
+    "render",
+    "export_audio",
+    "review",
+    "context",
+}  # review shows final.mp4
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +83,9 @@ def test_the_stages_that_need_a_picture_say_they_were_skipped(podcast: Path) -> 
     context = json.loads((results(podcast) / "context.json").read_text())
     skipped = {e["stage"]: e["message"] for e in context["history"] if e["kind"] == "skip"}
     assert "audio only" in skipped["scenes"] and "audio only" in skipped["broll"]
+    shorts = context["content"]["shorts"]  # long enough, words to cut around, but no picture for a short
+    assert shorts["shorts"] == [] and "no picture" in shorts["skip_reason"], shorts["skip_reason"]
+    assert not list((results(podcast) / "shorts").glob("*.mp4"))
     warnings = [e["message"] for e in context["history"] if e["stage"] == "thumbnails"]
     assert any("cover image episode.png" in w for w in warnings), warnings
     assert len(list((results(podcast) / "thumbnails").glob("thumb-*.png"))) == 3
