@@ -1,8 +1,10 @@
-"""Rendering the plan with ffmpeg: one filter graph per chunk, chunks joined without re-encoding the video,
-two-pass loudness normalisation, and an integrity check of duration and audio/video sync at every join.
+"""Rendering the plan: the picture with ffmpeg, one filter graph per chunk, chunks joined without re-encoding;
+the sound once for the whole edit from the source's sound decoded by its time base (ave_core.timebase),
+measured and normalised to a static gain and encoded to AAC once; and an integrity check of duration and
+audio/video sync at every join.
 
-Keep ranges are snapped to the output frame grid first, so that video (whole frames) and audio (samples)
-of every piece have exactly the same length and nothing drifts however many joins there are.
+Keep ranges are snapped to the output frame grid first, and the sound's pieces are cut at the samples of
+the same edited frame boundaries, so picture and sound stay together however many joins there are.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +22,12 @@ import numpy as np
 from .config import RenderConfig
 from .errors import AveError
 from .models import Broll, JoinCheck, MediaInfo, Plan, RenderReport, make_producer
+from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks
 from .timemap import EditMap, FrameGrid, output_fps
-from .tools import ffmpeg_binary, ffprobe_binary, run_tool, tool_version
+from .tools import ffmpeg_binary, ffprobe_binary, run_tool, run_tool_fed, tool_version
 
-AUDIO_RATE = 48000
+AUDIO_RATE = SOURCE_AUDIO_RATE  # the render's sound is the source's, at the rate it was decoded to
+SEEK_MARGIN_S = 1.0  # a chunk opens the source this long before its first piece
 SYNC_WINDOW_S = 1.0  # audio compared after each join
 SYNC_SEARCH_S = 0.25  # largest offset searched for
 SYNC_MIN_RMS = 0.003  # quieter windows carry no timing information
@@ -102,14 +106,17 @@ def edited_offset(pieces: Sequence[Piece], index: int, fps: float) -> float:
 
 
 def _video_chain(
-    piece: Piece, index: int, fps: float, size: tuple[int, int], lead_s: float, config: RenderConfig
-) -> str:
+    piece: Piece, index: int, fps: float, size: tuple[int, int], origin_s: float, lead_s: float,
+    config: RenderConfig,
+) -> str:  # fmt: skip
+    """One piece's picture. The input was opened at `origin_s` (its timestamps start there); a picture that
+    starts `lead_s` after the sound holds its first frame until then (only when opened at 0)."""
     start, end = piece.seconds(fps)
     width, height = size
     chain = ["[0:v]"]
-    if lead_s > 0.5 / fps:  # the picture starts after the sound: hold its first frame until then
+    if origin_s == 0 and lead_s > 0.5 / fps:  # hold the first picture until it comes
         chain = [f"[0:v]setpts=PTS-STARTPTS,tpad=start_mode=clone:start_duration={lead_s:.6f},"]
-    chain[0] += f"trim=start={start:.6f}:end={end:.6f}"
+    chain[0] += f"trim=start={start - origin_s:.6f}:end={end - origin_s:.6f}"
     chain += ["setpts=PTS-STARTPTS", f"fps={fps:.6f}"]
     chain.append(f"scale={width}:{height}:force_original_aspect_ratio=decrease")
     chain.append(f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
@@ -128,74 +135,91 @@ def _video_chain(
     return ",".join(chain) + f"[v{index}]"
 
 
-def _audio_segment(piece: Piece, index: int, fps: float, stream: int, fade_s: float) -> str:
-    start, end = piece.seconds(fps)
-    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
-    chain = [
-        f"[0:{stream}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
-        "asetpts=PTS-STARTPTS",
-        f"aresample={AUDIO_RATE}",
-        "aformat=sample_fmts=fltp:channel_layouts=stereo",
-        f"atrim=end_sample={samples}",
-        "apad",
-        f"atrim=end_sample={samples}",
-    ]
-    if fade_s > 0:  # a few ms in and out: consecutive pieces join without a click and without drift
-        duration = samples / AUDIO_RATE
-        fade = min(fade_s, duration / 4)
-        chain.append(f"afade=t=in:d={fade:.4f},afade=t=out:st={duration - fade:.6f}:d={fade:.4f}")
-    return ",".join(chain) + f"[a{index}]"
+def chunk_origin_s(pieces: Sequence[Piece], fps: float, lead_s: float) -> float:
+    """Where a chunk opens the source: a little before its first piece, so that ffmpeg seeks there rather
+    than decoding everything before it; 0 while the picture's start (held until it comes) is that near."""
+    first = min(p.start_frame for p in pieces) / fps
+    origin = first - SEEK_MARGIN_S
+    return 0.0 if origin <= lead_s + SEEK_MARGIN_S else round(origin, 6)
 
 
-def _silence_segment(piece: Piece, index: int, fps: float) -> str:
-    start, end = piece.seconds(fps)
-    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
-    return (
-        f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={samples},"
-        f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{index}]"
-    )
+def audio_spans(pieces: Sequence[Piece], fps: float, rate: int = AUDIO_RATE) -> list[tuple[int, int, bool]]:
+    """(source start sample, samples, fade) of each piece's sound. A piece's length is cut at the samples of
+    its edited frame boundaries, so the sound never drifts from the picture (at 29.97 fps a frame is 1601.6
+    samples); a piece that continues the previous one in the source joins it without a fade."""
+    spans = []
+    edited_frames = 0
+    for index, piece in enumerate(pieces):
+        first = round(edited_frames / fps * rate)
+        edited_frames += piece.frames
+        count = round(edited_frames / fps * rate) - first
+        continues = index > 0 and pieces[index - 1].end_frame == piece.start_frame
+        spans.append((round(piece.start_frame / fps * rate), count, not continues))
+    return spans
 
 
-def audio_graph(pieces: Sequence[Piece], media: MediaInfo, fps: float, config: RenderConfig) -> list[str]:
-    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly."""
-    stream = media.main_audio()
-    chains = []
-    for i, piece in enumerate(pieces):
-        if stream is None:
-            chains.append(_silence_segment(piece, i, fps))
-        else:
-            chains.append(_audio_segment(piece, i, fps, stream.index, config.join_fade_ms / 1000))
-    chains.append("".join(f"[a{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[aout]")
-    return chains
+def _edit_blocks(audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> Iterator[np.ndarray]:
+    """The whole edit's sound, as float32 stereo blocks at AUDIO_RATE."""
+    audio = SourceAudio.open(audio_wav)
+    if audio.rate != AUDIO_RATE:
+        raise RenderError(f"{audio_wav}: {audio.rate} Hz, expected {AUDIO_RATE} — delete it and rerun")
+    pieces = plan_pieces(plan, media, config)
+    if not pieces:
+        raise RenderError(f"{media.source.path}: the plan keeps nothing — check plan.json")
+    spans = audio_spans(pieces, output_fps(media))
+    return edit_audio_blocks(audio, spans, config.join_fade_ms / 1000 if config.join_fade_ms else 0.0)
+
+
+def _raw_input() -> list[str]:
+    return ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", "2", "-i", "pipe:0"]
 
 
 def measure_edit_loudness(
-    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig
+    audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig
 ) -> dict[str, float]:
-    """First pass over the whole edited audio: its EBU R128 loudness, which the second pass needs.
+    """First pass over the whole edited sound: its EBU R128 loudness, which the second pass needs.
 
-    ffmpeg's ebur128 filter measures what loudnorm's first pass does several times faster (loudnorm
-    resamples to 192 kHz): minutes saved on an hours-long edit.
+    Only the sound is read (the source's sound decoded by its time base), never the video.
     """
     from .audio import ebur128_summary
 
-    pieces = plan_pieces(plan, media, config)
-    fps = output_fps(media)
-    if not pieces:
-        raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
-    graph = ";".join([*audio_graph(pieces, media, fps, config), "[aout]ebur128=peak=true[m]"])
-    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
-    args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
-    proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
-    values = ebur128_summary(proc.stderr)
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", *_raw_input()]
+    args += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    stderr = run_tool_fed(
+        args, _edit_blocks(audio_wav, media, plan, config), what=f"{audio_wav}: measuring the edit's loudness"
+    )
+    values = ebur128_summary(stderr)
     if values["I"] is None:
-        raise RenderError(f"{source}: ebur128 printed no measurement — check the ffmpeg install")
+        raise RenderError(f"{audio_wav}: ebur128 printed no measurement — check the ffmpeg install")
     return {
         "input_i": values["I"],
         "input_tp": values["Peak"] if values["Peak"] is not None else float("-inf"),
         "input_lra": values["LRA"] or 0.0,
         "input_thresh": values["Threshold"] if values["Threshold"] is not None else values["I"],
     }
+
+
+def render_audio(
+    audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path
+) -> dict[str, float]:
+    """The edit's sound, once for the whole video: measured, brought to the target loudness by one static
+    gain and a peak limiter, encoded to AAC at `out` (an .m4a the join copies). Returns the measurement."""
+    measured = measure_edit_loudness(audio_wav, media, plan, config)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = _partial(out)
+    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input()]
+    args += ["-af", f"{_loudnorm(measured, config)},aformat=sample_fmts=fltp:channel_layouts=stereo"]
+    args += ["-c:a", "aac", "-b:a", config.audio_bitrate, "-f", "mp4", str(partial)]
+    try:
+        run_tool_fed(
+            args, _edit_blocks(audio_wav, media, plan, config), what=f"{out}: encoding the edit's sound",
+            writes=out,
+        )  # fmt: skip
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out)
+    return measured
 
 
 def _loudnorm(measured: dict[str, float], config: RenderConfig) -> str:
@@ -269,18 +293,20 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
 
 
 def render_chunk(
-    source: Path, media: MediaInfo, job: ChunkJob, measured: dict[str, float], config: RenderConfig,
-    video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
+    source: Path, media: MediaInfo, job: ChunkJob, config: RenderConfig, video_out: Path,
+    captions: Path | None = None, threads: int = 0,
 ) -> None:  # fmt: skip
-    """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV.
+    """Render one chunk's picture as H.264 (the sound is rendered once for the whole edit: render_audio).
 
+    The source is opened a little before the chunk's first piece, so a chunk decodes only its own stretch.
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
     """
     fps = output_fps(media)
     width, height = output_size(media)
     lead = media.video.start_s if media.video else 0.0
     pieces = list(job.pieces)
-    chains = [_video_chain(p, i, fps, (width, height), lead, config) for i, p in enumerate(pieces)]
+    origin = chunk_origin_s(pieces, fps, lead)
+    chains = [_video_chain(p, i, fps, (width, height), origin, lead, config) for i, p in enumerate(pieces)]
     chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
     label = "vcat"
     extra_inputs: list[str] = []
@@ -296,10 +322,6 @@ def render_chunk(
             f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
         )
         label = f"o{k}"
-    chains += audio_graph(pieces, media, fps, config)
-    chains.append(
-        f"[aout]{_loudnorm(measured, config)},aformat=sample_fmts=s16:channel_layouts=stereo[anorm]"
-    )
     video_out.parent.mkdir(parents=True, exist_ok=True)
     frames = sum(p.frames for p in pieces)
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")
@@ -308,20 +330,18 @@ def render_chunk(
         # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
         chains.append(f"[{label}]subtitles=filename='{_filter_path(burned)}':force_style='{style}'[subs]")
         label = "subs"
-    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
+    seek = ["-ss", f"{origin:.6f}"] if origin > 0 else []
+    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *seek, "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
     args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(_partial(video_out))]
-    args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(_partial(audio_out))]
     try:
         run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
     except AveError:
         _partial(video_out).unlink(missing_ok=True)
-        _partial(audio_out).unlink(missing_ok=True)
         burned.unlink(missing_ok=True)
         raise
     os.replace(_partial(video_out), video_out)
-    os.replace(_partial(audio_out), audio_out)
     burned.unlink(missing_ok=True)
 
 
@@ -341,9 +361,9 @@ def output_size(media: MediaInfo) -> tuple[int, int]:
     return width - width % 2, height - height % 2
 
 
-def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, config: RenderConfig) -> None:
-    """final.mp4: the chunks' video concatenated as is, their audio joined and encoded to AAC once."""
-    # ffmpeg's concat lists go in a folder beside the output, named after it: a join killed midway leaves
+def join_chunks(videos: Sequence[Path], audio: Path, out: Path) -> None:
+    """final.mp4: the chunks' pictures concatenated as they are, with the edit's sound (already AAC)."""
+    # ffmpeg's concat list goes in a folder beside the output, named after it: a join killed midway leaves
     # it in the project (not in /tmp, for ever), and the next join clears it
     scratch = out.with_name(f".{out.stem}.join")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -351,28 +371,12 @@ def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, confi
     try:
         listing = scratch / "videos.txt"
         listing.write_text("".join(f"file '{_concat_path(v)}'\n" for v in videos), encoding="utf-8")
-        audio_list = scratch / "audios.txt"
-        audio_list.write_text("".join(f"file '{_concat_path(a)}'\n" for a in audios), encoding="utf-8")
         partial = _partial(out)
         args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
-        args += [
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(audio_list),
-        ]
-        args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", config.audio_bitrate]
-        args += ["-movflags", "+faststart", "-shortest", str(partial)]
+        args += ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio)]
+        args += ["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)]
         try:
-            run_tool(args, what=f"{out}: joining {len(videos)} chunks")
+            run_tool(args, what=f"{out}: joining {len(videos)} chunks", writes=out)
         except AveError:
             partial.unlink(missing_ok=True)
             raise
@@ -407,15 +411,18 @@ def decode_mono(path: Path, rate: int = 16000, until_s: float | None = None) -> 
 
 
 def sync_offset(
-    rendered: np.ndarray, source: np.ndarray, rate: int, edited_t: float, source_t: float
+    rendered: SourceAudio, source: SourceAudio, edited_t: float, source_t: float
 ) -> JoinCheck | None:
-    """How far the rendered audio after a join lies from the source audio it carries (cross-correlation)."""
+    """How far the rendered sound after a join lies from the source sound it carries (cross-correlation of
+    SYNC_WINDOW_S against the source around where it should be); None where it is too quiet to tell."""
+    rate = source.rate
     window = int(SYNC_WINDOW_S * rate)
     search = int(SYNC_SEARCH_S * rate)
     start = int(round(edited_t * rate))
-    part = rendered[start : start + window]
+    part = rendered.read(start, min(start + window, rendered.frames), 1)[:, 0]
     origin = int(round(source_t * rate))
-    reference = source[max(0, origin - search) : origin + window + search]
+    first = max(0, origin - search)
+    reference = source.read(first, min(origin + window + search, source.frames), 1)[:, 0]
     if part.size < window // 2 or reference.size < part.size or np.sqrt(np.mean(part**2)) < SYNC_MIN_RMS:
         return None
     part = (part - part.mean()) / (part.std() + 1e-9)
@@ -423,7 +430,7 @@ def sync_offset(
     norms = np.sqrt(np.convolve((reference - reference.mean()) ** 2, np.ones(part.size), mode="valid")) + 1e-9
     correlation = scores / norms / np.sqrt(part.size)
     best = int(np.argmax(correlation))
-    lag = best - (origin - max(0, origin - search))
+    lag = best - (origin - first)
     return JoinCheck(
         edited_time=round(edited_t, 3),
         offset_s=round(-lag / rate, 4),
@@ -431,10 +438,26 @@ def sync_offset(
     )
 
 
+def _final_sound(final: Path, speech_wav: Path) -> float | None:
+    """Decode final.mp4's sound once: its integrated loudness (LUFS; None for silence), and a 16 kHz mono
+    WAV of it at `speech_wav` for the sync checks (read a window at a time: hours cost no memory)."""
+    from .audio import SILENT_LUFS, ebur128_summary
+
+    graph = "[0:a:0]asplit=2[l][s];[l]ebur128=peak=true:framelog=verbose[m];[s]aformat=channel_layouts=mono,"
+    graph += f"aresample={SPEECH_RATE},aformat=sample_fmts=s16[speech]"
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(final)]
+    args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
+    args += ["-map", "[speech]", "-c:a", "pcm_s16le", "-f", "wav", str(speech_wav)]
+    proc = run_tool(args, what=f"{final}: measuring its sound", writes=speech_wav)
+    integrated = ebur128_summary(proc.stderr)["I"]
+    return None if integrated is None or integrated <= SILENT_LUFS else integrated
+
+
 def check_render(
     final: Path, source_wav: Path | None, media: MediaInfo, plan: Plan, config: RenderConfig, chunks: int
 ) -> RenderReport:
-    """Measure final.mp4: duration against the kept ranges, A/V sync at every join, loudness."""
+    """Measure final.mp4: duration against the kept ranges, A/V sync at every join (against the 16 kHz WAV
+    of the source's sound, `source_wav`), loudness."""
     fps = output_fps(media)
     pieces = plan_pieces(plan, media, config)
     expected = sum(p.frames for p in pieces) / fps
@@ -446,34 +469,36 @@ def check_render(
             f"{final}: {duration:.3f} s long, the kept ranges add up to {expected:.3f} s — render again"
         )
     joins: list[JoinCheck] = []
-    if source_wav is not None and media.has_audio:
-        from .audio import read_pcm16
-
-        source, rate = read_pcm16(source_wav)
-        starts = [
-            (edited_offset(pieces, i, fps), piece.start_frame / fps)
-            for i, piece in enumerate(pieces)
-            if not (i and pieces[i - 1].end_frame == piece.start_frame)  # else the source runs on
-        ]
-        # only as much of the rendered sound as the checks read: an uncut edit of hours needs seconds
-        rendered = decode_mono(
-            final, rate, until_s=max((t for t, _ in starts), default=0.0) + 2 * SYNC_WINDOW_S
-        )
-        for edited_t, source_t in starts:
-            check = sync_offset(rendered, source, rate, edited_t, source_t)
-            if check is not None:
-                joins.append(check)
+    loudness = None
+    scratch = final.with_name(f".{final.stem}.check")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        rendered_wav = scratch / "final-16k.wav"
+        if media.has_audio:
+            loudness = _final_sound(final, rendered_wav)
+        if source_wav is not None and media.has_audio:
+            source, rendered = SourceAudio.open(source_wav), SourceAudio.open(rendered_wav)
+            for i, piece in enumerate(pieces):
+                if i and pieces[i - 1].end_frame == piece.start_frame:
+                    continue  # the source runs on: no join here
+                check = sync_offset(rendered, source, edited_offset(pieces, i, fps), piece.start_frame / fps)
+                if check is not None:
+                    joins.append(check)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     worst = max((abs(j.offset_s) for j in joins if j.correlation > 0.5), default=0.0)
     limit = config.max_sync_offset_frames / fps
     if worst > limit + 1e-6:
         raise RenderError(
             f"{final}: audio is {worst * 1000:.0f} ms off the video at a join (limit {limit * 1000:.0f} ms)"
         )
-    from .audio import measure_loudness
-
-    loudness = measure_loudness(final, 1)[0].integrated_lufs if media.has_audio else None
+    # a sound that starts late or ends early was rendered as silence there: the report says so too
+    warnings = list(media.time_base.warnings) if media.time_base else []
     return RenderReport(
-        producer=make_producer("render", "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}),
+        producer=make_producer(
+            "render", "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}, warnings=warnings
+        ),
         path=final.name,
         duration_s=round(duration, 4),
         expected_duration_s=round(expected, 4),

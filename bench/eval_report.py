@@ -7,7 +7,7 @@ from typing import Any
 
 STAGE_ORDER = [
     "probe", "extract_audio", "audio", "transcribe", "scenes", "analyze", "research", "direct", "broll",
-    "render_loudness", "captions", "render_chunk", "render", "timeline", "thumbnails", "metadata", "context",
+    "render_audio", "captions", "render_chunk", "render", "timeline", "thumbnails", "metadata", "context",
     "report_pages",
 ]  # fmt: skip
 Clips = dict[str, dict[str, Any]]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
 from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
 from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact  # noqa: E402
-from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk  # noqa: E402
+from ave_core.render import chunk_jobs, join_chunks, render_audio, render_chunk  # noqa: E402
 from ave_core.transcript import normalise  # noqa: E402
 from bench.common import OUT, model_path  # noqa: E402
 
@@ -93,19 +93,18 @@ def render_speed(results: Path, source: Path) -> dict[str, object]:
         def full_render(chunk_s: float, workers: int) -> float:
             settings = config.model_copy(update={"chunk_s": chunk_s})
             began = time.perf_counter()
-            measured = measure_edit_loudness(source, media, plan, settings)
+            sound = folder / f"c{chunk_s}.m4a"
+            render_audio(results / "audio_48k.wav", media, plan, settings, sound)
             jobs = chunk_jobs(plan, media, settings, broll, results)
-            outs = [
-                (folder / f"c{chunk_s}-{j.index}.mp4", folder / f"c{chunk_s}-{j.index}.wav") for j in jobs
-            ]
+            outs = [folder / f"c{chunk_s}-{j.index}.mp4" for j in jobs]
             with ThreadPoolExecutor(workers) as pool:
                 list(
                     pool.map(
-                        lambda jo: render_chunk(source, media, jo[0], measured, settings, *jo[1]),
+                        lambda jo: render_chunk(source, media, jo[0], settings, jo[1]),
                         zip(jobs, outs, strict=True),
                     )
                 )
-            join_chunks([v for v, _ in outs], [a for _, a in outs], folder / f"final-{chunk_s}.mp4", settings)
+            join_chunks(outs, sound, folder / f"final-{chunk_s}.mp4")
             return time.perf_counter() - began
 
         one = full_render(1e9, 1)

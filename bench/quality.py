@@ -24,11 +24,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
-from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16  # noqa: E402
+from ave_core.audio import analyze_audio, read_pcm16  # noqa: E402
 from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig  # noqa: E402
 from ave_core.evaluation import match_events, normalise_text, word_error_rate  # noqa: E402
 from ave_core.media import probe  # noqa: E402
 from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
+from ave_core.timebase import decode_source_audio  # noqa: E402
 from ave_core.transcript import build_transcript, normalise  # noqa: E402
 from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed  # noqa: E402
 
@@ -95,9 +96,9 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     )
     true_fillers = [(f["start"], f["end"]) for f in truth_data["fillers"]]
     media = probe(talk, slug="talk")
-    wav = scratch / "talk.wav"
-    extract_speech_wav(talk, media, wav)
-    audio = analyze_audio(talk, wav, media, VadConfig(), AudioConfig())
+    full, wav = scratch / "talk-48k.wav", scratch / "talk.wav"
+    decode_source_audio(talk, media, full, wav)
+    audio = analyze_audio(full, wav, media, VadConfig(), AudioConfig())
     samples, _ = read_pcm16(wav)
     transcript = build_transcript(FasterWhisperRecognizer(config, 2).recognize(samples), audio, config)
     found = [(w.start, w.end) for w in transcript.words if w.is_filler]

@@ -40,7 +40,7 @@ SLURM_RUN = OUT / "slurm-run.json"
 # jobs Snakemake runs itself on the submit host, never submitted
 LOCAL_RULES = {"all"}
 # jobs after the `direct` checkpoint, one each per video when the edit fits in one render chunk
-AFTER_CHECKPOINT = {"render_loudness": 1, "render_chunk": 1}
+AFTER_CHECKPOINT = {"render_audio": 1, "render_chunk": 1}
 STATS_ROW = re.compile(r"^(\w+)\s+(\d+)$")
 EDGE = re.compile(r"^\s*(\d+) -> (\d+)")
 NODE = re.compile(r'^\s*(\d+)\[label = "(\w+)"')

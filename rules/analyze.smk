@@ -19,7 +19,7 @@ rule probe:
         probe=section("probe"),
         original_name=get_original_name,
         name_clash=get_name_clash,
-        code=code_version("media", "tools"),
+        code=code_version("media", "timebase", "tools"),
     script:
         "../scripts/probe.py"
 
@@ -29,8 +29,10 @@ rule extract_audio:
         video=get_video_path,
         media="results/{video}/media.json",
     output:
-        # kept, not temp(): audio, transcribe and analyze read it, and regenerating it for one of them
-        # would rerun the others (DESIGN.md)
+        # the one decode of the source's sound, by the time base in media.json (ave_core.timebase): every
+        # stage that hears the video reads these. Kept, not temp(): several stages read them, and
+        # regenerating them for one would rerun the others (DESIGN.md)
+        full="results/{video}/audio_48k.wav",
         wav="results/{video}/audio_16k.wav",
     log:
         "logs/{video}/extract_audio.log",
@@ -42,14 +44,14 @@ rule extract_audio:
         mem_mb=scaled(500),
         runtime=scaled(5, per_input_gb=5),
     params:
-        code=code_version("audio", "tools"),
+        code=code_version("timebase", "tools"),
     script:
         "../scripts/extract_audio.py"
 
 
 rule audio:
     input:
-        video=get_video_path,
+        full="results/{video}/audio_48k.wav",
         wav="results/{video}/audio_16k.wav",
         media="results/{video}/media.json",
     output:

@@ -121,13 +121,14 @@ def get_context_inputs(wildcards):
 
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
-    extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
+    # report_pages is not upstream of the context: its figures would be there or not by the timing of a run
+    extra = ["extract_audio", "render_audio", "captions", "timeline"]
     rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
 
 
 def get_render_chunks(wildcards):
-    """The render's chunks (videos and audios), known once the plan exists (direct is a checkpoint)."""
+    """The render's picture chunks, known once the plan exists (direct is a checkpoint)."""
     from ave_core.models import MediaInfo, Plan, read_artifact
     from ave_core.render import chunk_count
     from ave_core.config import RenderConfig
@@ -138,10 +139,7 @@ def get_render_chunks(wildcards):
     media = read_artifact(f"results/{wildcards.video}/media.json", MediaInfo)
     chunks = range(chunk_count(plan, media, RenderConfig(**section("render"))))
     folder = f"results/{wildcards.video}/render"
-    return {
-        "videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks),
-        "audios": expand("{folder}/chunk-{chunk}.wav", folder=folder, chunk=chunks),
-    }
+    return {"videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks)}
 
 
 # ---- resources: what a job needs, for Snakemake's scheduler and cluster executors (profiles/slurm)

@@ -24,17 +24,18 @@ rule broll:
         "../scripts/broll.py"
 
 
-rule render_loudness:
+rule render_audio:
     input:
-        video=get_video_path,
+        audio="results/{video}/audio_48k.wav",
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
     output:
+        audio="results/{video}/render/audio.m4a",
         loudness="results/{video}/render/loudness.json",
     log:
-        "logs/{video}/render_loudness.log",
+        "logs/{video}/render_audio.log",
     benchmark:
-        "benchmarks/{video}/render_loudness.tsv"
+        "benchmarks/{video}/render_audio.tsv"
     conda:
         "../envs/core.yaml"
     resources:
@@ -42,9 +43,9 @@ rule render_loudness:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=code_version("render", "timebase", "timemap", "tools"),
     script:
-        "../scripts/render_loudness.py"
+        "../scripts/render_audio.py"
 
 
 rule render_chunk:
@@ -53,11 +54,9 @@ rule render_chunk:
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
-        loudness="results/{video}/render/loudness.json",
         captions="results/{video}/captions.srt",
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
-        audio=temp("results/{video}/render/chunk-{chunk}.wav"),
     log:
         "logs/{video}/render_chunk-{chunk}.log",
     benchmark:
@@ -78,6 +77,7 @@ rule render_chunk:
 rule render:
     input:
         unpack(get_render_chunks),
+        audio="results/{video}/render/audio.m4a",
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         wav="results/{video}/audio_16k.wav",
@@ -95,7 +95,7 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=code_version("render", "timebase", "timemap", "tools"),
     script:
         "../scripts/render.py"
 

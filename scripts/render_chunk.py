@@ -1,6 +1,5 @@
-"""render_chunk: one chunk of the edit as H.264 video and normalised PCM audio."""
+"""render_chunk: one chunk of the edit's picture as H.264 (the sound is rendered once: render_audio)."""
 
-import json
 from pathlib import Path
 
 from ave_core.config import RenderConfig
@@ -20,15 +19,12 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         config,
         int(snakemake.wildcards.chunk),
     )
-    measured = json.loads(Path(snakemake.input.loudness).read_text())
     render_chunk(
         Path(snakemake.input.video),
         media,
         job,
-        measured,
         config,
         Path(snakemake.output.video),
-        Path(snakemake.output.audio),
         captions=Path(snakemake.input.captions),
         threads=snakemake.threads,
     )

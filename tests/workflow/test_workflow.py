@@ -16,9 +16,10 @@ from tests.workflow.conftest import planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-# a dry run cannot see render_loudness and render_chunk: they follow the `direct` checkpoint
+# a dry run cannot see render_chunk: the chunks are known once the `direct` checkpoint has run
 OUTPUTS = {
     "broll",
+    "render_audio",
     "render",
     "captions",
     "timeline",
@@ -85,7 +86,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
         "thumbnails", "metadata",
     }  # fmt: skip
     assert set(context["files"]) == {"video", "captions", "timeline"}
-    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {"context"}
+    assert {s["rule"] for s in context["stages"]} == STAGES - {"context", "report_pages"}
     render = context["content"]["render"]
     assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
     assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
