@@ -11,12 +11,16 @@ TORCH ?= torch==2.13.0
 DEMO := examples/demo
 CORES ?= 2
 
-.PHONY: setup system-packages demo test test-slurm lint format schemas bench eval lock clean-demo
+.PHONY: setup system-packages test-system-packages demo test test-slurm lint format schemas bench eval lock clean-demo
 
 setup: system-packages $(STAMP)
 
 system-packages:
 	@bash tools/system-packages.sh
+
+# the tests also need a real browser (chromium) for the review page
+test-system-packages:
+	@bash tools/system-packages.sh --test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +45,7 @@ demo: setup
 	@echo "Logs: $(DEMO)/logs/talk/  Benchmarks: $(DEMO)/benchmarks/talk/"
 	@echo "Ground truth of the generated talk: $(DEMO)/input/talk.truth.json"
 
-test: setup $(TEST_STAMP)
+test: setup test-system-packages $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 # opt-in: a one-node SLURM cluster on this machine (tools/local-slurm.sh: installs slurm-wlm and munge when
@@ -51,12 +55,14 @@ test-slurm: setup $(TEST_STAMP)
 	@start=$$(date +%s); $(BIN)/python -m pytest -m slurm -s tests/cluster; status=$$?; \
 		echo "test-slurm: $$(( $$(date +%s) - start )) s"; exit $$status
 
+# mypy checks ave_core (the files and settings are in pyproject.toml)
 lint: setup
 	$(BIN)/ruff check ave_core scripts tests bench
 	$(BIN)/ruff format --check ave_core scripts tests bench
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint -d $(DEMO) --cores 1
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format ave_core scripts tests bench
@@ -67,13 +73,13 @@ schemas: setup
 	$(BIN)/python -m ave_core.schemas .
 
 bench: demo
-	$(BIN)/python bench/stages.py
-	$(BIN)/python bench/quality.py
-	$(BIN)/python bench/director.py
+	$(BIN)/python -m bench.stages
+	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.director
 
 # the whole workflow over ../shared/media/dev and generated talks against the bare tools: docs/benchmarks.md
 eval: setup
-	$(BIN)/python bench/eval.py
+	$(BIN)/python -m bench.eval
 
 # freeze the working environment into constraints.txt (what make setup and the Dockerfile install)
 lock: setup $(TEST_STAMP)
@@ -82,4 +88,4 @@ lock: setup $(TEST_STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E "^(torch|triton|openai-whisper)==" >> constraints.txt
 
 clean-demo:
-	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake
+	rm -rf $(DEMO)/results $(DEMO)/logs $(DEMO)/benchmarks $(DEMO)/.snakemake $(DEMO)/cache

@@ -32,11 +32,14 @@ container: AVE.deploy.container
 wildcard_constraints:
     video=video_slug_pattern(),
     chunk=r"\d+",
+    n=r"[1-9]\d*",
+    format="m4a|mp3|flac|wav|ogg|opus",
 
 
 include: "rules/analyze.smk"
 include: "rules/decide.smk"
 include: "rules/produce.smk"
+include: "rules/shorts.smk"
 
 
 rule all:

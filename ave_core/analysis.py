@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .audio import read_pcm16
+from .backends import Registry
 from .config import AnalysisConfig
 from .errors import ArtifactError
 from .models import (
@@ -33,6 +34,7 @@ from .models import (
     Word,
     make_producer,
 )
+from .text import ONES, TENS, fold_plural, is_content_word, stopwords, title_case, token
 
 ContentType = Literal["educational", "music", "general"]
 NumberKind = Literal["percent", "money", "year", "count", "other"]
@@ -62,16 +64,9 @@ EMPHASIS_WORDS = frozenset(
     "biggest best worst secret mistake perfect beautiful totally seriously exactly must".split()
 )
 
-_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
-_TEENS = {
-    w: 10 + i
-    for i, w in enumerate(
-        "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {
-    w: 20 + 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
-}
+_UNITS = {w: i for i, w in enumerate(ONES[:10])}
+_TEENS = {w: i for i, w in enumerate(ONES) if i >= 10}
+_TENS = {w: 20 + 10 * i for i, w in enumerate(TENS)}
 _SCALES = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _PERCENT_WORDS = {"percent", "percentage", "%"}
 _MONEY_WORDS = {"dollar", "dollars", "euro", "euros", "pound", "pounds", "cent", "cents", "bucks", "quid"}
@@ -79,52 +74,6 @@ _YEAR_LEAD_WORDS = {"in", "since", "until", "till", "by", "from", "before", "aft
 _DIGITS = re.compile(r"^([$€£])?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?$")
 _CLAUSE_END = re.compile(r"[.,!?;:]$")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
-
-# words YAKE's English list lets through that make poor concepts in speech
-_SPEECH_STOPWORDS = (
-    frozenset(
-        "yeah yep okay gonna wanna gotta kinda sorta stuff thing things lot lots guys today basically "
-        "literally pretty bit kind sort percent percentage per cent cents dollar dollars euro euros pound "
-        "pounds bucks hundred thousand million billion trillion make makes made making put puts give "
-        "gives gave".split()
-    )
-    | frozenset(_UNITS)
-    | frozenset(_TEENS)
-    | frozenset(_TENS)
-)
-
-
-# --- shared text helpers --------------------------------------------------------------------
-
-
-def token(text: str) -> str:
-    """A word as compared: lowercase, without surrounding punctuation or a possessive 's."""
-    cleaned = re.sub(r"^\W+|\W+$", "", text.lower().replace("\u2019", "'"))
-    return re.sub(r"'s$", "", cleaned)
-
-
-def fold_plural(word: str) -> str:
-    """A crude plural fold so that "car" and "cars" count as one word.
-
-    Only a key for comparing: "focus" becomes "focu", which is harmless as long as both sides fold alike.
-    """
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    """YAKE's English stop words plus spoken-language and number words."""
-    import yake
-
-    return frozenset(yake.KeywordExtractor(lan="en").stopword_set) | _SPEECH_STOPWORDS
-
-
-def _is_content_word(word: str) -> bool:
-    return len(word) >= 3 and word.isalpha() and word not in stopwords()
 
 
 @dataclass(frozen=True)
@@ -138,9 +87,7 @@ class _Unit:
 
     def content_counts(self) -> Counter[str]:
         """Stemmed content words, for cohesion."""
-        return Counter(
-            fold_plural(t) for t in map(token, (w.word for w in self.words)) if _is_content_word(t)
-        )
+        return Counter(fold_plural(t) for t in map(token, (w.word for w in self.words)) if is_content_word(t))
 
 
 def _units(transcript: Transcript, spoken: Sequence[Word]) -> list[_Unit]:
@@ -171,15 +118,6 @@ def _join(words: Iterable[Word]) -> str:
     return " ".join(w.word for w in words)
 
 
-def _title_case(phrase: str) -> str:
-    small = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs"}
-    words = phrase.split()[:MAX_TITLE_WORDS]
-    return " ".join(
-        w if not w.islower() or (0 < i < len(words) - 1 and w in small) else w[:1].upper() + w[1:]
-        for i, w in enumerate(words)
-    )
-
-
 # --- key concepts and themes ------------------------------------------------------------------
 
 
@@ -198,7 +136,7 @@ def _phrase_tokens(phrase: str) -> tuple[str, ...] | None:
     parts = tuple(token(p) for p in phrase.split())
     if not parts or any(not p or any(c.isdigit() for c in p) for p in parts):
         return None
-    if parts[0] in stopwords() or parts[-1] in stopwords() or not any(_is_content_word(p) for p in parts):
+    if parts[0] in stopwords() or parts[-1] in stopwords() or not any(is_content_word(p) for p in parts):
         return None
     return parts
 
@@ -302,7 +240,7 @@ def _theme_terms(words: Sequence[Word]) -> Iterable[tuple[str, str, float]]:
     previous: tuple[str, str, float] | None = None
     for word in words:
         surface = token(word.word)
-        if not _is_content_word(surface):
+        if not is_content_word(surface):
             previous = None
             continue
         yield fold_plural(surface), surface, word.start
@@ -453,7 +391,7 @@ def _noun_after(words: Sequence[Word], reading: _Reading) -> bool:
     if reading.closed or reading.end >= len(words):
         return False
     following = token(words[reading.end].word)
-    return _is_content_word(following) and not following.endswith("ly") and following not in EMPHASIS_WORDS
+    return is_content_word(following) and not following.endswith("ly") and following not in EMPHASIS_WORDS
 
 
 def _classify(words: Sequence[Word], reading: _Reading) -> tuple[NumberKind, int]:
@@ -648,7 +586,10 @@ def _chapter_titles(spoken: Sequence[Word], starts: Sequence[float]) -> list[str
     titles = []
     for number, (start, end) in enumerate(zip(starts, bounds, strict=True), start=1):
         words = [w for w in spoken if start <= w.start < end]
-        names = (_title_case(c.term) for c in key_concepts(words, max_concepts=8))
+        names = (
+            title_case(" ".join(c.term.split()[:MAX_TITLE_WORDS]))
+            for c in key_concepts(words, max_concepts=8)
+        )
         title = next((n for n in names if n.lower() not in used), f"Part {number}")
         used.add(title.lower())
         titles.append(title)
@@ -763,6 +704,7 @@ def _music_chapters(inputs: _Inputs) -> list[Chapter]:
 class ContentPath:
     """How one content_type is analysed."""
 
+    name: str  # the content_type
     packages: tuple[str, ...]
     find_numbers: bool
     reads_audio: bool  # decodes the WAV for beats and sections
@@ -771,23 +713,28 @@ class ContentPath:
 
 
 _SPEECH = ContentPath(
+    name="educational",
     packages=("yake", "vaderSentiment", "numpy"),
     find_numbers=True,
     reads_audio=False,
     find_peaks=_speech_peaks,
     find_chapters=_topic_chapters,
 )
-CONTENT_PATHS: dict[str, ContentPath] = {
-    "educational": _SPEECH,
-    "general": _SPEECH,
-    "music": ContentPath(
-        packages=("yake", "librosa", "numpy"),
-        find_numbers=False,
-        reads_audio=True,
-        find_peaks=_music_peaks,
-        find_chapters=_music_chapters,
-    ),
-}
+CONTENT_PATHS: Registry[ContentPath] = Registry(
+    "analysis.content_type",
+    [
+        _SPEECH,
+        replace(_SPEECH, name="general"),
+        ContentPath(
+            name="music",
+            packages=("yake", "librosa", "numpy"),
+            find_numbers=False,
+            reads_audio=True,
+            find_peaks=_music_peaks,
+            find_chapters=_music_chapters,
+        ),
+    ],
+)
 
 
 def _end_time(spoken: Sequence[Word], audio: AudioAnalysis, duration_s: float | None) -> float:

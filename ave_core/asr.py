@@ -1,7 +1,7 @@
 """Speech recognisers behind one interface: faster-whisper, openai-whisper, and sidecar captions.
 
 Each recogniser turns 16 kHz mono samples (or a caption file) into RecognizedSpeech: segments of words
-with times in seconds. `make_recognizer` picks one from the config's `asr.backend` through a registry.
+with times in seconds. `make_recognizer` picks one from the config's `asr.backend` through RECOGNIZERS.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .backends import Backend, Backends, Unavailable
 from .config import AsrConfig
 from .errors import AveError, InputError
 
@@ -52,14 +53,21 @@ class RecognizedSpeech:
     segments: list[RecognizedSegment]
     backend: str
     model: str
+    timed_by_a_person: bool = False  # captions: their times are kept as they are
 
 
 class SpeechRecognizer(Protocol):
-    """Turns 16 kHz mono float32 samples into words with times."""
+    """Turns 16 kHz mono float32 samples into words with times (captions need none: None)."""
 
     name: str
 
     def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech: ...
+
+
+def _need_samples(samples: np.ndarray | None, recognizer: str) -> np.ndarray:
+    if samples is None:
+        raise AsrModelError(f"{recognizer} recognises speech from the audio: it was given none")
+    return samples
 
 
 def cuda_available() -> bool:
@@ -122,9 +130,11 @@ class FasterWhisperRecognizer:
             return path
         return bundled_models().get(model)
 
-    def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+    def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech:
+        """Words with times from the samples, decoding with a fixed seed."""
         import ctranslate2
 
+        samples = _need_samples(samples, self.name)
         # the temperature fallback samples: a fixed seed keeps transcripts reproducible
         ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, info = self.model.transcribe(
@@ -171,9 +181,11 @@ class OpenAIWhisperRecognizer:
         except Exception as exc:  # download, checkpoint and format errors all mean: cannot load
             raise AsrModelError(f"{model_hint(settings.model)} ({type(exc).__name__})") from exc
 
-    def recognize(self, samples: np.ndarray) -> RecognizedSpeech:
+    def recognize(self, samples: np.ndarray | None) -> RecognizedSpeech:
+        """Words with times from the samples, decoding with a fixed seed."""
         import torch
 
+        samples = _need_samples(samples, self.name)
         torch.manual_seed(SAMPLING_SEED)  # the temperature fallback samples
         result = self.model.transcribe(
             samples.astype(np.float32),
@@ -213,7 +225,7 @@ class SidecarCaptions:
     def recognize(self, samples: np.ndarray | None = None) -> RecognizedSpeech:
         cues = parse_captions(self.path)
         segments = [RecognizedSegment(s, e, text, interpolate_words(text, s, e)) for s, e, text in cues]
-        return RecognizedSpeech(self.language, segments, self.name, str(self.path))
+        return RecognizedSpeech(self.language, segments, self.name, str(self.path), timed_by_a_person=True)
 
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
@@ -286,27 +298,60 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", name)
 
 
-RECOGNIZERS: dict[str, Callable[[AsrConfig, int], SpeechRecognizer]] = {
-    "faster-whisper": FasterWhisperRecognizer,
-    "openai-whisper": OpenAIWhisperRecognizer,
-}
-BACKEND_MODULES = {"faster-whisper": "faster_whisper", "openai-whisper": "whisper"}
+@dataclass(frozen=True)
+class RecognizerRequest:
+    """What a recogniser is made from: the asr section, captions beside the video, CPU threads (0: all)."""
+
+    settings: AsrConfig
+    sidecar: Path | None = None
+    cpu_threads: int = 0
+
+
+def _installed(module: str) -> Callable[[RecognizerRequest], bool]:
+    return lambda request: importlib.util.find_spec(module) is not None
+
+
+def _sidecar(request: RecognizerRequest) -> SpeechRecognizer:
+    if request.sidecar is None:
+        raise Unavailable(RECOGNIZERS[SidecarCaptions.name].missing())
+    return SidecarCaptions(request.sidecar, request.settings.language)
+
+
+# asr.backend `auto` tries them in this order: captions beside the video, then the recognisers
+RECOGNIZERS: Backends[RecognizerRequest, SpeechRecognizer] = Backends(
+    "asr.backend",
+    [
+        Backend(
+            SidecarCaptions.name,
+            needs="NAME.srt or NAME.vtt captions beside the video",
+            make=_sidecar,
+            available=lambda request: request.sidecar is not None,
+        ),
+        Backend(
+            FasterWhisperRecognizer.name,
+            needs="faster-whisper installed (pip install 'ave[asr]')",
+            make=lambda request: FasterWhisperRecognizer(request.settings, request.cpu_threads),
+            packages=("faster-whisper", "ctranslate2"),
+            available=_installed("faster_whisper"),
+        ),
+        Backend(
+            OpenAIWhisperRecognizer.name,
+            needs="openai-whisper installed (pip install 'ave[openai-whisper]')",
+            make=lambda request: OpenAIWhisperRecognizer(request.settings, request.cpu_threads),
+            packages=("openai-whisper", "torch"),
+            available=_installed("whisper"),
+        ),
+    ],
+)
 
 
 def uses_captions(settings: AsrConfig, sidecar: Path | None) -> bool:
     """Whether captions replace recognition: asked for, or `auto` with captions present."""
-    return settings.backend == "sidecar" or (settings.backend == "auto" and sidecar is not None)
+    picked = RECOGNIZERS.pick(settings.backend, RecognizerRequest(settings, sidecar))
+    return picked is not None and picked.name == SidecarCaptions.name
 
 
 def make_recognizer(settings: AsrConfig, sidecar: Path | None, cpu_threads: int = 0) -> SpeechRecognizer:
-    """The recogniser the config asks for; `auto`: captions, then faster-whisper, then openai-whisper."""
-    if uses_captions(settings, sidecar):
-        if sidecar is None:
-            raise InputError("asr.backend is 'sidecar' but no NAME.srt or NAME.vtt lies beside the video")
-        return SidecarCaptions(sidecar, settings.language)
-    candidates = list(RECOGNIZERS) if settings.backend == "auto" else [settings.backend]
-    for name in candidates:
-        if importlib.util.find_spec(BACKEND_MODULES[name]) is not None:
-            return RECOGNIZERS[name](settings, cpu_threads)
-    wanted = " or ".join(candidates)
-    raise AsrModelError(f"{wanted} is not installed — pip install 'ave[asr]' (or add captions)")
+    """The recogniser the config asks for; `auto`: captions, then faster-whisper, then openai-whisper.
+    Unavailable says what is missing when none can run."""
+    return RECOGNIZERS.require(settings.backend, RecognizerRequest(settings, sidecar, cpu_threads))

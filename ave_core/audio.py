@@ -3,9 +3,11 @@ one decode of the source wrote (ave_core.timebase)."""
 
 from __future__ import annotations
 
+import math
 import re
 import wave
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -35,28 +37,26 @@ def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, s
     args += ["-map", f"0:{stream_index}", "-vn", "-af", "ebur128=peak=true:framelog=verbose"]
     args += ["-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring loudness")
-    summary = ebur128_summary(proc.stderr)
-    integrated, loudness_range, peak = summary["I"], summary["LRA"], summary["Peak"]
-    if integrated is None or loudness_range is None:
-        raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
-    return (
-        Loudness(
-            integrated_lufs=None if integrated <= SILENT_LUFS else integrated,
-            range_lu=loudness_range,
-            true_peak_dbtp=None if peak is None or peak == float("-inf") else peak,
-        ),
-        tool_version(ffmpeg),
-    )
+    return ebur128_loudness(proc.stderr, source), tool_version(ffmpeg)
 
 
-def ebur128_summary(stderr: str) -> dict[str, float | None]:
-    """I, Threshold, LRA and Peak from the summary ffmpeg's ebur128 filter prints (None where absent)."""
+def ebur128_loudness(stderr: str, source: str | Path) -> Loudness:
+    """The loudness in the summary ffmpeg's ebur128 filter prints: silence (below EBU R128's absolute gate)
+    has no integrated loudness, and a peak of -inf (digital silence) is none either."""
     summary = stderr[stderr.rfind("Summary:") :]
-    values: dict[str, float | None] = {}
-    for label in ("I", "Threshold", "LRA", "Peak"):
+    values: dict[str, float] = {}
+    for label in ("I", "LRA", "Peak"):
         match = re.search(rf"^\s*{label}:\s+(-?inf|-?[\d.]+)", summary, re.MULTILINE)
-        values[label] = float(match.group(1)) if match else None
-    return values
+        if match:
+            values[label] = float(match.group(1))
+    if "I" not in values or "LRA" not in values:
+        raise ToolError(f"{source}: ffmpeg printed no loudness summary — check the ffmpeg install")
+    peak = values.get("Peak")
+    return Loudness(
+        integrated_lufs=values["I"] if values["I"] > SILENT_LUFS else None,
+        range_lu=values["LRA"],
+        true_peak_dbtp=peak if peak is not None and math.isfinite(peak) else None,
+    )
 
 
 def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
@@ -138,11 +138,13 @@ def analyze_audio(
     media: MediaInfo,
     vad: VadConfig,
     energy: AudioConfig,
+    analysed_audio: Literal["original", "enhanced"] = "original",
 ) -> AudioAnalysis:
     """audio.json for one video: loudness of the source's sound, VAD speech/silence, envelope and peaks.
 
-    Both WAVs come from the one decode of the source by its time base (ave_core.timebase): the full-band
-    one for loudness, the 16 kHz one for everything else.
+    Both WAVs are on the source's time base (ave_core.timebase): the full-band one for loudness, the 16 kHz
+    one for everything else. `analysed_audio` says which sound they hold (the source's, or the enhanced one),
+    for the record.
     """
     stream = media.main_audio()
     if stream is None:
@@ -182,4 +184,5 @@ def analyze_audio(
         speech_ratio=round(sum(s.duration for s in speech) / duration, 4) if duration else 0.0,
         envelope=envelope,
         peaks=find_peaks(envelope, energy),
+        analysed_audio=analysed_audio,
     )

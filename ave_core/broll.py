@@ -1,14 +1,17 @@
-"""B-roll: the plan's B-roll slots drawn as short motion-graphics clips with movis.
+"""B-roll: the plan's B-roll slots drawn as short clips, each kind by the renderer the config names for it
+(`RENDERERS`, config `broll.<kind>`): motion graphics by movis, the animated presenter by Blender.
 
-Charts and title cards are full-frame cutaways (H.264, yuv420p, .mp4); lower thirds are overlays with
-transparency (QuickTime Animation, argb, .mov) that the render lays over the picture. Each kind is a small
-builder in `CLIP_KINDS`. movis keeps a disk cache of frames in the temp folder (one `diskcache-*` folder per
-composition, up to 1 GB); every clip's render removes its own cache when it is done.
+Charts and title cards are full-frame cutaways (H.264, yuv420p, .mp4); lower thirds and characters are
+overlays with transparency (QuickTime Animation, argb, .mov) that the render lays over the picture, after
+any cutaway at the same time (a character over a chart). Each movis kind is a small builder in `CLIP_KINDS`.
+movis keeps a disk cache of frames in the temp folder (one `diskcache-*` folder per composition, up to 1 GB);
+every clip's render removes its own cache when it is done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -18,17 +21,22 @@ import subprocess
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from .backends import Backend, Backends, Choice, given
+from .config import BrollConfig, CharacterConfig
 from .errors import AveError, OutputError, ToolError
-from .models import Analysis, Broll, BrollClip, BrollSlot, Plan, SpokenNumber, make_producer
+from .models import Analysis, Broll, BrollClip, BrollSlot, Fallback, Plan, SpokenNumber, make_producer
+from .publish import publishing
+from .text import sentence_case, shorten
+from .timemap import EditMap
 from .tools import ffmpeg_binary, last_line, write_problem
 
 if TYPE_CHECKING:
@@ -39,7 +47,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 log = logging.getLogger("ave.broll")
 
-ClipKindName = Literal["chart", "title_card", "lower_third", "image"]
+ClipKindName = Literal["chart", "title_card", "lower_third", "image", "character"]
 NumberKind = Literal["percent", "money", "year", "count", "other"]
 
 MIN_CLIP_S = 1.5  # a shorter cutaway reads as a glitch
@@ -67,12 +75,14 @@ ENCODINGS = {  # has_alpha -> file suffix, ffmpeg output arguments
 
 @dataclass(frozen=True)
 class Canvas:
-    """The picture size (pixels), frame rate and length (frames) of one clip."""
+    """The picture size (pixels), frame rate and length (frames) of one clip, and the shares of its width
+    (left, right) to keep clear for an overlay at the same time (a character pointing at a chart)."""
 
     width: int
     height: int
     fps: float
     frames: int
+    keep_clear: tuple[float, float] = (0.0, 0.0)
 
     @property
     def duration_s(self) -> float:
@@ -122,23 +132,271 @@ class Lettering:
 # --- the stage ------------------------------------------------------------------------------
 
 
-def render_broll(
-    plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0
-) -> Broll:
-    """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll).
+class SlotNotDrawn(AveError):
+    """A renderer could not draw a slot (it is not installed, failed or took too long): the slot falls back
+    to a title card drawn by movis, and broll.json says why."""
 
-    `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate."""
+
+class Renderer(Protocol):
+    """Draws B-roll slots as clip files: motion graphics (movis), a character (Blender)."""
+
+    name: str
+    packages: tuple[str, ...]
+
+    def render(
+        self,
+        slot: BrollSlot,
+        analysis: Analysis,
+        out_dir: Path,
+        index: int,
+        canvas: Canvas,
+        warnings: list[str],
+    ) -> BrollClip | None:
+        """Draw `slot` into out_dir/broll-NN-<kind>.<ext>; None (and a warning) when there is nothing to draw.
+        Raises SlotNotDrawn when this renderer cannot draw it."""
+        ...
+
+    def covers(self, slot: BrollSlot, canvas: Canvas) -> tuple[float, float]:
+        """The shares of the frame's width (from the left, from the right) its overlay for `slot` covers,
+        which a cutaway shown at the same time keeps clear."""
+        ...
+
+
+class MovisRenderer:
+    """Charts, title cards and lower thirds drawn with movis (`CLIP_KINDS`); other kinds as title cards."""
+
+    name = "movis"
+    packages: tuple[str, ...] = ("movis", "PySide6")
+
+    def render(
+        self,
+        slot: BrollSlot,
+        analysis: Analysis,
+        out_dir: Path,
+        index: int,
+        canvas: Canvas,
+        warnings: list[str],
+    ) -> BrollClip | None:
+        kind, change = drawn_kind(slot, analysis)
+        if change:
+            warnings.append(f"B-roll slot at {slot.start:.2f} s: {change}")
+        if kind is None:
+            return None
+        spec = CLIP_KINDS[kind]
+        path = out_dir / f"broll-{index:02d}-{kind}{ENCODINGS[spec.has_alpha][0]}"
+        started = time.perf_counter()
+        removed = render_clip(spec, slot, analysis, canvas, path)
+        log.info(
+            "%s: %.2f s of video in %.2f s; removed %.1f MB of movis frame cache",
+            path.name, canvas.duration_s, time.perf_counter() - started, removed / 1e6,
+        )  # fmt: skip
+        return BrollClip(
+            path=f"{out_dir.name}/{path.name}", kind=kind, text=slot.text, start=slot.start,
+            duration=round(canvas.duration_s, 3), width=canvas.width, height=canvas.height,
+            has_alpha=spec.has_alpha, backend=self.name,
+        )  # fmt: skip
+
+    def covers(self, slot: BrollSlot, canvas: Canvas) -> tuple[float, float]:
+        return 0.0, 0.0  # a lower third lies under a cutaway's content, at the bottom
+
+
+class BlenderRenderer:
+    """The animated presenter (ave_core.character), rendered by Blender in a process of its own, with alpha,
+    over the speaker (a corner picture-in-picture) or over a chart shown at the same time."""
+
+    name = "blender"
+    packages: tuple[str, ...] = ("bpy",)
+
+    def __init__(
+        self, config: CharacterConfig, cache_dir: Path, threads: int = 1, python: str | None = None
+    ) -> None:
+        """`python`: the interpreter to run Blender in (default: this one, where make setup installs bpy)."""
+        self.config = config
+        self.cache_dir = cache_dir
+        self.threads = threads
+        self.python = python
+
+    def covers(self, slot: BrollSlot, canvas: Canvas) -> tuple[float, float]:
+        from .character import framing
+
+        share = framing(self.config.size, self.config.side, canvas.width, canvas.height).covered_share
+        return (share, 0.0) if self.config.side == "left" else (0.0, share)
+
+    def render(
+        self,
+        slot: BrollSlot,
+        analysis: Analysis,
+        out_dir: Path,
+        index: int,
+        canvas: Canvas,
+        warnings: list[str],
+    ) -> BrollClip | None:
+        from . import character
+
+        config = self.config
+        where = f"B-roll slot at {slot.start:.2f} s"
+        name, unknown = character.resolve_action(slot.action or "nod")
+        if unknown:
+            warnings.append(f"{where}: {unknown}")
+        name, turned = character.towards_the_middle(name, config.side)
+        if turned:
+            warnings.append(f"{where}: {turned}")
+        count, clamped = character.count_of(slot.count)
+        if clamped and name == "count":
+            warnings.append(f"{where}: {clamped}")
+        height = min(canvas.height, config.max_height)
+        width = max(2, round(height * canvas.width / canvas.height / 2) * 2)
+        look = character.Look(
+            primary=config.primary_color, accent=config.accent_color, skin=config.skin_color,
+            hair=config.hair_color, size=config.size, side=config.side,
+        )  # fmt: skip
+        settings = character.RenderSettings(
+            config.engine, config.samples, config.denoise, config.timeout_s, self.threads
+        )
+        path = out_dir / f"broll-{index:02d}-character.mov"
+        started = time.perf_counter()
+        try:
+            motion_s = character.motion_s(canvas.frames, canvas.fps)
+            fitted = character.fit_action(character.make_action(name, count), motion_s)
+            request = character.ClipRequest(
+                name, count if name == "count" else None, canvas.frames, canvas.fps, width, height, look,
+                settings, fitted,
+            )  # fmt: skip
+            cached = character.render_clip(request, path, self.cache_dir, self.python)
+        except character.CharacterError as exc:
+            raise SlotNotDrawn(str(exc)) from exc
+        log.info(
+            "%s: %s (%s), %.2f s at %dx%d in %.1f s%s", path.name, name, fitted.fit, canvas.duration_s, width,
+            height, time.perf_counter() - started, " from the cache" if cached else "",
+        )  # fmt: skip
+        return BrollClip(
+            path=f"{out_dir.name}/{path.name}", kind="character", text=slot.text, start=slot.start,
+            duration=round(canvas.duration_s, 3), width=width, height=height, has_alpha=True,
+            backend=self.name, action=name,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RendererSettings:
+    """What a renderer is made from: the presenter's config, the project's clip cache, the stage's threads."""
+
+    character: CharacterConfig
+    cache_dir: Path
+    threads: int = 1
+
+
+def bpy_installed(settings: RendererSettings) -> bool:
+    """Whether this Python has Blender's bpy module (found, not imported: importing it takes seconds)."""
+    return importlib.util.find_spec("bpy") is not None
+
+
+# the renderers config `broll.<kind>` names; movis is also the fallback of any slot another cannot draw
+FALLBACK_RENDERER = "movis"
+RENDERERS: Backends[RendererSettings, Renderer] = Backends(
+    "broll.<kind>",
+    [
+        Backend("movis", needs="movis", make=lambda settings: MovisRenderer(), packages=("movis", "PySide6")),
+        Backend(
+            "blender",
+            needs="bpy (Blender as a Python module) in this Python: `make setup` installs it",
+            make=lambda settings: BlenderRenderer(settings.character, settings.cache_dir, settings.threads),
+            packages=("bpy",),
+            available=bpy_installed,
+        ),
+    ],
+)
+
+
+def renderers_for(config: BrollConfig, settings: RendererSettings) -> dict[str, Choice[Renderer]]:
+    """The renderer of each slot kind as broll.<kind> names it, made (or why it could not be)."""
+    return {kind: RENDERERS.choose(name, settings) for kind, name in config.model_dump().items()}
+
+
+def render_broll(
+    plan: Plan, analysis: Analysis, out_dir: Path, width: int = 1280, height: int = 720, fps: float = 25.0,
+    renderers: Mapping[str, Choice[Renderer]] | None = None, skip_reason: str | None = None,
+) -> Broll:  # fmt: skip
+    """One clip per B-roll slot of the plan, written into `out_dir` (results/{video}/broll), each drawn by
+    the renderer `renderers` chose for its kind (default, and for kinds it leaves out: movis).
+
+    `width` and `height` are pixels, rounded down to even numbers; `fps` is the render's frame rate. A slot
+    whose renderer is missing or cannot draw it becomes a movis title card, with the reason in its clip and
+    in the producer. `skip_reason`: why no cut-away can be made (a recording without picture): then none
+    is."""
+    if skip_reason:
+        return Broll(producer=make_producer("broll", "none"), skip_reason=skip_reason, clips=[])
     if width < 2 or height < 2 or not fps > 0:
         raise AveError(f"broll: size {width}x{height} at {fps} fps — width, height and fps must be positive")
+    fallback = MovisRenderer()
     warnings: list[str] = []
     clips: list[BrollClip] = []
-    for index, slot in enumerate(plan.broll, start=1):
+    used: set[str] = set()
+    fallbacks: list[Fallback] = []
+    chosen = [(slot, (renderers or {}).get(slot.kind) or given(fallback)) for slot in plan.broll]
+    edit = EditMap.from_keep(plan.keep)  # what is shown at the same time is decided in the edit's time
+    for index, (slot, choice) in enumerate(chosen, start=1):
         canvas = Canvas(width - width % 2, height - height % 2, fps, clip_frames(slot.duration, fps))
-        clip = render_slot(slot, analysis, Path(out_dir), index, canvas, warnings)
+        if slot.kind == "chart":
+            canvas = replace(canvas, keep_clear=kept_clear(slot, canvas, chosen, edit))
+        renderer, failure = choice.backend, choice.reason
+        if renderer is not None:
+            used.add(renderer.name)
+            try:
+                clip = renderer.render(slot, analysis, Path(out_dir), index, canvas, warnings)
+            except SlotNotDrawn as exc:
+                failure = str(exc)
+        if renderer is None or failure is not None:
+            wanted = choice.wanted or FALLBACK_RENDERER
+            log.warning("slot at %.2f s: %s could not draw it: %s", slot.start, wanted, failure)
+            reason = Fallback(wanted=wanted, used=fallback.name, reason=failure or "not drawn")
+            fallbacks.append(reason)
+            where = f"B-roll slot at {slot.start:.2f} s: {wanted} failed ({failure})"
+            if any(
+                other.kind in ("chart", "title_card") for other, _ in overlapping(slot, chosen, edit, fps)
+            ):
+                warnings.append(f"{where} — the cutaway shown at the same time stays on its own")
+                continue
+            warnings.append(f"{where} — a title card")
+            title = slot.model_copy(update={"kind": "title_card"})
+            clip = fallback.render(title, analysis, Path(out_dir), index, canvas, warnings)
+            used.add(fallback.name)
+            if clip is not None:
+                clip = clip.model_copy(update={"fallback": reason})
         if clip is not None:
             clips.append(clip)
-    producer = make_producer("broll", "movis", packages=("movis", "PySide6"), warnings=warnings)
+    names = sorted(used) or [fallback.name]
+    producer = make_producer(
+        "broll", "+".join(names), packages=tuple(p for name in names for p in RENDERERS.packages(name)),
+        warnings=warnings, fallback=fallbacks[0] if fallbacks else None,
+    )  # fmt: skip
     return Broll(producer=producer, clips=clips)
+
+
+def kept_clear(
+    slot: BrollSlot, canvas: Canvas, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]], edit: EditMap
+) -> tuple[float, float]:
+    """The shares of the width (left, right) a cutaway keeps clear for the overlays shown while it is."""
+    covered = [
+        choice.backend.covers(other, canvas)
+        for other, choice in overlapping(slot, chosen, edit, canvas.fps)
+        if choice.backend is not None
+    ]
+    return max((c[0] for c in covered), default=0.0), max((c[1] for c in covered), default=0.0)
+
+
+def overlapping(
+    slot: BrollSlot, chosen: Sequence[tuple[BrollSlot, Choice[Renderer]]], edit: EditMap, fps: float
+) -> list[tuple[BrollSlot, Choice[Renderer]]]:
+    """The other slots (and their renderers) whose clips the edit shows while it shows `slot`'s: the render
+    places each clip where its slot starts in the edit, for the clip's length (cuts inside do not count)."""
+
+    def shown(one: BrollSlot) -> tuple[float, float]:
+        at = edit.to_edited(one.start) if edit.keep else None
+        start = one.start if at is None else at
+        return start, start + clip_frames(one.duration, fps) / fps
+
+    start, end = shown(slot)
+    return [(o, r) for o, r in chosen if o is not slot and shown(o)[0] < end and start < shown(o)[1]]
 
 
 def clip_frames(slot_s: float, fps: float) -> int:
@@ -146,32 +404,8 @@ def clip_frames(slot_s: float, fps: float) -> int:
     return max(1, round(min(max(slot_s, MIN_CLIP_S), MAX_CLIP_S) * fps))
 
 
-def render_slot(
-    slot: BrollSlot, analysis: Analysis, out_dir: Path, index: int, canvas: Canvas, warnings: list[str]
-) -> BrollClip | None:
-    """Render one slot as out_dir/broll-NN-<kind>; None (and a warning) when there is nothing to draw."""
-    kind, change = drawn_kind(slot, analysis)
-    if change:
-        warnings.append(f"B-roll slot at {slot.start:.2f} s: {change}")
-    if kind is None:
-        return None
-    spec = CLIP_KINDS[kind]
-    path = out_dir / f"broll-{index:02d}-{kind}{ENCODINGS[spec.has_alpha][0]}"
-    started = time.perf_counter()
-    removed = render_clip(spec, slot, analysis, canvas, path)
-    log.info(
-        "%s: %.2f s of video in %.2f s; removed %.1f MB of movis frame cache",
-        path.name, canvas.duration_s, time.perf_counter() - started, removed / 1e6,
-    )  # fmt: skip
-    return BrollClip(
-        path=f"{out_dir.name}/{path.name}", kind=kind, text=slot.text, start=slot.start,
-        duration=round(canvas.duration_s, 3), width=canvas.width, height=canvas.height,
-        has_alpha=spec.has_alpha,
-    )  # fmt: skip
-
-
 def drawn_kind(slot: BrollSlot, analysis: Analysis) -> tuple[ClipKindName | None, str]:
-    """The kind a slot is drawn as (None: skipped), and why it differs from the plan's, if it does."""
+    """The kind movis draws a slot as (None: skipped), and why it differs from the plan's, if it does."""
     if slot.kind == "chart" and chart_number(slot, analysis) is not None:
         return "chart", ""
     if not slot.text.strip():
@@ -179,7 +413,7 @@ def drawn_kind(slot: BrollSlot, analysis: Analysis) -> tuple[ClipKindName | None
     if slot.kind == "chart":
         return "title_card", f"no number found in '{slot.text}' — drawn as a title card"
     if slot.kind not in CLIP_KINDS:
-        return "title_card", f"no {slot.kind} renderer — drawn as a title card"
+        return "title_card", f"no {slot.kind} renderer in movis — drawn as a title card"
     return slot.kind, ""
 
 
@@ -197,24 +431,17 @@ def render_clip(spec: ClipKind, slot: BrollSlot, analysis: Analysis, canvas: Can
 
 
 def encode(composition: Composition, canvas: Canvas, path: Path, has_alpha: bool) -> None:
-    """Pipe the composition's RGBA frames into ffmpeg, writing `path` through a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.part{path.suffix}")
+    """Pipe the composition's RGBA frames into ffmpeg, which writes `path` (published when it is whole)."""
     rate = str(Fraction(canvas.fps).limit_denominator(1001))
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba"]
     args += ["-s", f"{canvas.width}x{canvas.height}", "-r", rate, "-i", "-", *ENCODINGS[has_alpha][1]]
-    try:
+    with publishing(path) as (partial,):
         returncode, message = pipe_frames([*args, str(partial)], composition, canvas)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    problem = write_problem(message)  # ffmpeg exits 0 when a full disk stops it writing the file's end
-    if returncode != 0 or problem:
-        partial.unlink(missing_ok=True)
+        problem = write_problem(message)  # ffmpeg exits 0 when a full disk stops it writing the file's end
         if problem:
             raise OutputError(f"{path}: {problem}")
-        raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
-    os.replace(partial, path)
+        if returncode != 0:
+            raise ToolError(f"{path}: ffmpeg failed encoding the B-roll clip: {last_line(message)}")
 
 
 def pipe_frames(argv: list[str], composition: Composition, canvas: Canvas) -> tuple[int, str]:
@@ -349,11 +576,7 @@ def comparable(value: float, other: float) -> bool:
 
 def caption_text(number: SpokenNumber, slot: BrollSlot) -> str:
     """The sentence the number was said in, shortened at a word to CAPTION_MAX_CHARS."""
-    text = " ".join((number.context or slot.rationale or number.text).split())
-    text = text[:1].upper() + text[1:]
-    if len(text) <= CAPTION_MAX_CHARS:
-        return text
-    return text[: CAPTION_MAX_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return shorten(sentence_case(number.context or slot.rationale or number.text), CAPTION_MAX_CHARS)
 
 
 # --- lettering ------------------------------------------------------------------------------
@@ -494,14 +717,17 @@ def build_chart(composition: Composition, slot: BrollSlot, analysis: Analysis, c
     place_text(composition, caption, w / 2, 0.16 * h, MUTED_INK)
     bars = chart_bars(number, analysis)
     baseline, tallest = 0.86 * h, 0.46 * h
+    left, right = canvas.keep_clear[0] * w, (1 - canvas.keep_clear[1]) * w  # the bars' part of the width
+    span = right - left
     composition.add_layer(
-        mv.layer.Rectangle(size=(0.84 * w, max(2, h // 240)), color=REFERENCE), position=(w / 2, baseline + 1)
+        mv.layer.Rectangle(size=(0.84 * span, max(2, h // 240)), color=REFERENCE),
+        position=((left + right) / 2, baseline + 1),
     )
     peak = max(max(b.value for b in bars), 1e-9)
-    column = 0.8 * w / len(bars)
+    column = 0.8 * span / len(bars)
     size = min(fit_text(b.label(), 0.9 * column, max(1, round(0.062 * h))).size for b in bars)
     for i, bar in enumerate(bars):
-        x = 0.1 * w + column * (i + 0.5)
+        x = left + 0.1 * span + column * (i + 0.5)
         height = max(bar.value / peak, MIN_BAR_SHARE) * tallest if bar.value > 0 else 0.0
         add_bar(composition, bar, measure(bar.label(), size), canvas, (x, baseline), height, column, i)
 

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .models import Plan, Transcript, write_json_atomic
+from .models import Plan, Transcript
+from .publish import write_text_atomic
+from .text import capitalised
 from .timemap import EditMap
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -96,17 +98,10 @@ def kept_tokens(transcript: Transcript, edit_map: EditMap) -> list[_Token]:
             removed = removed or bool(text)
             continue
         if removed and (not tokens or _ends_sentence(tokens[-1].text)):
-            text = _capitalised(text)  # "Um, heating" loses its "Um," and "heating" now starts the sentence
+            text = capitalised(text)  # "Um, heating" loses its "Um," and "heating" now starts the sentence
         _append_token(tokens, text, *timing)
         removed = False
     return tokens
-
-
-def _capitalised(text: str) -> str:
-    """The word with a capital first letter, unless its own capitals say it is a name such as "iPhone"."""
-    if text[0].islower() and not any(c.isupper() for c in text[1:]):
-        return text[0].upper() + text[1:]
-    return text
 
 
 def _edited_extent(edit_map: EditMap, start: float, end: float) -> tuple[float, float] | None:
@@ -364,6 +359,6 @@ def write_captions(
 ) -> list[Cue]:
     """Write the edited video's captions as SRT and WebVTT, each atomically; return the cues."""
     cues = make_cues(transcript, plan, max_chars, max_lines, min_duration_s)
-    write_json_atomic(srt_path, to_srt(cues))
-    write_json_atomic(vtt_path, to_vtt(cues))
+    write_text_atomic(srt_path, to_srt(cues))
+    write_text_atomic(vtt_path, to_vtt(cues))
     return cues

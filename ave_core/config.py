@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
 from .models import inline_refs
@@ -25,10 +25,11 @@ class Section(BaseModel):
 class InputConfig(Section):
     """Where videos are found."""
 
-    folder: str = Field("input", description="folder of the project that holds the videos")
+    folder: str = Field("input", description="folder of the project that holds the recordings")
     extensions: list[str] = Field(
-        ["mp4", "mov", "mkv", "webm", "avi", "mpg", "m4v"],
-        description="file extensions taken as videos, matched in any case",
+        ["mp4", "mov", "mkv", "webm", "avi", "mpg", "m4v", "wav", "mp3", "m4a", "flac", "ogg", "opus"],
+        description="file extensions taken as recordings, matched in any case: videos, and audio-only "
+        "recordings (podcasts), which get an edited final.m4a and an audiogram video",
         min_length=1,
     )
 
@@ -58,6 +59,27 @@ class VadConfig(Section):
         250, ge=0, description="a pause must last this long, in milliseconds, to split speech"
     )
     speech_pad_ms: int = Field(30, ge=0, description="milliseconds added to each side of a speech segment")
+
+
+class EnhanceConfig(Section):
+    """Studio sound: the speech cleaned before the stages that listen to it and before the render."""
+
+    preset: Literal["off", "light", "moderate", "strong"] = Field(
+        "moderate",
+        description="off: the source's sound as it is (no enhance job); light, moderate, strong: high-pass, "
+        "mains hum notches when a hum is found, speech denoiser, de-esser and gentle compression, stronger "
+        "in that order",
+    )
+    denoiser: Literal["rnnoise", "afftdn"] = Field(
+        "rnnoise",
+        description="rnnoise: RNNoise with its model from the pyrnnoise package; afftdn: ffmpeg's FFT "
+        "denoiser (see docs/benchmarks.md for how they compare)",
+    )
+    for_analysis: bool = Field(
+        False,
+        description="VAD, transcription and the analysis read the enhanced sound too (by default only the "
+        "render does: on the bench it did not lower tiny.en's word error rate, see docs/benchmarks.md)",
+    )
 
 
 class AudioConfig(Section):
@@ -104,6 +126,25 @@ class AsrConfig(Section):
     )
     unlabelled_min_s: float = Field(
         0.25, ge=0, description="voiced stretches without a word at least this long are reported"
+    )
+    filler_mentions: list[str] = Field(
+        ["the word", "the words", "the sound", "say", "saying", "said", "called"],
+        description="a filler word right after one of these phrases is talked about, not used ('the word "
+        "um is a filler'): it is kept; an empty list cuts every filler word",
+    )
+    refine_word_times: bool = Field(
+        True,
+        description="move word edges from the recogniser's guess onto the audio (pauses, energy valleys); "
+        "the recogniser's times are kept as start_raw/end_raw",
+    )
+    detectors: list[Literal["lexicon", "acoustic", "repeats", "aligned"]] = Field(
+        ["lexicon", "repeats", "aligned"],
+        description="disfluency detectors: lexicon (fillers the recogniser wrote), repeats (repeated words "
+        "and false starts in the words), aligned (from the alignment of the audio with the transcript "
+        "spoken by espeak-ng: sounds no word explains and words that sound like a filler, weighed by models "
+        "trained on the corpus' tuning voices; needs refine_word_times), acoustic (syllables no word "
+        "accounts for that sound like a filler; opt-in: on the tuning voices it found 20-33% of fillers at "
+        "14-17% precision, see docs/benchmarks.md)",
     )
     retake_window_s: float = Field(
         20.0, gt=0, description="a phrase repeated within this many seconds marks the first as a retake"
@@ -183,6 +224,13 @@ class DirectorConfig(Section):
     margin_s: float = Field(0.15, ge=0, description="seconds of silence kept next to speech at a cut")
     cut_fillers: bool = Field(True, description="cut filler words")
     cut_retakes: bool = Field(True, description="cut the earlier take of a repeated phrase")
+    filler_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="fillers found with at least this confidence (transcript.json) are cut"
+    )
+    cut_repeats: bool = Field(True, description="cut the first copy of a repeated word and false starts")
+    repeat_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="repeated words and false starts with at least this confidence are cut"
+    )
     cut_unlabelled_speech: bool = Field(
         True, description="cut short voiced sounds the recogniser wrote no word for (usually fillers)"
     )
@@ -197,6 +245,11 @@ class DirectorConfig(Section):
         ge=0,
         description="a kept piece shorter than this many seconds with no word in it is cut with the cuts "
         "beside it (a flash of a few frames); 0 keeps every piece",
+    )
+    characters: bool = Field(
+        False,
+        description="plan an animated presenter (character B-roll) at a greeting, a question, the steps of a "
+        "list, a charted number and the goodbye; off: no character slots (an LLM's are dropped)",
     )
 
 
@@ -223,9 +276,143 @@ class RenderConfig(Section):
     caption_font_size: int = Field(
         18, ge=8, le=60, description="size of burned captions, in libass units (of a 288-line frame)"
     )
+    audiogram: Literal["square", "landscape"] = Field(
+        "square",
+        description="picture of the video made for a recording without picture (a podcast): square "
+        "1080x1080 or landscape 1280x720, the cover image input/NAME.jpg|png (else a plain ground) with "
+        "the waveform and the captions",
+    )
     max_sync_offset_frames: float = Field(
         1.0, gt=0, description="largest audio/video offset at a join the integrity check accepts, frames"
     )
+
+
+HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+
+class BrollConfig(Section):
+    """Which renderer draws each kind of B-roll slot the Director plans."""
+
+    chart: Literal["movis"] = Field("movis", description="animated bar charts of spoken numbers")
+    title_card: Literal["movis"] = Field("movis", description="key terms in large type")
+    lower_third: Literal["movis"] = Field("movis", description="name strips over the picture")
+    character: Literal["blender", "movis"] = Field(
+        "blender",
+        description="blender: the animated presenter (bpy, which make setup installs); movis: a title card "
+        "of the slot's text instead. A Blender that is missing or fails also gives the title card",
+    )
+
+
+class CharacterConfig(Section):
+    """The animated presenter of character B-roll, rendered by Blender over the speaker or a chart."""
+
+    primary_color: str = Field(
+        "#2f5fd0", pattern=HEX_COLOUR, description="the channel's main colour (#rrggbb): jacket and sleeves"
+    )
+    accent_color: str = Field(
+        "#ffb020", pattern=HEX_COLOUR, description="the channel's accent colour (#rrggbb): tie, collar, cuffs"
+    )
+    skin_color: str = Field("#f1c7a1", pattern=HEX_COLOUR, description="the presenter's skin (#rrggbb)")
+    hair_color: str = Field("#3b2a20", pattern=HEX_COLOUR, description="hair and brows (#rrggbb)")
+    size: float = Field(
+        0.6, ge=0.2, le=0.95, description="the presenter's height as a share of the frame's height"
+    )
+    side: Literal["right", "left"] = Field(
+        "right", description="the side of the frame it stands on (it points towards the middle)"
+    )
+    engine: Literal["workbench", "cycles", "eevee"] = Field(
+        "workbench",
+        description="Blender render engine: workbench (flat studio light, fastest on a CPU), cycles (path "
+        "traced with `samples` and denoising), eevee (slowest here: shaders compile on the CPU)",
+    )
+    samples: int = Field(8, ge=1, le=1024, description="samples per pixel for cycles and eevee")
+    denoise: bool = Field(True, description="denoise cycles renders (OpenImageDenoise)")
+    max_height: int = Field(
+        720,
+        ge=144,
+        le=2160,
+        description="character clips are rendered at most this many pixels high (the video's height when "
+        "smaller, its aspect ratio) and scaled to the video",
+    )
+    timeout_s: float = Field(
+        900.0, gt=0, description="seconds Blender may take for one clip; past it the slot gets a title card"
+    )
+    cache_dir: str = Field(
+        "cache/character",
+        description="finished clips, relative to the project: the same clip (action, length, colours, size, "
+        "engine) is never rendered twice",
+    )
+
+
+class ShortsMoments(Section):
+    """Shorts: which moments of the edited video become shorts, and how the picture is reframed."""
+
+    count: int = Field(
+        3, ge=0, le=10, description="how many shorts per video; 0 turns the stage off (no shorts/ folder)"
+    )
+    min_s: float = Field(20.0, gt=0, description="shortest short, seconds of the edited video")
+    max_s: float = Field(60.0, gt=0, description="longest short, seconds of the edited video")
+    aspect: Literal["9:16", "4:5", "1:1"] = Field(
+        "9:16", description="picture shape: 9:16 for Shorts, Reels and TikTok; 4:5 or 1:1 for feeds"
+    )
+    width: int = Field(
+        1080, ge=144, le=2160, multiple_of=2, description="output width in pixels (9:16 at 1080: 1080x1920)"
+    )
+    no_face: Literal["centre", "letterbox"] = Field(
+        "letterbox",
+        description="picture without a face to follow: centre (a centred crop) or letterbox (the whole "
+        "frame over a blurred, enlarged copy of itself)",
+    )
+    face_min_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of a short's frames that must show a face for the crop to follow it; below it "
+        "the no_face fallback is used",
+    )
+    dead_zone: float = Field(
+        0.1,
+        ge=0,
+        le=0.4,
+        description="how far the face may move, as a share of the crop's width, before the crop follows",
+    )
+    smoothing_s: float = Field(
+        0.5, ge=0, le=5, description="low-pass of the crop path (Gaussian sigma, seconds); 0: none"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShortsMoments:
+        if self.min_s > self.max_s:
+            raise ValueError(f"min_s ({self.min_s}) is longer than max_s ({self.max_s})")
+        return self
+
+
+class ShortsLook(Section):
+    """Shorts: captions, loudness and encoding of each clip."""
+
+    caption_style: Literal["words", "phrases", "none"] = Field(
+        "words",
+        description="words: short phrases with the word being spoken highlighted; phrases: the phrases "
+        "without the highlight; none: no burned captions",
+    )
+    caption_font_size: int = Field(
+        80, ge=20, le=200, description="caption size in pixels of a 1920-pixel-high frame"
+    )
+    caption_words: int = Field(4, ge=1, le=8, description="most words shown at once")
+    highlight_colour: str = Field(
+        "#FFD400", pattern=r"^#[0-9A-Fa-f]{6}$", description="colour of the word being spoken, #RRGGBB"
+    )
+    target_lufs: float = Field(
+        -14.0, ge=-40, le=-5, description="integrated loudness of each short (EBU R128; the platforms' -14)"
+    )
+    true_peak_db: float = Field(-1.0, ge=-9, le=0, description="true peak ceiling, dBTP")
+    preset: str = Field("veryfast", description="x264 preset")
+    crf: int = Field(21, ge=0, le=51, description="x264 constant rate factor (lower is better)")
+
+
+class ShortsConfig(ShortsLook, ShortsMoments):
+    """Shorts: vertical highlight clips of the edited video that follow the speaker, with captions burned
+    word by word (shorts/short-N.mp4 and shorts/shorts.json)."""
 
 
 class ThumbnailsConfig(Section):
@@ -239,6 +426,20 @@ class ThumbnailsConfig(Section):
     model: str = Field("gemini-2.5-flash-image", description="image model for generated backgrounds")
     base_url: str | None = Field(None, description="a Gemini-compatible endpoint; null: Google's")
     timeout_s: float = Field(60.0, gt=0, description="seconds before an image request is abandoned")
+
+
+class ReviewConfig(Section):
+    """The review page (report/review.html): every cut with a short player of the source and of the edit."""
+
+    context_s: float = Field(
+        1.5, ge=0.2, le=10, description="seconds before and after each cut that its two players play"
+    )
+    max_cut_shown_s: float = Field(
+        6.0, gt=0, le=60, description="of a longer cut, the source player plays only this many first seconds"
+    )
+    video_width: int = Field(
+        320, ge=64, le=1280, description="width of the players' excerpts in pixels (embedded in the page)"
+    )
 
 
 class ContextConfig(Section):
@@ -267,15 +468,20 @@ class AveConfig(Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description=ProbeConfig.__doc__)
     vad: VadConfig = Field(default_factory=VadConfig, description=VadConfig.__doc__)
     audio: AudioConfig = Field(default_factory=AudioConfig, description=AudioConfig.__doc__)
+    enhance: EnhanceConfig = Field(default_factory=EnhanceConfig, description=EnhanceConfig.__doc__)
     asr: AsrConfig = Field(default_factory=AsrConfig, description=AsrConfig.__doc__)
     scenes: ScenesConfig = Field(default_factory=ScenesConfig, description=ScenesConfig.__doc__)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description=AnalysisConfig.__doc__)
     research: ResearchConfig = Field(default_factory=ResearchConfig, description=ResearchConfig.__doc__)
     director: DirectorConfig = Field(default_factory=DirectorConfig, description=DirectorConfig.__doc__)
+    broll: BrollConfig = Field(default_factory=BrollConfig, description=BrollConfig.__doc__)
+    character: CharacterConfig = Field(default_factory=CharacterConfig, description=CharacterConfig.__doc__)
     render: RenderConfig = Field(default_factory=RenderConfig, description=RenderConfig.__doc__)
     thumbnails: ThumbnailsConfig = Field(
         default_factory=ThumbnailsConfig, description=ThumbnailsConfig.__doc__
     )
+    review: ReviewConfig = Field(default_factory=ReviewConfig, description=ReviewConfig.__doc__)
+    shorts: ShortsConfig = Field(default_factory=ShortsConfig, description=ShortsConfig.__doc__)
     context: ContextConfig = Field(default_factory=ContextConfig, description=ContextConfig.__doc__)
     deploy: DeployConfig = Field(default_factory=DeployConfig, description=DeployConfig.__doc__)
 
@@ -361,6 +567,12 @@ def section_params(config: AveConfig, name: str) -> dict[str, Any]:
     """A section as plain JSON data, for Snakemake params (which ignore non-plain values)."""
     section = getattr(config, name)
     return dict(section.model_dump(mode="json"))
+
+
+def section_part_params(config: AveConfig, name: str, part: type[Section]) -> dict[str, Any]:
+    """The keys of a section that one rule reads (those of `part`), as plain JSON data."""
+    values = section_params(config, name)
+    return {key: values[key] for key in part.model_fields}
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Measures of edit quality used by the tests and the benchmarks: WER, filler recall and precision, and
-whether the words of a video line up with its picture (sync marks)."""
+"""Measures of quality that the tests and the benchmarks share: WER, edit scores against a recording's known
+pauses and fillers, events and shot cuts found against the truth, seconds covered, and whether the words of
+a video line up with its picture (sync marks)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,19 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()  # noqa: E501
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+from .text import ONES, TENS
 
 
 def number_words(value: int) -> str:
     """An integer below a million in English words (42 -> "forty two")."""
     if value < 20:
-        return _ONES[value]
+        return ONES[value]
     if value < 100:
         tens, ones = divmod(value, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+        return TENS[tens - 2] + (f" {ONES[ones]}" if ones else "")
     if value < 1000:
         hundreds, rest = divmod(value, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
+        return f"{ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
     thousands, rest = divmod(value, 1000)
     return f"{number_words(thousands)} thousand" + (f" {number_words(rest)}" if rest else "")
 
@@ -105,6 +105,32 @@ def edit_scores(
         "speech_clipped_ms": round(1000 * sum(clipped), 1),
         "utterances": float(len(spoken)),
     }
+
+
+def shot_boundary_f1(
+    found: Sequence[float], truth: Sequence[float], tolerance_s: float = 0.2
+) -> tuple[float, float, float]:
+    """Precision, recall and F1 of cut times; each true cut matches at most one found cut within tolerance."""
+    if not found and not truth:
+        return 1.0, 1.0, 1.0
+    matched = _count_matches(sorted(found), sorted(truth), tolerance_s)
+    precision = matched / len(found) if found else 0.0
+    recall = matched / len(truth) if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _count_matches(found: list[float], truth: list[float], tolerance_s: float) -> int:
+    """Most one-to-one pairs within tolerance; a sweep over both sorted lists finds the maximum."""
+    matched = i = j = 0
+    while i < len(found) and j < len(truth):
+        if abs(found[i] - truth[j]) <= tolerance_s:
+            matched, i, j = matched + 1, i + 1, j + 1
+        elif found[i] < truth[j]:
+            i += 1
+        else:
+            j += 1
+    return matched
 
 
 # --- sync marks: do the words of a video line up with its picture? --------------------------------

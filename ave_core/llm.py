@@ -1,6 +1,8 @@
 """Language models behind one small interface: ask for JSON that follows a schema, get it parsed back.
 
-`GeminiLLM` is the real implementation (google-genai). Answers are cached on disk by a hash of everything
+`GeminiLLM` is the real implementation (google-genai), registered in LLMS under the config value of
+director.backend that picks it; `make_llm` chooses (`rules` asks for none: the stages' own offline path).
+Answers are cached on disk by a hash of everything
 that shapes them, retried with exponential backoff on 429, 5xx, timeouts and dropped connections, and
 metered (tokens, latency, estimated cost). The API key comes from the environment only and never
 reaches a log line, an exception message or the cache.
@@ -22,10 +24,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from .backends import Backend, Backends, Choice, Unavailable
 from .config import DirectorConfig
 from .deadline import Late, call_within
 from .errors import AveError
-from .models import write_json_atomic
+from .models import Model, write_artifact
+from .text import one_line
 
 if TYPE_CHECKING:
     from google import genai
@@ -123,6 +127,16 @@ def api_key_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
     return None
 
 
+class CachedAnswer(Model):
+    """One cached LLM answer (cache/llm/HASH.json) and what it cost."""
+
+    format: int = CACHE_FORMAT
+    model: str
+    tokens_in: int
+    tokens_out: int
+    data: dict[str, Any]
+
+
 class ResponseCache:
     """JSON answers on disk, one file per request hash, written atomically."""
 
@@ -146,15 +160,14 @@ class ResponseCache:
         """The file that holds the answer for `key`."""
         return self.folder / f"{key}.json"
 
-    def get(self, key: str) -> tuple[dict[str, Any], int, int] | None:
-        """(data, tokens_in, tokens_out) or None; an unreadable entry is a miss, and is overwritten later."""
+    def get(self, key: str) -> CachedAnswer | None:
+        """The answer stored for `key`, or None; an unreadable entry is a miss, and is overwritten later."""
         path = self.path(key)
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            return dict(entry["data"]), int(entry["tokens_in"]), int(entry["tokens_out"])
+            return CachedAnswer.model_validate_json(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             log.warning(
                 "%s: unreadable LLM cache entry (%s), asking the model again", path, type(exc).__name__
             )
@@ -162,15 +175,9 @@ class ResponseCache:
 
     def put(self, key: str, model: str, data: dict[str, Any], tokens_in: int, tokens_out: int) -> None:
         """Store an answer and what it cost; the request itself is not stored, only its hash."""
-        entry = {
-            "format": CACHE_FORMAT,
-            "model": model,
-            "tokens_in": tokens_in,
-            "tokens_out": tokens_out,
-            "data": data,
-        }
+        entry = CachedAnswer(model=model, tokens_in=tokens_in, tokens_out=tokens_out, data=data)
         # shared: two jobs asking the same question at once both write this entry
-        write_json_atomic(self.path(key), json.dumps(entry, indent=2, ensure_ascii=False) + "\n", shared=True)
+        write_artifact(self.path(key), entry, shared=True)
 
 
 @functools.cache
@@ -206,8 +213,7 @@ def scrub(text: str, secret: str) -> str:
     """One short line of `text` with `secret` blanked out."""
     if secret:
         text = text.replace(secret, "***")
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 3] + "..."
+    return one_line(text, MAX_REASON_CHARS, ellipsis="...")
 
 
 def describe_failure(exc: BaseException, secret: str) -> str:
@@ -328,11 +334,15 @@ class GeminiLLM:
         hit = self.cache.get(key) if self.cache is not None else None
         if hit is None:
             return None
-        data, tokens_in, tokens_out = hit
         log.info(
-            "%s: cache hit %s (%d tokens in, %d out, no request)", self.model, key[:12], tokens_in, tokens_out
+            "%s: cache hit %s (%d tokens in, %d out, no request)",
+            self.model,
+            key[:12],
+            hit.tokens_in,
+            hit.tokens_out,
         )
-        return LLMResponse(data, tokens_in, tokens_out, time.monotonic() - started, cached=True, attempts=0)
+        elapsed_s = time.monotonic() - started
+        return LLMResponse(hit.data, hit.tokens_in, hit.tokens_out, elapsed_s, cached=True, attempts=0)
 
     def _from_api(self, key: str, prompt: str, schema: dict[str, Any], system: str | None) -> LLMResponse:
         started = time.monotonic()
@@ -454,3 +464,48 @@ def generate_model(llm: LLM, prompt: str, model: type[M], schema: dict[str, Any]
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise LLMError(f"the LLM's answer does not match the schema ({where}: {first['msg']})") from None
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """What an LLM backend is made from: the director section and the answers' cache folder."""
+
+    config: DirectorConfig
+    cache_dir: Path | None
+
+
+def _has_key(request: LLMRequest) -> bool:
+    return api_key_from_env() is not None
+
+
+def _gemini(request: LLMRequest) -> GeminiLLM:
+    key = api_key_from_env()
+    if key is None:
+        raise Unavailable(LLMS["gemini"].missing())
+    try:
+        return GeminiLLM(request.config, key, request.cache_dir)
+    except LLMError as exc:
+        raise Unavailable(str(exc)) from None
+
+
+LLMS: Backends[LLMRequest, LLM] = Backends(
+    "director.backend",
+    [
+        Backend(
+            "gemini",
+            needs="GEMINI_API_KEY or GOOGLE_API_KEY in the environment",
+            make=_gemini,
+            packages=("google-genai", "tenacity"),
+            available=_has_key,
+        )
+    ],
+    offline="rules",
+)
+
+
+def make_llm(config: DirectorConfig, project_dir: Path) -> Choice[LLM]:
+    """The LLM director.backend asks for (its answers cached under the project), or none with the reason."""
+    return LLMS.choose(config.backend, LLMRequest(config, project_dir / config.cache_dir))

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
+from .podcast import is_audio_file
 from .timebase import scan_time_base
 from .tools import ffprobe_binary, last_line, tool_version
 
@@ -46,11 +47,8 @@ def probe(
     audio_raw = [s for s in streams if s.get("codec_type") == "audio"]
     if video_raw is None and not audio_raw:
         raise InputError(f"{source}: no video or audio stream found — is it a media file?")
-    if video_raw is None:
-        raise InputError(
-            f"{source}: no video stream, only audio — ave edits videos; "
-            "add a picture (e.g. ffmpeg -loop 1 -i cover.png -i audio -shortest out.mp4)"
-        )
+    if video_raw is None:  # a podcast: sound only (cover art, if any, is not a picture to edit)
+        return _audio_only(ffprobe, source, fmt, audio_raw, errors, size, slug, original_name)
     _check_complete(source, [video_raw, *audio_raw], errors)
 
     duration = _float(fmt.get("duration")) or _stream_duration(video_raw)
@@ -79,10 +77,53 @@ def probe(
         video=video,
         audio_streams=[_audio_stream(s) for s in audio_raw],
     )
-    # decided once, here: how source time maps to samples and frames; every decode follows it
+    return _with_time_base(ffprobe, source, media, audio_raw, container_start)
+
+
+def _audio_only(
+    ffprobe: str,
+    source: Path,
+    fmt: dict[str, Any],
+    audio_raw: list[dict[str, Any]],
+    errors: str,
+    size: int,
+    slug: str,
+    original_name: str | None,
+) -> MediaInfo:
+    """media.json of a recording with sound only (a podcast): no video stream, every stage that needs a
+    picture says it was skipped."""
+    _check_complete(source, audio_raw, errors)
+    streams = [_audio_stream(s) for s in audio_raw]
+    duration = _float(fmt.get("duration")) or max((s.duration_s or 0.0 for s in streams), default=0.0)
+    if not duration or duration <= 0:
+        raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
+    if all(s.sample_rate <= 0 or s.channels <= 0 for s in streams):
+        raise InputError(f"{source}: the audio stream has no sample rate or channels — re-export the file")
+    media = MediaInfo(
+        producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
+        source=SourceFile(
+            path=str(source),
+            original_name=original_name or source.name,
+            slug=slug,
+            size_bytes=size,
+        ),
+        container=str(fmt.get("format_name", "unknown")),
+        duration_s=duration,
+        bit_rate=_int(fmt.get("bit_rate")),
+        video=None,
+        audio_streams=streams,
+    )
+    return _with_time_base(ffprobe, source, media, audio_raw, _float(fmt.get("start_time")) or 0.0)
+
+
+def _with_time_base(
+    ffprobe: str, source: Path, media: MediaInfo, audio_raw: list[dict[str, Any]], container_start_s: float
+) -> MediaInfo:
+    """`media` with its time base, decided once, here: how source time maps to samples and frames (every
+    decode follows it)."""
     main = media.main_audio()
     main_raw = next((s for s in audio_raw if main is not None and int(s["index"]) == main.index), None)
-    media.time_base = scan_time_base(ffprobe, source, media, main_raw, container_start)
+    media.time_base = scan_time_base(ffprobe, source, media, main_raw, container_start_s)
     media.producer.warnings.extend(media.time_base.warnings)
     return media
 
@@ -109,9 +150,19 @@ def _explain(stderr: str, source: Path) -> str:
     is_iso_media = head[4:8] == b"ftyp"  # MP4/MOV start with an ftyp box
     if "moov atom not found" in lowered and is_iso_media:
         return "no index (moov atom): the file is truncated or still being written — copy it again"
-    if "invalid data" in lowered:
-        return "not a recognised audio/video format — is it really a video?"
+    if "invalid data" in lowered or _is_text(head):  # ffmpeg's MP3 reader calls text an invalid argument
+        kind = "an audio recording" if is_audio_file(source) else "a video"
+        return f"not a recognised audio/video format — is it really {kind}?"
     return f"{last_line(stderr)} — re-export or copy the file again"
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether a file's first bytes are plain text (notes saved under a media name)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _is_video(stream: dict[str, Any]) -> bool:

@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .llm import LLM, LLMError, generate_model
+from .backends import Choice
+from .llm import LLM, LLMS, LLMError, generate_model
 from .models import (
     Analysis,
     Chapter,
@@ -34,8 +35,10 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .text import content_words, sentence_case, shorten, title_case, tokens
 from .timemap import EditMap
 
+TEMPLATE = "template"  # the offline backend: metadata from the analysis and the transcript
 MAX_TITLE_CHARS = 100  # YouTube's limit
 MAX_TAGS_CHARS = 500  # YouTube's limit, counted as YouTube counts (see tags_length)
 MAX_DESCRIPTION_CHARS = 5000  # YouTube's limit
@@ -52,10 +55,6 @@ GENERIC_HASHTAGS = {
     "music": ["#Music", "#NewMusic", "#Live"],
     "general": ["#Video", "#Explained", "#Guide"],
 }
-STOPWORDS = frozenset(
-    "a an the and or but of to in on at by for with about from into is are was were be it its this that "
-    "these those so as do does how what why when you your we our i my".split()
-)
 CLOSING_WORDS = ("welcome", "thanks for watching", "thank you for watching", "subscribe", "see you")
 
 
@@ -90,34 +89,19 @@ def kept_sentences(transcript: Transcript, edit_map: EditMap) -> list[Sentence]:
             start = word.start
         current.append(word.word.strip())
         if re.search(r"[.!?]$", current[-1]):
-            sentences.append(Sentence(_sentence_case(" ".join(current)), start))
+            sentences.append(Sentence(sentence_case(" ".join(current)), start))
             current = []
     if current:
-        sentences.append(Sentence(_sentence_case(" ".join(current)) + ".", start))
+        sentences.append(Sentence(sentence_case(" ".join(current)) + ".", start))
     return sentences
-
-
-def _sentence_case(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:1].upper() + text[1:]
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9$%]+", text.lower())
-
-
-def _content_words(text: str) -> list[str]:
-    tokens = _tokens(text)
-    content = [t for t in tokens if t not in STOPWORDS]
-    return content or tokens
 
 
 def matches_hook(title: str, hook: str) -> bool:
     """Whether `title` carries the hook: at least half of the hook's content words appear in it."""
-    wanted = set(_content_words(hook))
+    wanted = set(content_words(hook))
     if not wanted:
         return True
-    have = set(_tokens(title))
+    have = set(tokens(title))
     return len(wanted & have) / len(wanted) >= HOOK_MATCH_SHARE
 
 
@@ -192,23 +176,11 @@ def timestamp(seconds: float) -> str:
 # --- titles, tags, hashtags -----------------------------------------------------------------
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` on one line, cut at a word boundary to at most `limit` characters (ellipsis included)."""
-    line = " ".join(text.split())
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:-–—") + "…"
-
-
-def _title_case(text: str) -> str:
-    """All-caps hooks in title case for a title (YouTube demotes shouting titles); others unchanged."""
+def unshouted(text: str) -> str:
+    """An all-caps hook in title case for a title (YouTube demotes shouting titles); others unchanged."""
     if not any(c.isalpha() for c in text) or not text.isupper():
         return text
-    words = text.lower().split()
-    return " ".join(w if (i and w in STOPWORDS) else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    return title_case(text.lower())
 
 
 def _topic(plan: Plan, analysis: Analysis) -> str:
@@ -220,9 +192,9 @@ def _topic(plan: Plan, analysis: Analysis) -> str:
 
 def template_title(thumbnail: Thumbnail, topic: str) -> Title:
     """A title that opens with the thumbnail's hook, so the picture and the title say the same thing."""
-    hook = _title_case(" ".join(thumbnail.hook.split())).rstrip()
-    topic_title = " ".join(w[:1].upper() + w[1:] for w in topic.split())
-    has_topic = bool(topic) and all(t in _tokens(hook) for t in _tokens(topic))
+    hook = unshouted(" ".join(thumbnail.hook.split())).rstrip()
+    topic_title = title_case(topic)
+    has_topic = bool(topic) and all(t in tokens(hook) for t in tokens(topic))
     if thumbnail.strategy == "curiosity":
         tail = "What Most People Get Wrong" if has_topic or not topic else f"{topic_title} Explained"
         text = f"{hook} {tail}" if hook.endswith("?") else f"{hook}? {tail}"
@@ -242,7 +214,7 @@ def template_title(thumbnail: Thumbnail, topic: str) -> Title:
 def extra_titles(topic: str, analysis: Analysis, thumbnails: Sequence[Thumbnail], count: int) -> list[Title]:
     """Further titles when there are fewer thumbnails than MIN_TITLES, paired with the first thumbnail."""
     pair = thumbnails[0].strategy if thumbnails else "curiosity"
-    subject = " ".join(w[:1].upper() + w[1:] for w in (topic or "this topic").split())
+    subject = title_case(topic or "this topic")
     hook = thumbnails[0].hook if thumbnails else ""
     options = [f"{hook} — {subject}: What You Need to Know", f"{hook} — How {subject} Really Works"]
     options += [f"{subject}: {n.text} and What It Means" for n in analysis.numbers[:1]]
@@ -299,7 +271,7 @@ def pick_hashtags(candidates: Iterable[str], content_type: str, count: int = MIN
     covered: set[str] = set()  # words of the hashtags chosen: #Energy adds nothing after #SavingEnergy
     for phrase in [*candidates, *GENERIC_HASHTAGS.get(content_type, GENERIC_HASHTAGS["general"])]:
         tag = hashtag(phrase.lstrip("#"))
-        words = set(_tokens(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", phrase)))
+        words = set(tokens(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", phrase)))
         if tag and tag.lower() not in (c.lower() for c in chosen) and not words <= covered:
             chosen.append(tag)
             covered |= words
@@ -317,8 +289,8 @@ def _is_filler_sentence(sentence: Sentence) -> bool:
 
 
 def _sentence_score(sentence: Sentence, analysis: Analysis) -> float:
-    lower = " ".join(_tokens(sentence.text))
-    score = sum(c.score for c in analysis.concepts if " ".join(_tokens(c.term)) in lower)
+    lower = " ".join(tokens(sentence.text))
+    score = sum(c.score for c in analysis.concepts if " ".join(tokens(c.term)) in lower)
     if any(ch.isdigit() for ch in sentence.text):
         score += 0.5
     return score / (1 + len(lower.split()) / 12)
@@ -400,7 +372,7 @@ def template_parts(
         phrases += [k.phrase for k in research.keywords]
     return Parts(
         titles=titles,
-        hook_line=_sentence_case(hook_line),
+        hook_line=sentence_case(hook_line),
         summary=template_summary(topic, analysis, sentences),
         takeaways=template_takeaways(analysis, sentences),
         tags=template_tags(research, analysis, plan),
@@ -566,27 +538,25 @@ def make_metadata(
     research: Research | None,
     edit_map: EditMap,
     thumbnails: Thumbnails,
-    llm: LLM | None,
-    unavailable: str | None = None,
+    llm: Choice[LLM],
     *,
     template: str = PROMPT_TEMPLATE,
     source_duration: float | None = None,
 ) -> Metadata:
-    """metadata.json: the LLM's metadata when an LLM is given and answers usefully, else the template's,
+    """metadata.json: the LLM's metadata when an LLM was chosen and answers usefully, else the template's,
     with the fallback and its reason recorded. Chapter times are edited seconds."""
     duration = source_duration if source_duration is not None else _source_duration(plan, edit_map)
     chapters = retime_chapters(analysis.chapters, edit_map, duration)
     baseline = template_parts(plan, analysis, transcript, research, edit_map, thumbnails)
-    if llm is None:
-        fallback = Fallback(wanted="gemini", used="template", reason=unavailable) if unavailable else None
-        return _metadata(baseline, chapters, "template", fallback, [])
+    if llm.backend is None:
+        return _metadata(baseline, chapters, TEMPLATE, llm.fallback(used=TEMPLATE), [])
     prompt = build_prompt(template, plan, analysis, transcript, research, edit_map, thumbnails)
     try:
-        parts, notes = llm_parts(llm, prompt, baseline, thumbnails, analysis.content_type)
+        parts, notes = llm_parts(llm.backend, prompt, baseline, thumbnails, analysis.content_type)
     except MetadataRejected as exc:
-        fallback = Fallback(wanted=llm.name, used="template", reason=str(exc))
-        return _metadata(baseline, chapters, "template", fallback, [])
-    return _metadata(parts, chapters, llm.name, None, notes)
+        fallback = Fallback(wanted=llm.backend.name, used=TEMPLATE, reason=str(exc))
+        return _metadata(baseline, chapters, TEMPLATE, fallback, [])
+    return _metadata(parts, chapters, llm.backend.name, None, notes)
 
 
 def _source_duration(plan: Plan, edit_map: EditMap) -> float:
@@ -597,7 +567,7 @@ def _source_duration(plan: Plan, edit_map: EditMap) -> float:
 def _metadata(
     parts: Parts, chapters: list[Chapter], backend: str, fallback: Fallback | None, notes: list[str]
 ) -> Metadata:
-    packages = ("google-genai", "tenacity") if backend != "template" else ()
+    packages = LLMS.packages(backend)
     description = compose_description(
         parts.hook_line, parts.summary, chapters, parts.takeaways, parts.hashtags
     )

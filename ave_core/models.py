@@ -6,27 +6,27 @@ Times are seconds in the source video's time unless a field says otherwise. Ever
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ArtifactError
+from .publish import write_text_atomic
 
 SCHEMA_VERSION = 1
 
 
 class Model(BaseModel):
-    """Base for all artifact parts: unknown fields are an error, so typos never pass silently."""
+    """Base for all artifact parts: unknown fields are an error, so typos never pass silently, and so are
+    infinities and NaN (JSON has none: a -inf dB would be written as null and fail to read back)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Fallback(Model):
@@ -266,6 +266,63 @@ class AudioAnalysis(Artifact):
     speech_ratio: float = 0.0
     envelope: Envelope | None = None
     peaks: list[AudioPeak] = Field(default_factory=list)
+    analysed_audio: Literal["original", "enhanced"] = Field(
+        "original", description="whether VAD and envelope read the source's sound or the enhanced one"
+    )
+
+
+# --- enhance.json ---------------------------------------------------------------------------
+
+
+class HumHarmonic(Model):
+    """One harmonic of the mains frequency and how far it stands above the spectrum around it."""
+
+    frequency_hz: float
+    prominence_db: float
+
+
+class HumReport(Model):
+    """Mains hum found in the sound: its frequency and the harmonics that stand out (notched)."""
+
+    mains_hz: float | None = Field(description="50 or 60 when a hum was found, else None (no notch)")
+    harmonics: list[HumHarmonic] = Field(default_factory=list, description="the harmonics notched")
+    threshold_db: float = Field(description="prominence a harmonic needs to count as hum")
+    note: str | None = Field(None, description="why no hum could be looked for, when so")
+
+
+class EnhanceFilter(Model):
+    """One filter of the enhancement chain and its settings, as ffmpeg (or the denoiser) takes them."""
+
+    name: str
+    settings: dict[str, str | float | int] = Field(default_factory=dict)
+
+
+class EnhancePreview(Model):
+    """The seconds of the source the before/after preview plays."""
+
+    start_s: float
+    end_s: float
+
+
+class Enhancement(Artifact):
+    """enhance.json: how the speech was cleaned (studio sound): the chain with every filter's settings."""
+
+    preset: Literal["off", "light", "moderate", "strong"]
+    denoiser: str = Field(description="the speech denoiser (enhance.denoiser)")
+    skip_reason: str | None = None
+    rate_hz: int = 48000
+    stream_index: int | None = None
+    hum: HumReport
+    speech_level_db: float | None = Field(None, description="level of the loud 20 ms frames, dBFS")
+    noise_floor_db: float | None = Field(None, description="level of the quiet 20 ms frames, dBFS")
+    reduction_db: float | None = Field(
+        None, description="most the denoiser lowered the noise by, dB (None: as far as it could)"
+    )
+    chain: list[EnhanceFilter] = Field(default_factory=list, description="every filter, in order")
+    ffmpeg_before: str = Field("", description="ffmpeg filters before the denoiser")
+    ffmpeg_after: str = Field("", description="ffmpeg filters after the denoiser")
+    preview: EnhancePreview | None = None
+    seconds: float = Field(0.0, description="wall-clock seconds the enhancement took")
 
 
 # --- transcript.json ------------------------------------------------------------------------
@@ -273,11 +330,13 @@ class AudioAnalysis(Artifact):
 
 class Word(Model):
     word: str
-    start: float
-    end: float
+    start: float = Field(description="seconds; refined against the audio when start_raw is set")
+    end: float = Field(description="seconds; refined against the audio when end_raw is set")
     probability: float = Field(ge=0, le=1)
     is_filler: bool = False
     interpolated: bool = Field(False, description="time estimated inside a caption cue")
+    start_raw: float | None = Field(None, description="the recogniser's start, before refinement")
+    end_raw: float | None = Field(None, description="the recogniser's end, before refinement")
 
 
 class Segment(Model):
@@ -294,6 +353,33 @@ class Retake(Span):
     similarity: float = Field(ge=0, le=1)
 
 
+class Evidence(Model):
+    """What one detector saw of a disfluency."""
+
+    detector: str = Field(description="lexicon, acoustic or repeats")
+    score: float = Field(ge=0, le=1, description="that detector's own confidence")
+    detail: str = Field("", description="the measures behind it, in words")
+
+
+class Disfluency(Span):
+    """A filler, repeated word or false start, wherever it was said, with the evidence for it."""
+
+    kind: Literal["filler", "repeat", "false_start"]
+    text: str = Field("", description="what was said, when a word was written for it")
+    confidence: float = Field(ge=0, le=1, description="all evidence combined, lowered by poor audio")
+    word_indices: list[int] = Field(default_factory=list, description="the transcript words it covers")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AudioCondition(Model):
+    """Something that makes the audio unlike clean close speech, and how much it lowers confidence."""
+
+    name: str
+    measure: float = Field(description="the figure behind it (dB, share or probability)")
+    factor: float = Field(ge=0, le=1, description="detections' confidence is multiplied by this")
+    message: str
+
+
 class Transcript(Artifact):
     """transcript.json: what was said and when, with fillers, unlabelled speech and retakes."""
 
@@ -308,6 +394,12 @@ class Transcript(Artifact):
         default_factory=list, description="voiced stretches (VAD) with no word inside"
     )
     retakes: list[Retake] = Field(default_factory=list)
+    disfluencies: list[Disfluency] = Field(
+        default_factory=list, description="fillers, repeated words and false starts, with evidence"
+    )
+    conditions: list[AudioCondition] = Field(
+        default_factory=list, description="what lowered the detectors' confidence, and by how much"
+    )
 
 
 # --- scenes.json ----------------------------------------------------------------------------
@@ -357,6 +449,7 @@ class VisualHighlight(Model):
 class Scenes(Artifact):
     """scenes.json: shots, faces over time, per-shot quality and the best frames."""
 
+    skip_reason: str | None = Field(None, description="why there are no shots (a recording without picture)")
     detector: str
     threshold: float | None = Field(None, description="the threshold the detector ran with")
     frame_count: int
@@ -443,6 +536,11 @@ class Cut(Span):
     reason: str
     rationale: str = ""
     confidence: float = Field(1.0, ge=0, le=1)
+    source: Literal["machine", "creator"] = Field(
+        "machine",
+        description="who decided it: the machine's proposal, or the creator's edit (edits/{video}.md or a "
+        "timeline from an NLE)",
+    )
 
 
 class Emphasis(Decision):
@@ -451,8 +549,12 @@ class Emphasis(Decision):
 
 
 class BrollSlot(Decision, Span):
-    kind: Literal["chart", "title_card", "lower_third", "image"] = "title_card"
+    kind: Literal["chart", "title_card", "lower_third", "image", "character"] = "title_card"
     text: str = ""
+    action: str = Field(
+        "", description="character slots: wave, point_left, point_right, think, count, nod or shrug"
+    )
+    count: int | None = Field(None, description="character slots: the number the count action counts to")
 
 
 class Transition(Decision):
@@ -479,6 +581,40 @@ class ThumbnailConcept(Decision):
     frame_time: float | None = None
 
 
+class EditDecision(Model):
+    """A word or pause where the creator's edit overrides the machine's proposal."""
+
+    kind: Literal["word", "pause"]
+    text: str = Field(description="the word, or the pause token as the edit script shows it")
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    line: int | None = Field(None, description="line of the creator's file; null for a timeline")
+    how: Literal["struck", "unstruck", "deleted", "timeline"] = Field(
+        description="struck or unstruck in the file, its line deleted, or trimmed in an NLE"
+    )
+    creator: Literal["cut", "keep"] = Field(description="what the creator decided")
+    machine: Literal["cut", "keep"] = Field(description="what the machine proposed")
+    machine_reason: str = Field("", description="the machine's reason when it proposed a cut")
+    machine_rationale: str = ""
+    machine_confidence: float | None = Field(None, description="the machine's confidence in its cut")
+
+
+class PlanEdits(Model):
+    """The creator's edits the plan follows, and the machine's proposal they override."""
+
+    path: str = Field(description="the creator's file, relative to the project")
+    kind: Literal["edit-script", "timeline"]
+    sha256: str = Field(description="of the file's bytes")
+    transcript: Literal["same", "re-anchored"] = Field(
+        description="same: the file was made from this transcript; re-anchored: its words were aligned to "
+        "a transcript that changed since"
+    )
+    decisions: list[EditDecision] = Field(default_factory=list)
+    machine_cuts: list[Cut] = Field(
+        default_factory=list, description="the machine's cuts before the creator's edits were applied"
+    )
+
+
 class Plan(Artifact):
     """plan.json: the Director's edit decision list, in source seconds."""
 
@@ -494,6 +630,9 @@ class Plan(Artifact):
     metrics: dict[str, float] = Field(default_factory=dict)
     repairs: list[str] = Field(
         default_factory=list, description="what validation changed in the proposed plan, and why"
+    )
+    edits: PlanEdits | None = Field(
+        None, description="the creator's edits (PROJECT/edits/) the plan follows; null when there are none"
     )
 
 
@@ -535,21 +674,25 @@ class Metadata(Artifact):
 
 
 class BrollClip(Model):
-    """A rendered motion-graphics clip for one of the plan's B-roll slots."""
+    """A rendered clip for one of the plan's B-roll slots: motion graphics (movis), a character (Blender)."""
 
     path: str = Field(description="clip file, relative to results/{video}/")
-    kind: Literal["chart", "title_card", "lower_third", "image"]
+    kind: Literal["chart", "title_card", "lower_third", "image", "character"]
     text: str
     start: float = Field(description="where it goes, source seconds")
     duration: float = Field(gt=0, description="seconds")
     width: int
     height: int
     has_alpha: bool = Field(False, description="an overlay with transparency rather than a cutaway")
+    backend: str = Field("movis", description="the renderer that drew it")
+    action: str | None = Field(None, description="character clips: the action it shows")
+    fallback: Fallback | None = Field(None, description="the renderer the slot asked for, if it failed")
 
 
 class Broll(Artifact):
     """broll/broll.json: the rendered B-roll clips."""
 
+    skip_reason: str | None = Field(None, description="why no clip was made (a recording without picture)")
     clips: list[BrollClip]
 
 
@@ -575,6 +718,106 @@ class RenderReport(Artifact):
     target_lufs: float
     joins: list[JoinCheck] = Field(default_factory=list)
     max_offset_s: float = 0.0
+    enhancement: Enhancement | None = Field(
+        None, description="the studio-sound chain the rendered sound went through; None: the source's sound"
+    )
+
+
+class EditLoudness(Artifact):
+    """render/loudness.json: the edit's loudness, measured once so that every render chunk gets one gain."""
+
+    loudness: Loudness
+
+
+# --- shorts/shorts.json ---------------------------------------------------------------------
+
+
+class ShortWord(Model):
+    """A word a short says and shows, in seconds of the short."""
+
+    text: str
+    start: float = Field(ge=0, description="seconds from the short's start")
+    end: float = Field(ge=0, description="seconds from the short's start")
+
+
+class ShortCrop(Model):
+    """How a short's picture is cut out of the source's: a crop that follows the speaker, or a fallback."""
+
+    mode: Literal["follow", "centre", "letterbox", "full"] = Field(
+        description="follow: the crop follows the speaker's face; centre: a centred crop; letterbox: the "
+        "whole frame over a blurred copy; full: the source already has the short's shape"
+    )
+    reason: str = Field(description="why this mode was used")
+    width: int = Field(description="crop width in source display pixels (the whole frame for letterbox)")
+    height: int = Field(description="crop height in source display pixels")
+    x: list[float] = Field(
+        default_factory=list, description="the crop's left edge at each frame of the short, source pixels"
+    )
+    y: list[float] = Field(
+        default_factory=list, description="the crop's top edge at each frame of the short, source pixels"
+    )
+    speaker: str = Field("", description="which face the crop follows, and why that one")
+    face_share: float = Field(0.0, ge=0, le=1, description="share of the short's frames showing a face")
+    picture_cuts: list[int] = Field(
+        default_factory=list,
+        description="frames of the short where the picture cuts (a shot change or a join of the edit): "
+        "the only frames where the crop may jump",
+    )
+    jitter_px_per_frame2: float | None = Field(
+        None, description="mean |second difference| of the crop centre within shots, px/frame²"
+    )
+    unsmoothed_jitter_px_per_frame2: float | None = Field(
+        None, description="the same for a crop centred on the face at every frame (no smoothing)"
+    )
+    face_inside: float | None = Field(
+        None, description="share of the face samples (scenes.json) in the short whose box is inside the crop"
+    )
+
+
+class Short(Model):
+    """One short: a stretch of the edited video that starts on a hook and ends on a complete sentence."""
+
+    number: int = Field(ge=1, description="N of shorts/short-N.mp4")
+    path: str = Field(description="the clip, relative to results/{video}/")
+    start: float = Field(ge=0, description="start in the edited video, seconds")
+    end: float = Field(ge=0, description="end in the edited video, seconds")
+    start_frame: int = Field(ge=0, description="first frame in the edited video (its frame grid)")
+    end_frame: int = Field(ge=0, description="one past the last frame in the edited video")
+    source_frames: list[tuple[int, int]] = Field(
+        description="the source frames it shows, [start, end) on the render's frame grid, in order"
+    )
+    hook: str = Field(description="the sentence it opens with")
+    hook_kinds: list[Literal["question", "number", "claim"]]
+    text: str = Field(description="everything it says, fillers and cut words left out")
+    title: str = Field(max_length=100)
+    hook_line: str
+    hashtags: list[str]
+    score: float = Field(ge=0, le=1)
+    score_parts: dict[str, float] = Field(description="each part of the score, 0-1, before weighting")
+    ranked_by: str = Field(description="score, or the LLM that ranked the candidates")
+    rank_reason: str = ""
+    words: list[ShortWord] = Field(description="the words captioned, in seconds of the short")
+    crop: ShortCrop
+    render: RenderReport | None = Field(
+        None, description="the clip's integrity check (duration, sync, loudness)"
+    )
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Shorts(Artifact):
+    """shorts/shorts.json: the video's shorts, or the reason there are none."""
+
+    skip_reason: str | None = None
+    fps: float = Field(description="frame rate of the edit and of the shorts")
+    width: int = Field(description="width of each short, pixels")
+    height: int = Field(description="height of each short, pixels")
+    edited_duration_s: float
+    candidates: int = Field(0, description="candidate moments considered")
+    ranking: str = Field(description="score, or the LLM that ranked the candidates")
+    shorts: list[Short] = Field(default_factory=list)
 
 
 # --- context.json ---------------------------------------------------------------------------
@@ -613,6 +856,7 @@ class ContentContext(Artifact):
 ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "media": MediaInfo,
     "audio": AudioAnalysis,
+    "enhance": Enhancement,
     "transcript": Transcript,
     "scenes": Scenes,
     "analysis": Analysis,
@@ -622,6 +866,8 @@ ARTIFACT_MODELS: dict[str, type[Artifact]] = {
     "metadata": Metadata,
     "broll": Broll,
     "render": RenderReport,
+    "loudness": EditLoudness,
+    "shorts": Shorts,
     "context": ContentContext,
 }
 
@@ -648,54 +894,11 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 A = TypeVar("A", bound=BaseModel)
 
 
-def partial_path(path: Path) -> Path:
-    """The hidden file beside `path` that writing it goes through. The name is fixed, so a writer killed
-    mid-write leaves one such file, which the next write of `path` replaces, rather than one per kill."""
-    return path.with_name(f".{path.name}.partial")
-
-
-@contextlib.contextmanager
-def atomic_writer(
-    path: str | os.PathLike[str], *, binary: bool = False, shared: bool = False
-) -> Iterator[IO[Any]]:
-    """A file to write whose content replaces `path` in one rename when the block ends; if anything fails,
-    `path` is left as it was and nothing else stays behind.
-
-    The file is created as open() creates one (its mode follows the umask), as partial_path(path): each
-    artifact has one writer. `shared=True` is for a file that processes may write at the same time (a
-    cache entry two jobs both miss): each writer then gets a file of its own, uniquely named.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if shared:
-        partial = target.with_name(f".{target.name}.{secrets.token_hex(6)}.partial")
-    else:
-        partial = partial_path(target)
-        partial.unlink(missing_ok=True)  # a killed writer's: made afresh below, under today's umask
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename in (None, str(partial)):
-            exc.filename = str(target)  # a full disk's error then names the file, not its hidden partial
-        raise
-
-
-def write_json_atomic(path: str | os.PathLike[str], payload: str, *, shared: bool = False) -> None:
-    """Write text to `path` through a hidden file beside it and a rename (see atomic_writer)."""
-    with atomic_writer(path, shared=shared) as handle:
-        handle.write(payload)
-
-
-def write_artifact(path: str | os.PathLike[str], artifact: BaseModel) -> None:
-    """Validate and write an artifact atomically as indented JSON."""
+def write_artifact(path: str | os.PathLike[str], artifact: BaseModel, *, shared: bool = False) -> None:
+    """Validate and publish an artifact (or any model written as JSON) as indented JSON; `shared` as in
+    publish.partial_path, for a file two processes may write at once."""
     checked = type(artifact).model_validate(artifact.model_dump())
-    write_json_atomic(path, checked.model_dump_json(indent=2) + "\n")
+    write_text_atomic(path, checked.model_dump_json(indent=2) + "\n", shared=shared)
 
 
 def read_artifact(path: str | os.PathLike[str], model: type[A]) -> A:

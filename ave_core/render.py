@@ -10,7 +10,6 @@ the same edited frame boundaries, so picture and sound stay together however man
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -21,8 +20,18 @@ import numpy as np
 
 from .config import RenderConfig
 from .errors import AveError
-from .models import Broll, JoinCheck, MediaInfo, Plan, RenderReport, make_producer
-from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks
+from .models import (
+    Broll,
+    EditLoudness,
+    JoinCheck,
+    Loudness,
+    MediaInfo,
+    Plan,
+    RenderReport,
+    make_producer,
+)
+from .publish import publishing, write_text_atomic
+from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks, opened_sound
 from .timemap import EditMap, FrameGrid, output_fps
 from .tools import ffmpeg_binary, ffprobe_binary, run_tool, run_tool_fed, tool_version
 
@@ -55,16 +64,19 @@ class Piece:
         return self.end_frame - self.start_frame
 
 
-def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
+def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig, effects: bool = True) -> list[Piece]:
     """The keep ranges on the frame grid, split where a punch-in starts or ends and where chapters turn.
 
     The director puts the plan's cuts on this grid already (FrameGrid), so the keep ranges map to frames
-    exactly and captions, chapters and the timeline, which read the plan, match the picture.
+    exactly and captions, chapters and the timeline, which read the plan, match the picture. Without
+    `effects` the pieces are the bare keep ranges (no punch-ins, no dips to black): the shorts' cut.
     """
     grid = FrameGrid.of(media)
     bounds = [(grid.frame(s.start), min(grid.frame(s.end), grid.end_frame)) for s in plan.keep]
     zooms = [(grid.frame(e.time), grid.frame(e.time + config.punch_in_s)) for e in plan.emphasis]
     turns = {grid.frame(t.time) for t in plan.transitions} if config.transition_s > 0 else set()
+    if not effects:
+        zooms, turns = [], set()
     pieces: list[Piece] = []
     for start, end in bounds:
         if end <= start:
@@ -81,6 +93,20 @@ def plan_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piec
             zoom = any(z0 <= a and b <= z1 for z0, z1 in zooms)
             pieces.append(Piece(a, b, zoom=zoom, fade_in=a in turns, fade_out=b in turns))
     return pieces
+
+
+def window_pieces(pieces: Sequence[Piece], start_frame: int, end_frame: int) -> list[Piece]:
+    """The pieces that show edited frames [start_frame, end_frame), cut to that window: a stretch of the
+    edit on the same frame grid, so its picture and sound match the edit's to the frame."""
+    window: list[Piece] = []
+    offset = 0
+    for piece in pieces:
+        first = max(start_frame, offset)
+        last = min(end_frame, offset + piece.frames)
+        if last > first:
+            window.append(Piece(piece.start_frame + first - offset, piece.start_frame + last - offset))
+        offset += piece.frames
+    return window
 
 
 def chunk_pieces(pieces: Sequence[Piece], fps: float, chunk_s: float) -> list[list[Piece]]:
@@ -158,14 +184,12 @@ def audio_spans(pieces: Sequence[Piece], fps: float, rate: int = AUDIO_RATE) -> 
     return spans
 
 
-def _edit_blocks(audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> Iterator[np.ndarray]:
-    """The whole edit's sound, as float32 stereo blocks at AUDIO_RATE."""
-    audio = SourceAudio.open(audio_wav)
+def _pieces_blocks(
+    audio: SourceAudio, pieces: Sequence[Piece], media: MediaInfo, config: RenderConfig
+) -> Iterator[np.ndarray]:
+    """The sound of `pieces` joined as the render joins them, as float32 stereo blocks at AUDIO_RATE."""
     if audio.rate != AUDIO_RATE:
-        raise RenderError(f"{audio_wav}: {audio.rate} Hz, expected {AUDIO_RATE} — delete it and rerun")
-    pieces = plan_pieces(plan, media, config)
-    if not pieces:
-        raise RenderError(f"{media.source.path}: the plan keeps nothing — check plan.json")
+        raise RenderError(f"{audio.path}: {audio.rate} Hz, expected {AUDIO_RATE} — delete it and rerun")
     spans = audio_spans(pieces, output_fps(media))
     return edit_audio_blocks(audio, spans, config.join_fade_ms / 1000 if config.join_fade_ms else 0.0)
 
@@ -174,63 +198,80 @@ def _raw_input() -> list[str]:
     return ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", "2", "-i", "pipe:0"]
 
 
-def measure_edit_loudness(
-    audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig
-) -> dict[str, float]:
+def _edit_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
+    pieces = plan_pieces(plan, media, config)
+    if not pieces:
+        raise RenderError(f"{media.source.path}: the plan keeps nothing — check plan.json")
+    return pieces
+
+
+def measure_edit_loudness(sound: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> EditLoudness:
     """First pass over the whole edited sound: its EBU R128 loudness, which the second pass needs.
 
     Only the sound is read (the source's sound decoded by its time base), never the video.
     """
-    from .audio import ebur128_summary
+    return measure_pieces_loudness(sound, media, _edit_pieces(plan, media, config), config)
+
+
+def measure_pieces_loudness(
+    sound: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
+) -> EditLoudness:
+    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them, read from `sound`: the
+    source's sound decoded by its time base (audio_48k.wav), or the studio sound on the same time base."""
+    with opened_sound(sound) as audio:
+        return _measure(audio, media, pieces, config)
+
+
+def _measure(
+    audio: SourceAudio, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
+) -> EditLoudness:
+    from .audio import ebur128_loudness
 
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", *_raw_input()]
     args += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
-    stderr = run_tool_fed(
-        args, _edit_blocks(audio_wav, media, plan, config), what=f"{audio_wav}: measuring the edit's loudness"
-    )
-    values = ebur128_summary(stderr)
-    if values["I"] is None:
-        raise RenderError(f"{audio_wav}: ebur128 printed no measurement — check the ffmpeg install")
-    return {
-        "input_i": values["I"],
-        "input_tp": values["Peak"] if values["Peak"] is not None else float("-inf"),
-        "input_lra": values["LRA"] or 0.0,
-        "input_thresh": values["Threshold"] if values["Threshold"] is not None else values["I"],
-    }
+    blocks = _pieces_blocks(audio, pieces, media, config)
+    stderr = run_tool_fed(args, blocks, what=f"{audio.path}: measuring the edit's loudness")
+    producer = make_producer("render_audio", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
+    return EditLoudness(producer=producer, loudness=ebur128_loudness(stderr, audio.path))
 
 
-def render_audio(
-    audio_wav: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path
-) -> dict[str, float]:
+def render_audio(sound: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path) -> EditLoudness:
     """The edit's sound, once for the whole video: measured, brought to the target loudness by one static
-    gain and a peak limiter, encoded to AAC at `out` (an .m4a the join copies). Returns the measurement."""
-    measured = measure_edit_loudness(audio_wav, media, plan, config)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial(out)
-    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input()]
-    args += ["-af", f"{_loudnorm(measured, config)},aformat=sample_fmts=fltp:channel_layouts=stereo"]
-    args += ["-c:a", "aac", "-b:a", config.audio_bitrate, "-f", "mp4", str(partial)]
-    try:
-        run_tool_fed(
-            args, _edit_blocks(audio_wav, media, plan, config), what=f"{out}: encoding the edit's sound",
-            writes=out,
-        )  # fmt: skip
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, out)
+    gain and a peak limiter, encoded to AAC at `out` (an .m4a the join copies). Returns the measurement.
+
+    `sound` is audio_48k.wav (the source's sound by its time base) or, with studio sound on, enhanced.flac
+    (the same time base): only the sound is read, never the video."""
+    return encode_pieces_sound(sound, media, _edit_pieces(plan, media, config), config, out)
+
+
+def encode_pieces_sound(
+    sound: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig, out: Path
+) -> EditLoudness:
+    """The sound of `pieces` measured, normalised with one static gain and encoded to AAC at `out`, whole or
+    not at all; returns the measurement."""
+    with opened_sound(sound) as audio:
+        measured = _measure(audio, media, pieces, config)
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input()]
+        gain = _loudnorm(measured.loudness, config)
+        args += ["-af", f"{gain},aformat=sample_fmts=fltp:channel_layouts=stereo"]
+        with publishing(out) as (partial,):
+            args += ["-c:a", "aac", "-b:a", config.audio_bitrate, "-f", "mp4", str(partial)]
+            run_tool_fed(
+                args, _pieces_blocks(audio, pieces, media, config), what=f"{out}: encoding the edit's sound",
+                writes=out,
+            )  # fmt: skip
     return measured
 
 
-def _loudnorm(measured: dict[str, float], config: RenderConfig) -> str:
+def _loudnorm(measured: Loudness, config: RenderConfig) -> str:
     """Second pass: one static gain for the whole edit, then a peak limiter at the ceiling.
 
     The same gain in every chunk keeps chunked and single renders identical; loudnorm's dynamic mode
     would restart its gain curve at each chunk.
     """
-    if measured["input_i"] <= -70:  # -70 LUFS is EBU R128's absolute gate (and -inf too)
-        return "anull"  # silence: nothing to normalise
-    gain = config.target_lufs - measured["input_i"]
+    if measured.integrated_lufs is None:  # silence, below EBU R128's absolute gate: nothing to normalise
+        return "anull"
+    gain = config.target_lufs - measured.integrated_lufs
     ceiling = 10 ** (config.true_peak_db / 20)
     return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false"
 
@@ -242,7 +283,8 @@ class ChunkJob:
     index: int
     pieces: tuple[Piece, ...]
     start_s: float
-    broll: tuple[tuple[str, float, float], ...]  # clip path, edited start within the chunk, duration
+    # clip path, edited start within the chunk, duration, whether it has alpha; cutaways before overlays
+    broll: tuple[tuple[str, float, float, bool], ...]
 
 
 def chunk_jobs(
@@ -255,16 +297,18 @@ def chunk_jobs(
     edit_map = EditMap.from_keep(plan.keep)
     placements = []
     if broll is not None and config.broll:
-        for clip in broll.clips:
+        # overlays (lower thirds, characters) go over the cutaways shown at the same time: a character
+        # points at the chart rather than hiding behind it
+        for clip in sorted(broll.clips, key=lambda c: c.has_alpha):
             at = edit_map.to_edited(clip.start)
             if at is not None:
-                placements.append((str(results_dir / clip.path), at, clip.duration))
+                placements.append((str(results_dir / clip.path), at, clip.duration, clip.has_alpha))
     jobs, cursor = [], 0.0
     for index, group in enumerate(grouped):
         length = sum(p.frames for p in group) / fps
         inside = tuple(
-            (path, at - cursor, min(duration, cursor + length - at))
-            for path, at, duration in placements
+            (path, at - cursor, min(duration, cursor + length - at), has_alpha)
+            for path, at, duration, has_alpha in placements
             if cursor <= at < cursor + length
         )
         jobs.append(ChunkJob(index, tuple(group), cursor, inside))
@@ -288,70 +332,156 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
     ]
     if not inside:
         return False
-    out.write_text(to_srt(inside), encoding="utf-8")
+    write_text_atomic(out, to_srt(inside))
     return True
+
+
+def piece_chains(
+    pieces: Sequence[Piece], media: MediaInfo, size: tuple[int, int], config: RenderConfig,
+    origin_s: float = 0.0,
+) -> list[str]:  # fmt: skip
+    """Filter chains producing [vcat]: the pieces' pictures at `size`, on the frame grid, concatenated; the
+    source is opened at `origin_s` (chunk_origin_s)."""
+    fps = output_fps(media)
+    lead = media.video.start_s if media.video else 0.0
+    chains = [_video_chain(p, i, fps, size, origin_s, lead, config) for i, p in enumerate(pieces)]
+    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
+    return chains
 
 
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, config: RenderConfig, video_out: Path,
-    captions: Path | None = None, threads: int = 0,
+    captions: Path | None = None, threads: int = 0, sound: Path | None = None, cover: Path | None = None,
 ) -> None:  # fmt: skip
     """Render one chunk's picture as H.264 (the sound is rendered once for the whole edit: render_audio).
 
     The source is opened a little before the chunk's first piece, so a chunk decodes only its own stretch.
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
+    A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform of `sound`
+    (the edit's finished sound, render/audio.m4a), captions.
     """
     fps = output_fps(media)
-    width, height = output_size(media)
-    lead = media.video.start_s if media.video else 0.0
+    width, height = output_size(media) if media.video is not None else audiogram_size(config)
     pieces = list(job.pieces)
-    origin = chunk_origin_s(pieces, fps, lead)
-    chains = [_video_chain(p, i, fps, (width, height), origin, lead, config) for i, p in enumerate(pieces)]
-    chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
-    label = "vcat"
+    frames = sum(p.frames for p in pieces)
+    lead = media.video.start_s if media.video else 0.0
+    origin = 0.0
     extra_inputs: list[str] = []
-    for k, (path, at, duration) in enumerate(job.broll):
+    audiogram = media.video is None
+    if audiogram:  # a podcast: the picture is the cover image (or a plain ground) with the sound's waveform
+        if sound is None:
+            raise RenderError(f"{source}: an audiogram is drawn from the edit's sound — render/audio.m4a")
+        extra_inputs += ["-i", str(sound)]
+        cover_input = 2 if cover is not None else None
+        if cover is not None:
+            extra_inputs += ["-loop", "1", "-framerate", f"{fps:.6f}", "-i", str(cover)]
+        chains = [_chunk_sound_chain(1, job, fps, frames)]
+        chains += _audiogram_chains(fps, (width, height), cover_input, frames)
+    else:
+        origin = chunk_origin_s(pieces, fps, lead)
+        chains = piece_chains(pieces, media, (width, height), config, origin)
+    label = "vcat"
+    first_broll = 1 + extra_inputs.count("-i")
+    for k, (path, at, duration, has_alpha) in enumerate(job.broll):
         extra_inputs += ["-i", path]
-        stream = k + 1
+        stream = k + first_broll
+        # an overlay of another size is scaled to the picture, any border around it transparent
+        border = "black@0" if has_alpha else "black"
         chains.append(
             f"[{stream}:v]fps={fps:.6f},scale={width}:{height}:force_original_aspect_ratio=decrease,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,trim=duration={duration:.3f},"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={border},setsar=1,trim=duration={duration:.3f},"
             f"setpts=PTS-STARTPTS+{at:.6f}/TB[b{k}]"
         )
         chains.append(
             f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
         )
         label = f"o{k}"
-    video_out.parent.mkdir(parents=True, exist_ok=True)
-    frames = sum(p.frames for p in pieces)
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")
-    if captions is not None and config.burn_captions and chunk_captions(captions, job, frames / fps, burned):
+    video_out.parent.mkdir(parents=True, exist_ok=True)
+    burn = config.burn_captions or audiogram  # an audiogram is watched without sound: it carries its captions
+    if captions is not None and burn and chunk_captions(captions, job, frames / fps, burned):
         style = f"FontSize={config.caption_font_size},Outline=2,Shadow=0,MarginV=24"
         # the file name is ours (no quotes or colons in it), escaped for the filter graph all the same
-        chains.append(f"[{label}]subtitles=filename='{_filter_path(burned)}':force_style='{style}'[subs]")
+        chains.append(f"[{label}]subtitles=filename='{filter_path(burned)}':force_style='{style}'[subs]")
         label = "subs"
-    seek = ["-ss", f"{origin:.6f}"] if origin > 0 else []
+    try:
+        encode_picture(
+            source, media, frames, chains, label, config, video_out, origin_s=origin,
+            extra_inputs=extra_inputs, threads=threads, what=f"{source}: rendering chunk {job.index}",
+        )  # fmt: skip
+    finally:
+        burned.unlink(missing_ok=True)
+
+
+def encode_picture(
+    source: Path, media: MediaInfo, frames: int, chains: Sequence[str], label: str, config: RenderConfig,
+    video_out: Path, *, origin_s: float = 0.0, extra_inputs: Sequence[str] = (), threads: int = 0, what: str,
+) -> None:  # fmt: skip
+    """Encode the picture the filter `chains` leave at [label] as H.264, exactly `frames` frames, whole or
+    not at all. The source (input 0) is opened at `origin_s`: ffmpeg seeks there, and the chains count from
+    it."""
+    fps = output_fps(media)
+    seek = ["-ss", f"{origin_s:.6f}"] if origin_s > 0 else []
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *seek, "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
-    args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(_partial(video_out))]
-    try:
-        run_tool(args, what=f"{source}: rendering chunk {job.index}", writes=video_out)
-    except AveError:
-        _partial(video_out).unlink(missing_ok=True)
-        burned.unlink(missing_ok=True)
-        raise
-    os.replace(_partial(video_out), video_out)
-    burned.unlink(missing_ok=True)
+    with publishing(video_out) as (video_partial,):
+        args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
+        run_tool(args, what=what, writes=video_out)
 
 
-def _filter_path(path: Path) -> str:
+def _chunk_sound_chain(sound_input: int, job: ChunkJob, fps: float, frames: int) -> str:
+    """[awave]: the chunk's stretch of the edit's finished sound (render/audio.m4a, the edit's time), cut at
+    the samples of the chunk's edited frame boundaries as render_audio cut it."""
+    first_frame = round(job.start_s * fps)
+    start = round(first_frame / fps * AUDIO_RATE)
+    end = round((first_frame + frames) / fps * AUDIO_RATE)
+    return (
+        f"[{sound_input}:a:0]aresample={AUDIO_RATE},atrim=start_sample={start}:end_sample={end},"
+        "asetpts=PTS-STARTPTS[awave]"
+    )
+
+
+AUDIOGRAM_GROUND = "0x14213d"  # a dark blue behind the waveform when there is no cover image
+AUDIOGRAM_WAVE = "0xfca311"
+
+
+def audiogram_size(config: RenderConfig) -> tuple[int, int]:
+    """The picture size of a podcast's audiogram video (render.audiogram)."""
+    return (1080, 1080) if config.audiogram == "square" else (1280, 720)
+
+
+def _audiogram_chains(fps: float, size: tuple[int, int], cover_input: int | None, frames: int) -> list[str]:
+    """Filter chains producing [vcat] for a recording without picture: the cover image (cropped to fill) or
+    a plain ground, `frames` long, with the waveform of the chunk's finished sound ([awave]) across it."""
+    width, height = size
+    wave_height = height // 4 - (height // 4) % 2
+    if cover_input is not None:
+        ground = (
+            f"[{cover_input}:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1,format=yuv420p,trim=end_frame={frames}[ground]"
+        )
+    else:
+        ground = (
+            f"color=c={AUDIOGRAM_GROUND}:s={width}x{height}:r={fps:.6f},format=yuv420p,"
+            f"trim=end_frame={frames}[ground]"
+        )
+    wave = (
+        f"[awave]aformat=channel_layouts=mono,showwaves=s={width}x{wave_height}:mode=cline:rate={fps:.6f}"
+        f":colors={AUDIOGRAM_WAVE}:scale=sqrt,format=rgba[wave]"
+    )
+    top = (height - wave_height) // 2  # the middle: the burned captions sit at the foot
+    # the picture is the ground's length: showwaves may end a frame or two early, and its last frame stays
+    overlay = (
+        f"[ground][wave]overlay=0:{top}:eof_action=repeat,setsar=1,format=yuv420p,"
+        f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}[vcat]"
+    )
+    return [ground, wave, overlay]
+
+
+def filter_path(path: Path) -> str:
     """A path as an ffmpeg filter option value: backslashes, colons and quotes escaped."""
     return str(path.resolve()).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
-
-
-def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.part{path.suffix}")
 
 
 def output_size(media: MediaInfo) -> tuple[int, int]:
@@ -370,17 +500,12 @@ def join_chunks(videos: Sequence[Path], audio: Path, out: Path) -> None:
     scratch.mkdir(parents=True)
     try:
         listing = scratch / "videos.txt"
-        listing.write_text("".join(f"file '{_concat_path(v)}'\n" for v in videos), encoding="utf-8")
-        partial = _partial(out)
+        write_text_atomic(listing, "".join(f"file '{_concat_path(v)}'\n" for v in videos))
         args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
         args += ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio)]
-        args += ["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)]
-        try:
+        with publishing(out) as (partial,):
+            args += ["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)]
             run_tool(args, what=f"{out}: joining {len(videos)} chunks", writes=out)
-        except AveError:
-            partial.unlink(missing_ok=True)
-            raise
-        os.replace(partial, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -441,7 +566,7 @@ def sync_offset(
 def _final_sound(final: Path, speech_wav: Path) -> float | None:
     """Decode final.mp4's sound once: its integrated loudness (LUFS; None for silence), and a 16 kHz mono
     WAV of it at `speech_wav` for the sync checks (read a window at a time: hours cost no memory)."""
-    from .audio import SILENT_LUFS, ebur128_summary
+    from .audio import ebur128_loudness
 
     graph = "[0:a:0]asplit=2[l][s];[l]ebur128=peak=true:framelog=verbose[m];[s]aformat=channel_layouts=mono,"
     graph += f"aresample={SPEECH_RATE},aformat=sample_fmts=s16[speech]"
@@ -449,17 +574,25 @@ def _final_sound(final: Path, speech_wav: Path) -> float | None:
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
     args += ["-map", "[speech]", "-c:a", "pcm_s16le", "-f", "wav", str(speech_wav)]
     proc = run_tool(args, what=f"{final}: measuring its sound", writes=speech_wav)
-    integrated = ebur128_summary(proc.stderr)["I"]
-    return None if integrated is None or integrated <= SILENT_LUFS else integrated
+    return ebur128_loudness(proc.stderr, final).integrated_lufs
 
 
 def check_render(
     final: Path, source_wav: Path | None, media: MediaInfo, plan: Plan, config: RenderConfig, chunks: int
 ) -> RenderReport:
     """Measure final.mp4: duration against the kept ranges, A/V sync at every join (against the 16 kHz WAV
-    of the source's sound, `source_wav`), loudness."""
+    of the sound the render played, `source_wav`), loudness."""
+    return check_pieces(final, source_wav, media, plan_pieces(plan, media, config), config, chunks)
+
+
+def check_pieces(
+    final: Path, source_wav: Path | None, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig,
+    chunks: int, stage: str = "render",
+) -> RenderReport:  # fmt: skip
+    """Measure a rendered video of `pieces`: its duration against theirs, its sound against the 16 kHz WAV of
+    the sound it played (same time base) at the start of every piece (cross-correlation), its loudness; a
+    RenderError when it is off."""
     fps = output_fps(media)
-    pieces = plan_pieces(plan, media, config)
     expected = sum(p.frames for p in pieces) / fps
     video = _probe_stream(final, "v:0", "stream=width,height,nb_frames,duration")
     frames = int(video.get("nb_frames", 0) or 0)
@@ -497,7 +630,7 @@ def check_render(
     warnings = list(media.time_base.warnings) if media.time_base else []
     return RenderReport(
         producer=make_producer(
-            "render", "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}, warnings=warnings
+            stage, "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}, warnings=warnings
         ),
         path=final.name,
         duration_s=round(duration, 4),

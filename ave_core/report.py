@@ -1,16 +1,16 @@
 """Pictures and pages for `snakemake --report`: a timeline picture of the edit, a contact sheet of the
-shots, and the metadata as HTML."""
+shots (and of the character clips), and the metadata as HTML."""
 
 from __future__ import annotations
 
 import html
-import os
-from collections.abc import Callable
+import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from .models import Analysis, AudioAnalysis, Metadata, Plan, Scenes, Thumbnails
+from .models import Analysis, AudioAnalysis, Broll, Metadata, Plan, Scenes, Thumbnails
+from .publish import publishing, write_text_atomic
 
 CUT_COLOURS = {"silence": "#9e9e9e", "filler": "#e53935", "retake": "#fb8c00"}
 
@@ -61,27 +61,70 @@ def timeline_picture(
     lanes.legend(handles, [f"cut: {r}" for r in CUT_COLOURS], loc="upper right", fontsize=7, ncol=3)
     figure.tight_layout()
     try:
-        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=110))
+        with publishing(out) as (partial,):
+            figure.savefig(partial, format="png", dpi=110)
     finally:
         plt.close(figure)
 
 
-def contact_sheet(scenes: Scenes, results_dir: Path, out: Path, columns: int = 4) -> None:
-    """Every shot's keyframe in a grid, labelled with its time range."""
+def contact_sheet(
+    scenes: Scenes, results_dir: Path, out: Path, columns: int = 4, broll: Broll | None = None
+) -> None:
+    """Every shot's keyframe in a grid, labelled with its time range, then a frame of each character clip
+    (at its gesture's height, over a checkerboard where it is transparent), labelled with its action."""
     plt = _pyplot()
-    shots = [s for s in scenes.shots if s.keyframe and (results_dir / s.keyframe).is_file()]
-    rows = max(1, -(-len(shots) // columns))
+    keyframes = [(s, results_dir / s.keyframe) for s in scenes.shots if s.keyframe]
+    shots = [(shot, keyframe) for shot, keyframe in keyframes if keyframe.is_file()]
+    characters = [
+        c
+        for c in (broll.clips if broll else [])
+        if c.kind == "character" and (results_dir / c.path).is_file()
+    ]
+    shot_rows = max(1, -(-len(shots) // columns))
+    rows = shot_rows + -(-len(characters) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.2, rows * 2.1), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, shot in zip(axes.flat, shots, strict=False):
-        axis.imshow(plt.imread(results_dir / shot.keyframe))
+    for axis, (shot, keyframe) in zip(axes.flat, shots, strict=False):
+        axis.imshow(plt.imread(keyframe))
         axis.set_title(f"{shot.start:.1f}-{shot.end:.1f} s", fontsize=8)
+    for axis, clip in zip(axes.flat[shot_rows * columns :], characters, strict=False):
+        axis.imshow(on_checkerboard(clip_frame(results_dir / clip.path, 0.55 * clip.duration)))
+        axis.set_title(f"character: {clip.action} at {clip.start:.1f} s", fontsize=8)
     figure.tight_layout()
     try:
-        _publish(out, lambda partial: figure.savefig(partial, format="png", dpi=100))
+        with publishing(out) as (partial,):
+            figure.savefig(partial, format="png", dpi=100)
     finally:
         plt.close(figure)
+
+
+def clip_frame(path: Path, at_s: float) -> np.ndarray:
+    """The RGBA frame of a clip shown at `at_s` seconds."""
+    from .tools import ffmpeg_binary, ffprobe_binary, run_tool
+
+    size = run_tool(
+        [ffprobe_binary(), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+         "-of", "csv=p=0", path], what=f"{path}: reading its size",
+    ).stdout.strip().split(",")  # fmt: skip
+    width, height = int(size[0]), int(size[1])
+    proc = subprocess.run(
+        [ffmpeg_binary(), "-nostdin", "-v", "error", "-ss", f"{at_s:.3f}", "-i", str(path), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgba", "-"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0 or len(proc.stdout) != width * height * 4:
+        return np.zeros((height, width, 4), dtype=np.uint8)
+    return np.frombuffer(proc.stdout, dtype=np.uint8).reshape(height, width, 4)
+
+
+def on_checkerboard(rgba: np.ndarray, square: int = 16) -> np.ndarray:
+    """An RGBA picture over a grey checkerboard, as editors show transparency."""
+    height, width = rgba.shape[:2]
+    rows, cols = np.indices((height, width)) // square
+    board = np.where(((rows + cols) % 2 == 0)[..., None], 0.62, 0.78) * np.ones(3)
+    alpha = rgba[..., 3:4] / 255.0
+    return rgba[..., :3] / 255.0 * alpha + board * (1 - alpha)
 
 
 def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None:
@@ -101,18 +144,4 @@ def metadata_page(metadata: Metadata, thumbnails: Thumbnails, out: Path) -> None
         "<h2>Tags</h2><p>" + html.escape(", ".join(metadata.tags)) + "</p>"
         "<h2>Hashtags</h2><p>" + html.escape(" ".join(metadata.hashtags)) + "</p></body></html>"
     )
-    _publish(out, lambda partial: partial.write_text(page, encoding="utf-8"))
-
-
-def _publish(out: Path, write: Callable[[Path], object]) -> None:
-    """Write `out` through a partial file and a rename; a failed write (a full disk) leaves nothing."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.stem}.part{out.suffix}")
-    try:
-        write(partial)
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(out)  # a full disk's error then names the file
-        raise
-    os.replace(partial, out)
+    write_text_atomic(out, page)

@@ -1,31 +1,33 @@
-"""The research stage: keyword research done once per project, shared by all thumbnails and metadata.
+"""The research stage: keyword research for each video over a search cache the project shares.
 
-The project's strongest concepts are searched (DuckDuckGo and friends through ddgs, cached on disk with a
-TTL, rate limited); competitor titles, phrases that recur across results and scored keywords come out.
+The video's strongest concepts are searched (through a search client of search.py: ddgs, cached on disk
+with a TTL, rate limited); competitor titles, phrases that recur across results and scored keywords come out.
 Offline, or when search fails, the transcripts' own concepts are the keywords and the fallback is recorded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
-import importlib.util
-import json
 import logging
 import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .analysis import fold_plural, stopwords, token
+from .backends import Choice
 from .config import ResearchConfig
-from .deadline import Late, call_within
-from .errors import AveError
-from .models import Analysis, Fallback, Keyword, Research, Transcript, make_producer, write_json_atomic
+from .models import Analysis, Fallback, Keyword, Research, Transcript, make_producer
+from .search import (
+    MESSAGE_CHARS,
+    SEARCH_BACKENDS,
+    CachedSearch,
+    SearchClient,
+    SearchError,
+    SearchResult,
+    describe_error,
+)
+from .text import fold_plural, is_content_word, one_line, token
 
 logger = logging.getLogger("ave.research")
 
@@ -37,12 +39,9 @@ MAX_GAP_WORDS = 1  # stop words allowed between two content words of a phrase ("
 WEIGHT_FREQUENCY = 0.5
 WEIGHT_SUGGESTED = 0.2
 WEIGHT_RELEVANCE = 0.3
-MESSAGE_CHARS = 200
 MAX_CONSECUTIVE_FAILURES = (
     2  # then the search service is taken as unreachable and the other seeds are skipped
 )
-MAX_TITLE_CHARS = 300  # a result's title and body are cut to these lengths: junk cannot flood the phrases
-MAX_BODY_CHARS = 2000
 
 # a title's trailing " - YouTube" / " | Energy.gov": the separator, then a short name
 _SITE_SUFFIX = re.compile(r"\s+([-|\u2013\u2014\u00b7])\s+([^-|\u2013\u2014\u00b7]{1,40})$")
@@ -51,314 +50,9 @@ _KNOWN_SITES = frozenset(
 )
 _DOMAIN_LIKE = re.compile(r"\.[a-z]{2,6}$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.,!?;:|()\[\]\"\u2013\u2014\u00b7…]+|\s-\s")
-# markup in a result: scripts and styles with their content, comments, and tags ("a < b" is no tag)
-_HTML_JUNK = re.compile(
-    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|</?[a-z][^<>]{0,500}>", re.IGNORECASE | re.DOTALL
-)
-
-
-class SearchError(AveError):
-    """A search request failed or timed out."""
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One web search result."""
-
-    title: str
-    body: str
-    url: str
-
-
-class SearchClient(Protocol):
-    """A web search backend.
-
-    A client may also set `offers_suggestions = False`, so that asking it for suggestions is skipped, and
-    keep a list of `warnings` (one line each) that the research artifact records.
-    """
-
-    name: str
-
-    def text(self, query: str, max_results: int) -> list[SearchResult]: ...
-
-    def suggestions(self, query: str) -> list[str]: ...
-
-
-def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """`text` on one line, shortened to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def describe_error(exc: BaseException) -> str:
-    """An exception as one line; our own errors already read well, others get their type."""
-    if isinstance(exc, AveError):
-        return one_line(str(exc))
-    return one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-
-
-# --- the ddgs backend -------------------------------------------------------------------------
-
-
-def ddgs_available() -> bool:
-    """Whether the ddgs package can be imported."""
-    return importlib.util.find_spec("ddgs") is not None
-
-
-def _ddgs_factory(timeout_s: float) -> Any:
-    from ddgs import DDGS
-
-    return DDGS(timeout=timeout_s)  # type: ignore[arg-type]  # typed int, passed on as seconds to primp
-
-
-class DdgsClient:
-    """Text search through ddgs' metasearch (DuckDuckGo, Brave, Mojeek, ...); ddgs 9.16 has no suggestions.
-
-    `timeout_s` bounds each HTTP request. ddgs tries engines in batches, each waiting up to that timeout (4 s
-    for a 1 s timeout against a silent server), so the search is abandoned after `deadline_s` (default twice
-    the timeout) whatever ddgs does.
-    """
-
-    name = "ddgs"
-    offers_suggestions = False
-
-    def __init__(
-        self,
-        timeout_s: float = 10.0,
-        region: str = "us-en",
-        engines: str = "auto",
-        deadline_s: float | None = None,
-        factory: Callable[[float], Any] = _ddgs_factory,
-    ) -> None:
-        self.timeout_s = timeout_s
-        self.region = region
-        self.engines = engines
-        self.deadline_s = deadline_s if deadline_s is not None else 2 * timeout_s
-        self._factory = factory
-        self.warnings: list[str] = []
-
-    def text(self, query: str, max_results: int) -> list[SearchResult]:
-        """Up to `max_results` results for `query`; SearchError when the search fails or times out.
-
-        Rows that are no result (not a dict, no title or body) are dropped, and a warning says how many.
-        """
-        rows = self._within_deadline(query, lambda: self._search(query, max_results))
-        results = [r for r in (result_from_row(row) for row in rows[:max_results]) if r is not None]
-        dropped = min(len(rows), max_results) - len(results)
-        if dropped:
-            self.warnings.append(
-                f"ddgs search for {query!r}: {dropped} of {min(len(rows), max_results)} results "
-                "were unreadable and left out"
-            )
-        return results
-
-    def suggestions(self, query: str) -> list[str]:
-        """Always empty: ddgs 9.16 offers text, news, images, videos and books search, no suggestions."""
-        return []
-
-    def _search(self, query: str, max_results: int) -> Any:
-        from ddgs.exceptions import DDGSException
-
-        searcher = self._factory(self.timeout_s)
-        try:  # the answer is checked by the caller: it should be a list of dicts
-            return searcher.text(query, region=self.region, max_results=max_results, backend=self.engines)
-        except DDGSException as exc:
-            if str(exc) == "No results found.":  # every engine answered, none had a match: not a failure
-                return []
-            raise
-
-    def _within_deadline(self, query: str, search: Callable[[], Any]) -> list[Any]:
-        """Run `search` in a daemon thread so that a hung request cannot hold the stage past the deadline."""
-        try:
-            rows = call_within(search, self.deadline_s, "ave-ddgs")
-        except Late:
-            raise SearchError(
-                f"ddgs search for {query!r}: no answer within {self.deadline_s:g} s "
-                "— check the network or raise research.timeout_s"
-            ) from None
-        except Exception as exc:
-            raise SearchError(
-                f"ddgs search for {query!r} failed ({ddgs_detail(exc)}) "
-                "— check the network, or set research.backend: offline"
-            ) from exc
-        if not isinstance(rows, list):
-            raise SearchError(
-                f"ddgs search for {query!r} answered {type(rows).__name__}, not a list of results"
-            )
-        return rows
-
-
-def plain_text(value: Any, limit: int) -> str:
-    """A result field as plain text: markup and scripts removed, entities decoded, one line, at most
-    `limit` characters; anything but a string is no text."""
-    if not isinstance(value, str):
-        return ""
-    text = html.unescape(_HTML_JUNK.sub(" ", value))
-    return one_line(_HTML_JUNK.sub(" ", text), limit)  # again: entities can hide tags ("&lt;b&gt;")
-
-
-def result_from_row(row: Any) -> SearchResult | None:
-    """A ddgs row ({title, href, body}) as a SearchResult, or None when it holds neither title nor body."""
-    if not isinstance(row, dict):
-        return None
-    title = plain_text(row.get("title"), MAX_TITLE_CHARS)
-    body = plain_text(row.get("body"), MAX_BODY_CHARS)
-    if not title and not body:
-        return None
-    url = row.get("href") or row.get("url")
-    url = (
-        url.strip()
-        if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://"))
-        else ""
-    )
-    return SearchResult(title=title, body=body, url=url)
-
-
-def ddgs_detail(exc: BaseException) -> str:
-    """The gist of a ddgs error, whose text nests each layer's message ("... > Connection refused")."""
-    innermost = re.sub(r"['\"]\)+$", "", str(exc).rsplit(" > ", 1)[-1])  # the repr's closing "')"
-    return one_line(f"{type(exc).__name__}: {innermost}" if innermost else type(exc).__name__, 100)
-
-
-def _ddgs_client(config: ResearchConfig) -> SearchClient | None:
-    if not ddgs_available():
-        return None
-    return DdgsClient(timeout_s=config.timeout_s, region=config.region)
-
-
-def _no_client(config: ResearchConfig) -> SearchClient | None:
-    return None
-
-
-SEARCH_BACKENDS: dict[str, Callable[[ResearchConfig], SearchClient | None]] = {
-    "auto": _ddgs_client,
-    "ddgs": _ddgs_client,
-    "offline": _no_client,
-}
-
-
-def make_search_client(config: ResearchConfig) -> SearchClient | None:
-    """The search client `research.backend` asks for, or None when there is none (offline, ddgs missing)."""
-    return SEARCH_BACKENDS[config.backend](config)
-
-
-def _no_client_reason(config: ResearchConfig) -> str:
-    if config.backend == "offline":
-        return "research.backend is offline"
-    return "the ddgs package is not installed (pip install ddgs)"
-
-
-# --- cache and rate limit ---------------------------------------------------------------------
-
-
-def cache_key(backend: str, kind: str, query: str, region: str, max_results: int) -> str:
-    """The cache file name (without .json) of one search request."""
-    raw = json.dumps([backend, kind, query, region, max_results], ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-class CachedSearch:
-    """A SearchClient answering from an on-disk JSON cache while fresh, and spacing out real requests.
-
-    `ttl_hours` is how long an answer is reused; `rate_limit_s` the minimum seconds between two real requests
-    (cache hits do not count). `clock` (seconds since the epoch) and `sleep` are injectable for tests.
-    """
-
-    def __init__(
-        self,
-        client: SearchClient,
-        cache_dir: str | Path,
-        region: str = "us-en",
-        ttl_hours: float = 24.0,
-        rate_limit_s: float = 1.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.client = client
-        self.name = client.name
-        self.cache_dir = Path(cache_dir)
-        self.region = region
-        self.ttl_s = ttl_hours * 3600.0
-        self.rate_limit_s = rate_limit_s
-        self._clock = clock
-        self._sleep = sleep
-        self._last_request: float | None = None
-        self.hits = 0
-        self.requests = 0
-        self.warnings: list[str] = []
-
-    def text(self, query: str, max_results: int) -> list[SearchResult]:
-        """Results for `query`, from the cache when fresh."""
-        answer = self._answer("text", query, max_results, lambda: self.client.text(query, max_results))
-        return [_result_from(item) for item in answer if isinstance(item, dict)]
-
-    def suggestions(self, query: str) -> list[str]:
-        """Query suggestions for `query`, from the cache when fresh."""
-        if not getattr(self.client, "offers_suggestions", True):
-            return []  # no request, so nothing to cache or to wait for
-        return [str(s) for s in self._answer("suggestions", query, 0, lambda: self.client.suggestions(query))]
-
-    def _answer(self, kind: str, query: str, max_results: int, fetch: Callable[[], list[Any]]) -> list[Any]:
-        path = self.cache_dir / f"{cache_key(self.name, kind, query, self.region, max_results)}.json"
-        cached = self._read(path)
-        if cached is not None:
-            self.hits += 1
-            return cached
-        fetched = [asdict(item) if isinstance(item, SearchResult) else item for item in self._request(fetch)]
-        self._write(path, kind, query, max_results, fetched)
-        return fetched
-
-    def _request(self, fetch: Callable[[], list[Any]]) -> list[Any]:
-        if self._last_request is not None:
-            # clamped: a wall clock set back must not make us sleep for hours
-            wait = min(self.rate_limit_s, self._last_request + self.rate_limit_s - self._clock())
-            if wait > 0:
-                self._sleep(wait)
-        self.requests += 1
-        try:
-            return fetch()
-        finally:
-            self._last_request = self._clock()  # failures count too: the server saw them
-
-    def _read(self, path: Path) -> list[Any] | None:
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            fetched_at = float(entry["fetched_at"])
-            answer = entry["answer"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or damaged: fetch again and overwrite
-        if not isinstance(answer, list) or self._clock() - fetched_at > self.ttl_s:
-            return None
-        return answer
-
-    def _write(self, path: Path, kind: str, query: str, max_results: int, answer: list[Any]) -> None:
-        entry = {
-            "backend": self.name,
-            "kind": kind,
-            "query": query,
-            "region": self.region,
-            "max_results": max_results,
-            "fetched_at": self._clock(),
-            "answer": answer,
-        }
-        try:
-            # shared: the videos' research jobs share this cache, and may store the same query at once
-            write_json_atomic(path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n", shared=True)
-        except OSError as exc:  # the answer is still good; only the next run pays for it again
-            self.warnings.append(one_line(f"search cache {self.cache_dir} is not writable: {exc}"))
-
-
-def _result_from(item: dict[str, Any]) -> SearchResult:
-    return SearchResult(
-        title=str(item.get("title") or ""), body=str(item.get("body") or ""), url=str(item.get("url") or "")
-    )
 
 
 # --- text helpers -----------------------------------------------------------------------------
-
-
-def _is_content(word: str) -> bool:
-    return len(word) >= 3 and word.isalpha() and word not in stopwords()
 
 
 def phrase_key(phrase: str) -> tuple[str, ...]:
@@ -367,7 +61,7 @@ def phrase_key(phrase: str) -> tuple[str, ...]:
 
 
 def _content_stems(key: Iterable[str]) -> set[str]:
-    return {w for w in key if _is_content(w)}
+    return {w for w in key if is_content_word(w)}
 
 
 def _contains(long: tuple[str, ...], short: tuple[str, ...]) -> bool:
@@ -425,7 +119,7 @@ def candidate_phrases(text: str) -> Iterable[tuple[tuple[str, ...], str]]:
         # "energy-saving" reads as "energy saving", as it is also written
         words = [t for t in (token(w) for w in clause.replace("-", " ").split()) if t]
         for start, first in enumerate(words):
-            if not _is_content(first):
+            if not is_content_word(first):
                 continue
             yield from _phrases_from(words, start)
 
@@ -433,7 +127,7 @@ def candidate_phrases(text: str) -> Iterable[tuple[tuple[str, ...], str]]:
 def _phrases_from(words: Sequence[str], start: int) -> Iterable[tuple[tuple[str, ...], str]]:
     content, gap = 1, 0
     for end in range(start + 1, len(words)):
-        if not _is_content(words[end]):
+        if not is_content_word(words[end]):
             gap += 1
             if gap > MAX_GAP_WORDS:
                 return
@@ -529,7 +223,9 @@ def choose_seeds(terms: dict[tuple[str, ...], _Term], video_count: int, limit: i
 
 def transcript_vocabulary(transcripts: Sequence[Transcript]) -> set[str]:
     """Every content word said in the project, folded."""
-    return {fold_plural(w) for t in transcripts for w in (token(x) for x in t.text.split()) if _is_content(w)}
+    return {
+        fold_plural(w) for t in transcripts for w in (token(x) for x in t.text.split()) if is_content_word(w)
+    }
 
 
 def relevance(key: tuple[str, ...], concept_words: set[str], vocabulary: set[str]) -> float:
@@ -574,7 +270,7 @@ def run_searches(seeds: Sequence[str], client: SearchClient, max_results: int) -
                 if isinstance(exc, SearchError)
                 else f"search for {seed!r} failed: {describe_error(exc)}"
             )
-            found.failures.append(one_line(said))
+            found.failures.append(one_line(said, MESSAGE_CHARS))
             failed_in_a_row += 1
             continue
         found.succeeded += 1
@@ -636,21 +332,25 @@ def research_keywords(
     analyses: Sequence[Analysis],
     transcripts: Sequence[Transcript],
     config: ResearchConfig,
-    client: SearchClient | None,
+    search: Choice[SearchClient],
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Research:
-    """Keyword research for the project; on any failure, the transcripts' keywords, fallback recorded."""
+    """Keyword research for the project; without a search client, or on any failure, the transcripts'
+    keywords, with the fallback recorded when a search was wanted."""
     terms = transcript_terms(analyses)
     own = [
         Keyword(phrase=t.phrase, score=transcript_score(t, len(analyses)), source=TRANSCRIPT)
         for t in terms.values()
     ]
     seeds = choose_seeds(terms, len(analyses), config.max_queries)
-    reason = _why_not_search(config, client, seeds)
-    if reason is not None or client is None:
-        return _transcript_only(seeds, own, reason or _no_client_reason(config), [])
+    client = search.backend
+    if client is None:  # research.backend is offline, or the wanted client cannot run here
+        return _transcript_only(seeds, own, search.wanted, search.reason, [])
+    reason = _why_not_search(config, seeds)
+    if reason is not None:
+        return _transcript_only(seeds, own, client.name, reason, [])
     cached = CachedSearch(
         client, config.cache_dir, config.region, config.ttl_hours, config.rate_limit_s, clock, sleep
     )
@@ -660,15 +360,20 @@ def research_keywords(
     for line in warnings:
         logger.warning("research: %s", line)
     if found.succeeded == 0:
-        return _transcript_only(seeds, own, f"no search succeeded; {found.failures[0]}", warnings)
+        return _transcript_only(
+            seeds, own, client.name, f"no search succeeded; {found.failures[0]}", warnings
+        )
     if not found.results and not found.suggestions:  # answered, but nothing to learn from
         searches = f"{found.succeeded} search{'es' if found.succeeded != 1 else ''}"
-        return _transcript_only(seeds, own, f"{searches} answered with no usable result", warnings)
+        return _transcript_only(
+            seeds, own, client.name, f"{searches} answered with no usable result", warnings
+        )
     concept_words = set().union(*(_content_stems(k) for k in terms))
     vocabulary = transcript_vocabulary(transcripts)
     keywords, phrases = search_keywords(found, concept_words, vocabulary, client.name)
+    packages = SEARCH_BACKENDS.packages(client.name)
     return Research(
-        producer=make_producer("research", client.name, packages=("ddgs",), warnings=warnings),
+        producer=make_producer("research", client.name, packages=packages, warnings=warnings),
         seeds=seeds,
         keywords=merge_keywords(keywords, own),
         competitor_titles=competitor_titles(found.results),
@@ -676,10 +381,8 @@ def research_keywords(
     )
 
 
-def _why_not_search(config: ResearchConfig, client: SearchClient | None, seeds: Sequence[str]) -> str | None:
-    """Why no search is made, or None when it can be."""
-    if config.backend == "offline" or client is None:
-        return _no_client_reason(config)
+def _why_not_search(config: ResearchConfig, seeds: Sequence[str]) -> str | None:
+    """Why no search is made although a client is there, or None when it can be."""
     if config.max_queries == 0:
         return "research.max_queries is 0"
     if not seeds:
@@ -688,18 +391,16 @@ def _why_not_search(config: ResearchConfig, client: SearchClient | None, seeds: 
 
 
 def _transcript_only(
-    seeds: Sequence[str], own: Sequence[Keyword], reason: str, warnings: list[str]
+    seeds: Sequence[str], own: Sequence[Keyword], wanted: str | None, reason: str | None, warnings: list[str]
 ) -> Research:
-    """Research from the transcripts alone, with the fallback recorded and logged."""
-    reason = one_line(reason, 2 * MESSAGE_CHARS)
-    logger.warning("research: using the transcripts' keywords: %s", reason)
+    """Research from the transcripts alone; a fallback from `wanted` is recorded and logged when there is a
+    reason (research.backend offline has none)."""
+    fallback = None
+    if wanted is not None and reason is not None:
+        fallback = Fallback(wanted=wanted, used=TRANSCRIPT, reason=one_line(reason, 2 * MESSAGE_CHARS))
+        logger.warning("research: using the transcripts' keywords: %s", fallback.reason)
     return Research(
-        producer=make_producer(
-            "research",
-            TRANSCRIPT,
-            fallback=Fallback(wanted="ddgs", used=TRANSCRIPT, reason=reason),
-            warnings=warnings,
-        ),
+        producer=make_producer("research", TRANSCRIPT, fallback=fallback, warnings=warnings),
         seeds=list(seeds),
         keywords=_ranked(own),
         competitor_titles=[],

@@ -13,6 +13,7 @@ import yaml
 
 from .config import config_json_schema
 from .models import ARTIFACT_MODELS
+from .publish import write_text_atomic
 
 SCHEMA_HEADER = "# Generated from ave_core/config.py by `python -m ave_core.schemas`; do not edit by hand.\n"
 
@@ -37,10 +38,10 @@ def export(root: Path) -> list[Path]:
     docs = root / "docs" / "schemas"
     docs.mkdir(parents=True, exist_ok=True)
     for name, text in artifact_schemas().items():
-        (docs / name).write_text(text, encoding="utf-8")
+        write_text_atomic(docs / name, text)
         written.append(docs / name)
     config_schema = root / "config" / "schema.yaml"
-    config_schema.write_text(config_schema_text(), encoding="utf-8")
+    write_text_atomic(config_schema, config_schema_text())
     written.append(config_schema)
     return written
 

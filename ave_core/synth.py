@@ -16,11 +16,17 @@ import tempfile
 import wave
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ToolError
+from .models import Segment, Transcript, Word, make_producer
+from .publish import publishing, write_text_atomic
 from .tools import ffmpeg_binary, run_tool
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 SILENCE_LEVEL = 0.01  # |sample| below this counts as silence when trimming an utterance
@@ -208,8 +214,9 @@ def make_recording(
         if audio:
             args += ["-map", f"{shots}:a", "-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
         args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-g", str(fps * 2)]
-        args += ["-t", f"{duration:.4f}", "-movflags", "+faststart", str(target)]
-        run_tool(args, what=f"{target}: generating")
+        with publishing(target) as (partial,):
+            args += ["-t", f"{duration:.4f}", "-movflags", "+faststart", str(partial)]
+            run_tool(args, what=f"{target}: generating")
     truth = Truth(
         duration=duration,
         width=width,
@@ -218,6 +225,195 @@ def make_recording(
         utterances=utterances if audio else [],
         pauses=pauses if audio else [],
         shot_cuts=cuts,
+    )
+    write_text_atomic(target.with_suffix(".truth.json"), truth.to_json())
+    return truth
+
+
+# --- talks with a face to follow ------------------------------------------------------------------------
+
+
+@dataclass
+class FaceMove:
+    """A face crossing a shot in a straight line: its centre from x_from to x_to (shares of the frame's width)
+    at height y (share of its height); `size` is the face's height as a share of the frame's."""
+
+    x_from: float
+    x_to: float
+    y: float = 0.45
+    size: float = 0.45
+    speaks: bool = True
+
+
+@dataclass
+class FaceShot:
+    """A shot of a face talk: its share of the duration, a background colour, and the faces in it."""
+
+    share: float
+    background: tuple[int, int, int]
+    faces: list[FaceMove]
+
+
+@dataclass
+class FaceTruth(Truth):
+    """A face talk's truth: the Truth of its speech and shots, and every face's box at every frame."""
+
+    # per frame, per face: [x, y, w, h, speaks] in pixels (speaks 1 or 0)
+    faces: list[list[list[int]]] = field(default_factory=list)
+
+
+def drawn_face(height: int, mouth_open: float = 0.0) -> Image.Image:
+    """A cartoon face (PIL RGB image) `height` pixels high that OpenCV's frontal Haar cascade finds: skin,
+    hair, brows, eyes, nose and a mouth opened by `mouth_open` (0-1)."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    width = max(8, round(height * 0.8))
+    image = Image.new("RGB", (width, height), (40, 60, 90))
+    draw = ImageDraw.Draw(image)
+    w, h = width, height
+    draw.ellipse([w * 0.1, h * 0.05, w * 0.9, h * 0.95], fill=(225, 180, 150))
+    draw.chord([w * 0.1, 0, w * 0.9, h * 0.5], 180, 360, fill=(60, 40, 30))
+    for cx in (0.33, 0.67):
+        draw.rectangle([w * (cx - 0.12), h * 0.33, w * (cx + 0.12), h * 0.36], fill=(50, 35, 25))
+        draw.ellipse([w * (cx - 0.09), h * 0.39, w * (cx + 0.09), h * 0.47], fill=(255, 255, 255))
+        draw.ellipse([w * (cx - 0.045), h * 0.40, w * (cx + 0.045), h * 0.46], fill=(30, 20, 20))
+    draw.polygon([(w * 0.5, h * 0.45), (w * 0.44, h * 0.62), (w * 0.56, h * 0.62)], fill=(200, 150, 125))
+    opening = h * (0.02 + 0.1 * mouth_open)
+    draw.ellipse([w * 0.36, h * 0.72 - opening / 2, w * 0.64, h * 0.72 + opening / 2], fill=(120, 40, 40))
+    return image.filter(ImageFilter.GaussianBlur(max(0.5, height / 100)))
+
+
+MOUTH_STEPS = 6  # mouth openings drawn (0 .. 1)
+
+
+def _speech_level(samples: np.ndarray, times: np.ndarray, window_s: float) -> np.ndarray:
+    """Speech loudness (0-1) around each time: RMS over `window_s`, over the loudest stretch's."""
+    half = max(1, int(window_s * SAMPLE_RATE / 2))
+    levels = np.array(
+        [
+            float(
+                np.sqrt(
+                    np.mean(samples[max(0, int(t * SAMPLE_RATE) - half) : int(t * SAMPLE_RATE) + half] ** 2)
+                )
+            )
+            if int(t * SAMPLE_RATE) - half < samples.size
+            else 0.0
+            for t in times
+        ]
+    )
+    return levels / (levels.max() or 1.0)
+
+
+def make_face_talk(
+    output: str | Path,
+    script: list[tuple[str, float]] | None = None,
+    *,
+    shots: list[FaceShot] | None = None,
+    width: int = 640,
+    height: int = 360,
+    fps: int = 25,
+    picture: str | Path | None = None,
+    audio: bool = True,
+    crf: int = 26,
+) -> FaceTruth:
+    """A talk over pictures of faces that move as `shots` say (one face crossing from left to right by
+    default), each speaking face's mouth opening with the speech; `picture` (a photo of a face) replaces the
+    drawn face. Writes `output` and its truth, with every face's box at every frame, to OUTPUT.truth.json."""
+    from PIL import Image
+
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    samples, utterances, pauses = build_speech(script or DEMO_SCRIPT)
+    duration = round(samples.size / SAMPLE_RATE, 4)
+    shots = shots or [FaceShot(1.0, (70, 90, 80), [FaceMove(0.2, 0.8)])]
+    total = sum(s.share for s in shots)
+    frames = int(duration * fps)
+    bounds = [0]
+    for shot in shots:
+        bounds.append(min(frames, bounds[-1] + round(shot.share / total * frames)))
+    bounds[-1] = frames
+    photo = Image.open(picture).convert("RGB") if picture else None
+    level = _speech_level(samples, np.arange(frames) / fps, 2 / fps) if audio else np.zeros(frames)
+    faces_truth: list[list[list[int]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        with wave.open(str(wav), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(SAMPLE_RATE)
+            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        args: list[str] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo"]
+        args += ["-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
+        if audio:
+            args += [
+                "-i",
+                str(wav),
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "96k",
+                "-ar",
+                "48000",
+            ]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
+        args += ["-g", str(fps * 2), "-t", f"{duration:.4f}", "-movflags", "+faststart", str(target)]
+        drawn: dict[tuple[int, int], Image.Image] = {}
+        with subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as encoder:
+            assert encoder.stdin is not None
+            for number, shot in enumerate(shots):
+                first, end = bounds[number], bounds[number + 1]
+                backdrop = Image.new("RGB", (width, height), shot.background)
+                shade = tuple(max(0, c - 30) for c in shot.background)
+                backdrop.paste(shade, (0, int(height * 0.7), width, height))  # a desk
+                backdrop.paste(
+                    tuple(min(255, c + 40) for c in shot.background),
+                    (int(width * 0.05), int(height * 0.1), int(width * 0.2), int(height * 0.45)),
+                )  # a window
+                for k in range(first, end):
+                    frame = backdrop.copy()
+                    progress = (k - first) / max(1, end - first - 1)
+                    boxes = []
+                    for face in shot.faces:
+                        face_h = max(8, round(face.size * height))
+                        mouth = round(level[k] * (MOUTH_STEPS - 1)) if face.speaks else 0
+                        if photo is not None:
+                            key = (face_h, -1)
+                            if key not in drawn:
+                                drawn[key] = photo.resize(
+                                    (max(8, round(face_h * photo.width / photo.height)), face_h)
+                                )
+                        else:
+                            key = (face_h, mouth)
+                            if key not in drawn:
+                                drawn[key] = drawn_face(face_h, mouth / (MOUTH_STEPS - 1))
+                        image = drawn[key]
+                        cx = (face.x_from + (face.x_to - face.x_from) * progress) * width
+                        x = round(cx - image.width / 2)
+                        y = round(face.y * height - image.height / 2)
+                        frame.paste(image, (x, y))
+                        boxes.append([x, y, image.width, image.height, int(face.speaks)])
+                    faces_truth.append(boxes)
+                    encoder.stdin.write(frame.tobytes())
+            encoder.stdin.close()
+            encoder.wait()
+            if encoder.returncode != 0:
+                assert encoder.stderr is not None
+                raise ToolError(
+                    f"{target}: generating: ffmpeg failed: {encoder.stderr.read().decode()[-300:]}"
+                )
+    truth = FaceTruth(
+        duration=duration,
+        width=width,
+        height=height,
+        fps=fps,
+        utterances=utterances if audio else [],
+        pauses=pauses if audio else [],
+        shot_cuts=[round(b / fps, 4) for b in bounds[1:-1]],
+        faces=faces_truth,
     )
     target.with_suffix(".truth.json").write_text(truth.to_json(), encoding="utf-8")
     return truth
@@ -231,6 +427,39 @@ def _marker_filter(utterances: list[Utterance], fps: int) -> str:
     return (
         f"drawbox=x={x}:y={y}:w={w // 2}:h={h}:color=white:t=fill:enable='{enable}',"
         f"drawbox=x={x + w // 2}:y={y}:w={w // 2}:h={h}:color=black:t=fill:enable='{enable}'"
+    )
+
+
+def truth_transcript(truth: Truth) -> Transcript:
+    """The transcript a perfect recogniser would write for a generated talk: its words, each utterance's time
+    shared among them by their letters, fillers marked."""
+    words, segments = [], []
+    for utterance in truth.utterances:
+        parts = utterance.text.split()
+        letters = [len(p) + 1 for p in parts]
+        step = (utterance.end - utterance.start) / sum(letters)
+        cursor = utterance.start
+        for part, count in zip(parts, letters, strict=True):
+            end = cursor + count * step
+            words.append(
+                Word(
+                    word=part,
+                    start=round(cursor, 3),
+                    end=round(end, 3),
+                    probability=1.0,
+                    is_filler=utterance.is_filler,
+                )
+            )
+            cursor = end
+        segments.append(Segment(start=utterance.start, end=utterance.end, text=utterance.text))
+    return Transcript(
+        producer=make_producer("transcribe", "truth"),
+        language="en",
+        text=" ".join(u.text for u in truth.utterances),
+        segments=segments,
+        words=words,
+        backend="sidecar",
+        model="synthetic truth",
     )
 
 

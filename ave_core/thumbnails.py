@@ -5,8 +5,8 @@ checked as a phone shows it in a list (168x94): the WCAG contrast between the te
 behind the text, and the height of a capital letter in pixels. One that fails is laid out again with wider,
 larger text and then with a band behind the text, until it passes.
 
-Backgrounds come from a `BackgroundGenerator`: the real frame by default (procedural), or an image model
-(Imagen, or a Gemini image model) through google-genai; a failed generator falls back to the frame, recorded.
+Backgrounds come from backgrounds.py: the real frame by default (procedural), or an image model (Imagen, or
+a Gemini image model) through google-genai; a failed generator falls back to the frame, recorded.
 """
 
 from __future__ import annotations
@@ -20,13 +20,20 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-from .errors import AveError
-from .llm import DeadlineClient, api_key_from_env, describe_failure, scrub
+from .backends import Choice
+from .backgrounds import (
+    BACKGROUNDS,
+    PROCEDURAL,
+    BackgroundError,
+    BackgroundGenerator,
+    BackgroundRequest,
+    FrameBackground,
+)
 from .models import (
     Fallback,
     MediaInfo,
@@ -35,12 +42,14 @@ from .models import (
     Thumbnail,
     ThumbnailConcept,
     Thumbnails,
-    atomic_writer,
     make_producer,
 )
+from .publish import atomic_writer
+from .text import shorten
 from .tools import ffmpeg_binary, tool_version
 
 log = logging.getLogger("ave.thumbnails")
+FRAMES: Choice[BackgroundGenerator] = Choice(None)  # no generator chosen: the video's frames
 
 Strategy = Literal["emotional", "curiosity", "authority"]
 STRATEGIES: tuple[Strategy, ...] = ("emotional", "curiosity", "authority")
@@ -56,6 +65,7 @@ LINE_SPACING = 1.08  # line pitch as a multiple of the font size
 MARGIN = 0.05  # space left at the thumbnail's edges, as a share of its width
 FACE_WINDOW_S = 1.0  # a face sample this close to the frame's time steers the crop
 MIN_FRAME_GAP_S = 1.0  # two thumbnails should not show frames closer than this
+MAX_HOOK_CHARS = 48  # a hook short enough for two large lines
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",  # Debian, Ubuntu
     "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf",  # Fedora
@@ -64,12 +74,6 @@ FONT_CANDIDATES = (
     "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
     "C:/Windows/Fonts/arialbd.ttf",
 )
-DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
-IMAGE_RETRY_MAX_WAIT_S = 4.0  # the longest the SDK waits between two attempts at one image
-
-
-class BackgroundError(AveError):
-    """A background generator failed; the message is one line and never holds an API key."""
 
 
 @dataclass(frozen=True)
@@ -128,192 +132,18 @@ class Legibility:
         }
 
 
-# --- backgrounds ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BackgroundRequest:
-    """What a generator knows about the thumbnail it makes a background for."""
-
-    strategy: Strategy
-    hook: str
-    topic: str = ""  # the video's main keywords
-    frame: Image.Image | None = None  # the chosen real frame, already cropped to width x height
-    width: int = 1280
-    height: int = 720
-
-
-class BackgroundGenerator(Protocol):
-    """Makes the picture behind a thumbnail's text; raises BackgroundError when it cannot."""
-
-    name: str
-
-    def generate(self, request: BackgroundRequest) -> Image.Image:
-        """An RGB image; it is cropped to the thumbnail's size, graded and lettered afterwards."""
-        ...
-
-
-class FrameBackground:
-    """The procedural background: the real frame itself (or a plain gradient when no frame decodes)."""
-
-    name = "procedural"
-
-    def generate(self, request: BackgroundRequest) -> Image.Image:
-        if request.frame is not None:
-            return request.frame
-        return gradient(request.width, request.height, LOOKS[request.strategy].band_rgb)
-
-
-MOODS = {
-    "emotional": "warm, vivid, expressive, golden light, a strong human moment",
-    "curiosity": "moody, mysterious, dark edges, one intriguing subject in focus",
-    "authority": "clean, bright, professional, cool colours, orderly studio look",
-}
-
-
-def image_prompt(request: BackgroundRequest) -> str:
-    """The prompt an image model gets: topic and mood; the hook is drawn by us, so no text is asked for."""
-    topic = request.topic or request.hook
-    return (
-        f"A 16:9 photographic YouTube thumbnail background about {topic}. Mood: {MOODS[request.strategy]}. "
-        "Keep the left third calm and uncluttered for a headline. "
-        "No text, no letters, no logos, no watermark."
-    )
-
-
-class ImagenBackground:
-    """Backgrounds from an image model through google-genai.
-
-    `model` names an Imagen model (`imagen-*`, asked through `client.models.generate_images`; google-genai
-    3.x serves that only on Vertex AI) or a Gemini image model (`gemini-*-image*`, asked through
-    `generate_content` with image output, which works with a Gemini API key). The key comes from
-    `api_key_from_env()` only. `attempts` is the tries per image and `timeout_s` the seconds each network
-    read of a try may wait; whatever the server does, an image is abandoned after `attempts` x `timeout_s`
-    plus the waits between tries (at most IMAGE_RETRY_MAX_WAIT_S each).
-    """
-
-    name = "imagen"
-
-    def __init__(
-        self,
-        api_key: str,
-        model: str = DEFAULT_IMAGE_MODEL,
-        *,
-        base_url: str | None = None,
-        timeout_s: float = 60.0,
-        attempts: int = 2,
-        client: Any = None,
-    ) -> None:
-        if not api_key or not api_key.strip():
-            raise BackgroundError("image model: no API key — set GEMINI_API_KEY or GOOGLE_API_KEY")
-        self.model = model
-        self._api_key = api_key.strip()
-        attempts = max(1, attempts)
-        deadline_s = attempts * timeout_s + (attempts - 1) * IMAGE_RETRY_MAX_WAIT_S
-        self._requests = DeadlineClient(
-            functools.partial(self._make_client, base_url, timeout_s, attempts),
-            deadline_s,
-            client=client,
-            name="ave-imagen",
-        )
-
-    def _make_client(self, base_url: str | None, timeout_s: float, attempts: int) -> Any:
-        try:
-            from google import genai
-            from google.genai import types
-        except ImportError as exc:
-            raise BackgroundError(
-                "image model: google-genai is not installed — pip install google-genai, "
-                "or use the procedural thumbnails"
-            ) from exc
-        http_options = types.HttpOptions(
-            base_url=base_url or None,
-            timeout=max(1, round(timeout_s * 1000)),  # milliseconds
-            retry_options=types.HttpRetryOptions(attempts=attempts, max_delay=IMAGE_RETRY_MAX_WAIT_S),
-        )
-        try:
-            return genai.Client(api_key=self._api_key, vertexai=False, http_options=http_options)
-        except Exception as exc:
-            raise BackgroundError(
-                f"image model: cannot create the client: {scrub(str(exc), self._api_key)}"
-            ) from None
-
-    def generate(self, request: BackgroundRequest) -> Image.Image:
-        prompt = image_prompt(request)
-        try:
-            if self.model.startswith("imagen"):
-                data = self._imagen(prompt)
-            else:
-                data = self._gemini_image(prompt)
-        except BackgroundError:
-            raise
-        except Exception as exc:
-            raise BackgroundError(f"{self.model}: {describe_failure(exc, self._api_key)}") from None
-        try:
-            with Image.open(io.BytesIO(data)) as opened:
-                return opened.convert("RGB")
-        except (OSError, ValueError) as exc:
-            raise BackgroundError(
-                f"{self.model}: the answer is not an image ({type(exc).__name__})"
-            ) from None
-
-    def _imagen(self, prompt: str) -> bytes:
-        from google.genai import types
-
-        config = types.GenerateImagesConfig(number_of_images=1, aspect_ratio="16:9")
-        try:
-            response = self._requests.call(
-                lambda client: client.models.generate_images(model=self.model, prompt=prompt, config=config)
-            )
-        except ValueError as exc:
-            if "only supported" not in str(exc):
-                raise
-            raise BackgroundError(
-                f"{self.model}: this google-genai serves Imagen only on Vertex AI, not with an API key "
-                f"— use a Gemini image model such as {DEFAULT_IMAGE_MODEL}"
-            ) from None
-        images = response.generated_images or []
-        if not images or images[0].image is None or not images[0].image.image_bytes:
-            reason = images[0].rai_filtered_reason if images else None
-            raise BackgroundError(f"{self.model}: no image returned" + (f" ({reason})" if reason else ""))
-        return bytes(images[0].image.image_bytes)
-
-    def _gemini_image(self, prompt: str) -> bytes:
-        from google.genai import types
-
-        config = types.GenerateContentConfig(
-            response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(aspect_ratio="16:9"),
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-        )
-        response = self._requests.call(
-            lambda client: client.models.generate_content(model=self.model, contents=prompt, config=config)
-        )
-        for candidate in response.candidates or []:
-            parts = candidate.content.parts if candidate.content is not None else None
-            for part in parts or []:
-                if part.inline_data is not None and part.inline_data.data:
-                    return bytes(part.inline_data.data)
-        finish = response.candidates[0].finish_reason if response.candidates else None
-        raise BackgroundError(f"{self.model}: no image in the answer (finish reason {finish})")
-
-
-def make_background(
-    backend: str, *, model: str = DEFAULT_IMAGE_MODEL, base_url: str | None = None, timeout_s: float = 60.0
-) -> tuple[BackgroundGenerator | None, str | None]:
-    """The configured generator, or None (procedural) with the reason when an image model was wanted."""
-    if backend == "procedural":
-        return None, None
-    key = api_key_from_env()
-    if key is None:
-        return None, "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
-    try:
-        return ImagenBackground(key, model, base_url=base_url, timeout_s=timeout_s), None
-    except BackgroundError as exc:
-        return None, str(exc)
-
-
 # --- frames ---------------------------------------------------------------------------------
+
+
+def load_cover(path: str | os.PathLike[str] | None) -> Image.Image | None:
+    """A podcast's cover image as RGB, or None when there is none or it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as opened:
+            return opened.convert("RGB")
+    except (OSError, ValueError):
+        return None
 
 
 def extract_frame(video_path: str | os.PathLike[str], time_s: float) -> Image.Image | None:
@@ -397,13 +227,6 @@ def fill_frame(
     left = round(min(max(0.0, focus[0] * scaled_w - width / 2), scaled_w - width))
     top = round(min(max(0.0, focus[1] * scaled_h - height / 2), scaled_h - height))
     return scaled.crop((left, top, left + width, top + height))
-
-
-def gradient(width: int, height: int, rgb: tuple[int, int, int]) -> Image.Image:
-    """A vertical gradient from `rgb` to near black: the background when no frame can be decoded."""
-    ramp = np.linspace(1.0, 0.25, height, dtype=np.float32)[:, None, None]
-    pixels = np.broadcast_to(np.array(rgb, dtype=np.float32) * ramp, (height, width, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
 # --- grading --------------------------------------------------------------------------------
@@ -662,19 +485,6 @@ def letter_legibly(
             return image, dataclasses.replace(check, attempts=attempts)
 
 
-def shorten_hook(hook: str, max_chars: int = 48) -> str:
-    """A hook short enough for two large lines: whole words, with an ellipsis when words were dropped."""
-    clean = " ".join(hook.split())
-    if len(clean) <= max_chars:
-        return clean
-    words, kept = clean.split(), ""
-    for word in words:
-        if len(f"{kept} {word}".strip()) > max_chars - 1:
-            break
-        kept = f"{kept} {word}".strip()
-    return f"{kept or clean[: max_chars - 1]}…"
-
-
 # --- the stage ------------------------------------------------------------------------------
 
 
@@ -686,14 +496,15 @@ def render_thumbnails(
     out_dir: Path,
     width: int = 1280,
     height: int = 720,
-    background: BackgroundGenerator | None = None,
+    background: Choice[BackgroundGenerator] = FRAMES,
     *,
-    unavailable: str | None = None,
     font_path: str | None = None,
     preview_size: tuple[int, int] = PREVIEW_SIZE,
+    cover: str | os.PathLike[str] | None = None,
 ) -> tuple[Thumbnails, dict[str, Legibility]]:
     """thumbnails.json's content and the legibility figures of each thumbnail, with the PNGs written to
-    `out_dir` as thumb-<strategy>.png. `unavailable` is why a wanted image model is not given."""
+    `out_dir` as thumb-<strategy>.png. Backgrounds come from the `background` chosen, else the frames; a
+    recording without picture (a podcast) uses its `cover` image (input/NAME.jpg|png), else a plain one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     font = find_font(font_path)
@@ -703,22 +514,33 @@ def render_thumbnails(
     warnings: list[str] = []
 
     requests: dict[Strategy, BackgroundRequest] = {}
+    cover_image = load_cover(cover) if media.video is None else None
+    if media.video is None:
+        warnings.append(
+            f"audio only: the thumbnails use the cover image {Path(cover or '').name}"
+            if cover_image is not None
+            else "audio only and no cover image (input/NAME.jpg or .png): a plain background is used"
+        )
     for strategy, concept in concepts.items():
-        frame = extract_frame(video_path, times[strategy])
-        if frame is None:  # e.g. a damaged stretch: whatever the start of the video shows
-            frame = extract_frame(video_path, 0.0)
-        if frame is None:
+        if media.video is None:
+            frame = cover_image
+        else:
+            frame = extract_frame(video_path, times[strategy])
+            if frame is None:  # e.g. a damaged stretch: whatever the start of the video shows
+                frame = extract_frame(video_path, 0.0)
+        if frame is None and media.video is not None:
             warnings.append(
                 f"{strategy}: no frame decodes at {times[strategy]:.2f} s; a plain background is used"
             )
         focus = crop_focus(scenes, times[strategy])
         filled = fill_frame(frame, width, height, focus) if frame is not None else None
-        hook = shorten_hook(concept.hook)
-        requests[strategy] = BackgroundRequest(strategy, hook, topic, filled, width, height)
+        hook = shorten(concept.hook, MAX_HOOK_CHARS)
+        plain = LOOKS[strategy].band_rgb
+        requests[strategy] = BackgroundRequest(strategy, hook, topic, filled, width, height, plain)
 
-    backgrounds, backend, fallback = _backgrounds(requests, background, width, height)
-    if fallback is None and background is None and unavailable:
-        fallback = Fallback(wanted="imagen", used="procedural", reason=unavailable)
+    backgrounds, generated_by, fallback = _backgrounds(requests, background.backend, width, height)
+    fallback = fallback or background.fallback(used=PROCEDURAL)
+    backend = generated_by.name if generated_by is not None else PROCEDURAL
 
     thumbnails: list[Thumbnail] = []
     figures: dict[str, Legibility] = {}
@@ -743,16 +565,15 @@ def render_thumbnails(
                 hook=request.hook,
                 width=width,
                 height=height,
-                frame_time=times[strategy] if backend == "procedural" else None,
+                frame_time=times[strategy] if generated_by is None else None,  # a generated picture has none
             )
         )
         log.info("%s: %s", path.name, check.as_dict())
 
-    packages = ("Pillow", "numpy", "google-genai") if backend != "procedural" else ("Pillow", "numpy")
     producer = make_producer(
         "thumbnails",
         backend,
-        packages=packages,
+        packages=("Pillow", "numpy", *BACKGROUNDS.packages(backend)),
         extra_versions={"ffmpeg": tool_version(ffmpeg_binary())},
         fallback=fallback,
         warnings=warnings,
@@ -768,16 +589,15 @@ def make_thumbnails(
     out_dir: Path,
     width: int = 1280,
     height: int = 720,
-    background: BackgroundGenerator | None = None,
+    background: Choice[BackgroundGenerator] = FRAMES,
     *,
-    unavailable: str | None = None,
     font_path: str | None = None,
+    cover: str | os.PathLike[str] | None = None,
 ) -> Thumbnails:
     """thumbnails.json's content, with one PNG per strategy written to `out_dir`."""
     thumbnails, _ = render_thumbnails(
-        video_path, media, plan, scenes, out_dir, width, height, background,
-        unavailable=unavailable, font_path=font_path,
-    )  # fmt: skip
+        video_path, media, plan, scenes, out_dir, width, height, background, font_path=font_path, cover=cover
+    )
     return thumbnails
 
 
@@ -786,26 +606,27 @@ def _backgrounds(
     generator: BackgroundGenerator | None,
     width: int,
     height: int,
-) -> tuple[dict[Strategy, Image.Image], str, Fallback | None]:
-    """A background per strategy from `generator`, or all from the frames when it fails once."""
+) -> tuple[dict[Strategy, Image.Image], BackgroundGenerator | None, Fallback | None]:
+    """A background per strategy from `generator`, or all from the frames (None) when there is none or it
+    fails once, with the fallback then."""
     procedural = FrameBackground()
-    if generator is not None and generator.name != procedural.name:
-        try:
-            made = {
-                s: fill_frame(generator.generate(r).convert("RGB"), width, height, (0.5, 0.5))
-                for s, r in requests.items()
-            }
-            return made, generator.name, None
-        except Exception as exc:  # any failure of an optional generator means: use the frames
-            reason = str(exc) if isinstance(exc, BackgroundError) else f"{type(exc).__name__}: {exc}"
-            reason = " ".join(reason.split())[:200]
-            log.warning("%s failed (%s); using the video's frames", generator.name, reason)
-            fallback = Fallback(wanted=generator.name, used=procedural.name, reason=reason)
-            return {s: procedural.generate(r) for s, r in requests.items()}, procedural.name, fallback
-    return {s: procedural.generate(r) for s, r in requests.items()}, procedural.name, None
+    if generator is None:
+        return {s: procedural.generate(r) for s, r in requests.items()}, None, None
+    try:
+        made = {
+            s: fill_frame(generator.generate(r).convert("RGB"), width, height, (0.5, 0.5))
+            for s, r in requests.items()
+        }
+        return made, generator, None
+    except Exception as exc:  # any failure of an optional generator means: use the frames
+        reason = str(exc) if isinstance(exc, BackgroundError) else f"{type(exc).__name__}: {exc}"
+        reason = " ".join(reason.split())[:200]
+        log.warning("%s failed (%s); using the video's frames", generator.name, reason)
+        fallback = Fallback(wanted=generator.name, used=procedural.name, reason=reason)
+        return {s: procedural.generate(r) for s, r in requests.items()}, None, fallback
 
 
 def save_png(image: Image.Image, path: Path) -> None:
-    """Write a PNG through a hidden file beside it and a rename (models.atomic_writer)."""
+    """Publish a PNG (publish.atomic_writer)."""
     with atomic_writer(path, binary=True) as handle:
         image.save(handle, format="PNG", compress_level=4)

@@ -22,9 +22,11 @@ reads a `SourceAudio` reads it alike.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import subprocess
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ import numpy as np
 
 from .errors import InputError, ToolError
 from .models import MediaInfo, TimeBase, TimeShift
+from .publish import publishing
 from .tools import ffmpeg_binary, run_tool
 
 SOURCE_AUDIO_RATE = 48000  # the full-band WAV, and the render's rate
@@ -228,48 +231,36 @@ def decode_source_audio(
     stereo) and a 16 kHz mono WAV, both covering exactly 0 .. end_s. A video without sound gets two empty
     WAVs (a `SourceAudio` reads silence from them)."""
     full, speech = Path(full_wav), Path(speech_wav)
-    for target in (full, speech):
-        target.parent.mkdir(parents=True, exist_ok=True)
-    partials = [_partial(full), _partial(speech)]
     stream = media.main_audio()
-    try:
+    with publishing(full, speech) as (full_partial, speech_partial):
         if stream is None:
-            _write_empty_wav(partials[0], SOURCE_AUDIO_RATE, 1)
-            _write_empty_wav(partials[1], SPEECH_RATE, 1)
-        else:
-            time_base = media.time_base
-            end_s = time_base.end_s if time_base else media.duration_s
-            tolerance = time_base.tolerance_s if time_base else TOLERANCE_S
-            layout = "mono" if stream.channels == 1 else "stereo"
-            full_n, speech_n = round(end_s * SOURCE_AUDIO_RATE), round(end_s * SPEECH_RATE)
-            graph = (
-                f"[0:{stream.index}]{timestamp_filter(SOURCE_AUDIO_RATE, tolerance)},"
-                f"aformat=sample_fmts=s16:channel_layouts={layout},"
-                f"apad=whole_len={full_n},atrim=end_sample={full_n},asplit=2[full][s];"
-                f"[s]aformat=channel_layouts=mono,aresample={SPEECH_RATE},aformat=sample_fmts=s16,"
-                f"apad=whole_len={speech_n},atrim=end_sample={speech_n}[speech]"
-            )
-            args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source)]
-            args += ["-filter_complex", graph, "-fflags", "+bitexact"]
-            args += ["-map", "[full]", "-c:a", "pcm_s16le", "-rf64", "auto", "-f", "wav", str(partials[0])]
-            args += ["-map", "[speech]", "-c:a", "pcm_s16le", "-f", "wav", str(partials[1])]
-            try:
-                run_tool(args, what=f"{source}: decoding audio", writes=full)
-            except ToolError as exc:
-                raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
-    except BaseException:  # a damaged track, a full disk: no partial WAV stays behind
-        for partial in partials:
-            partial.unlink(missing_ok=True)
-        raise
-    os.replace(partials[0], full)
-    os.replace(partials[1], speech)
+            write_empty_wav(full_partial, SOURCE_AUDIO_RATE, 1)
+            write_empty_wav(speech_partial, SPEECH_RATE, 1)
+            return
+        time_base = media.time_base
+        end_s = time_base.end_s if time_base else media.duration_s
+        tolerance = time_base.tolerance_s if time_base else TOLERANCE_S
+        layout = "mono" if stream.channels == 1 else "stereo"
+        full_n, speech_n = round(end_s * SOURCE_AUDIO_RATE), round(end_s * SPEECH_RATE)
+        graph = (
+            f"[0:{stream.index}]{timestamp_filter(SOURCE_AUDIO_RATE, tolerance)},"
+            f"aformat=sample_fmts=s16:channel_layouts={layout},"
+            f"apad=whole_len={full_n},atrim=end_sample={full_n},asplit=2[full][s];"
+            f"[s]aformat=channel_layouts=mono,aresample={SPEECH_RATE},aformat=sample_fmts=s16,"
+            f"apad=whole_len={speech_n},atrim=end_sample={speech_n}[speech]"
+        )
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source)]
+        args += ["-filter_complex", graph, "-fflags", "+bitexact"]
+        args += ["-map", "[full]", "-c:a", "pcm_s16le", "-rf64", "auto", "-f", "wav", str(full_partial)]
+        args += ["-map", "[speech]", "-c:a", "pcm_s16le", "-f", "wav", str(speech_partial)]
+        try:
+            run_tool(args, what=f"{source}: decoding audio", writes=full)
+        except ToolError as exc:
+            raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
 
 
-def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.part{path.suffix}")
-
-
-def _write_empty_wav(path: Path, rate: int, channels: int) -> None:
+def write_empty_wav(path: Path, rate: int, channels: int) -> None:
+    """A 16-bit PCM WAV with no samples: the sound of a recording that has none."""
     block = 2 * channels
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, 16)
     path.write_bytes(
@@ -354,6 +345,22 @@ class SourceAudio:
         if wanted == 1:
             return out.mean(axis=1, keepdims=True)
         return np.repeat(out[:, :1], wanted, axis=1) if self.channels == 1 else out[:, :wanted]
+
+
+@contextlib.contextmanager
+def opened_sound(path: str | Path) -> Iterator[SourceAudio]:
+    """A sound on the source's time base, read sample-exactly: a WAV as it is; any other file (the studio
+    sound's FLAC) decoded first, sample for sample, to a WAV in a hidden folder beside it, removed after."""
+    sound = Path(path)
+    if sound.suffix.lower() == ".wav":
+        yield SourceAudio.open(sound)
+        return
+    with tempfile.TemporaryDirectory(dir=sound.parent, prefix=f".{sound.stem}.") as scratch:
+        wav = Path(scratch) / f"{sound.stem}.wav"
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(sound), "-map", "0:a:0"]
+        args += ["-c:a", "pcm_s16le", "-rf64", "auto", "-f", "wav", str(wav)]
+        run_tool(args, what=f"{sound}: decoding it", writes=wav)
+        yield SourceAudio.open(wav)
 
 
 def edit_audio_blocks(

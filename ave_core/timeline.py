@@ -6,7 +6,6 @@ long as the edited video to within half a frame. Markers sit on the clips, where
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import Any
 
 import opentimelineio as otio
 
-from .models import Cut, Decision, MediaInfo, Plan, VideoStream, write_json_atomic
+from .models import Cut, Decision, MediaInfo, Plan, VideoStream
+from .publish import write_text_atomic
 from .timemap import EditMap, output_fps
 
 CUT_COLOR = otio.schema.MarkerColor.RED
@@ -71,17 +71,21 @@ def build_timeline(plan: Plan, media: MediaInfo, source_path: str, name: str) ->
     }
     if media.video is not None:
         timeline.metadata["fcp_xml"] = _fcp_sequence_format(media.video)
-    video = otio.schema.Track(name="Video", kind=otio.schema.TrackKind.Video)
     placed = []
-    for source_in, duration, record_in in frames:
-        clip = _clip(url, source_frames, source_in, duration, rate)
-        video.append(clip)
-        placed.append(_Placed(clip, record_in))
-    timeline.tracks.append(video)
+    if media.video is not None:  # a podcast has a sound track only
+        video = otio.schema.Track(name="Video", kind=otio.schema.TrackKind.Video)
+        for source_in, duration, record_in in frames:
+            clip = _clip(url, source_frames, source_in, duration, rate)
+            video.append(clip)
+            placed.append(_Placed(clip, record_in))
+        timeline.tracks.append(video)
     if media.has_audio:
         audio = otio.schema.Track(name="Audio", kind=otio.schema.TrackKind.Audio)
-        for source_in, duration, _ in frames:
-            audio.append(_clip(url, source_frames, source_in, duration, rate))
+        for source_in, duration, record_in in frames:
+            clip = _clip(url, source_frames, source_in, duration, rate)
+            audio.append(clip)
+            if media.video is None:  # the cut markers go on the sound
+                placed.append(_Placed(clip, record_in))
         timeline.tracks.append(audio)
     if placed:
         _add_markers(placed, plan, edit_map, rate)
@@ -123,7 +127,7 @@ def _add_markers(placed: list[_Placed], plan: Plan, edit_map: EditMap, rate: flo
     markers: list[tuple[int, int, otio.schema.Marker]] = []
     for cut in plan.cuts:
         comment = f"{cut.rationale or cut.reason} (cut {cut.start:.2f}-{cut.end:.2f} s of the source)"
-        extra = {"source_start": cut.start, "source_end": cut.end}
+        extra: dict[str, Any] = {"source_start": cut.start, "source_end": cut.end}
         marker = _marker("cut", cut.reason, CUT_COLOR, comment, cut, extra)
         markers.append(_place(placed, marker, edit_map.to_edited_clamped(cut.start), None, 0.0, rate))
     for emphasis in plan.emphasis:
@@ -148,7 +152,7 @@ def _marker(
     kind: str, name: str, color: str, comment: str, decision: Cut | Decision, extra: dict[str, Any]
 ) -> otio.schema.Marker:
     """A marker that keeps the decision in its metadata; FCP XML carries the comment, which Premiere shows."""
-    ave = {"kind": kind, "reason": decision.reason, "rationale": decision.rationale}
+    ave: dict[str, Any] = {"kind": kind, "reason": decision.reason, "rationale": decision.rationale}
     ave.update(confidence=decision.confidence, **extra)
     return otio.schema.Marker(
         name=name, color=color, comment=comment, metadata={"ave": ave, "fcp_xml": {"comment": comment}}
@@ -195,7 +199,7 @@ def write_timeline(timeline: otio.schema.Timeline, folder: Path, stem: str = "ti
         suffix: Path(where).name if not where.startswith("skipped:") else where
         for suffix, where in exports.items()
     }
-    write_json_atomic(otio_path, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
+    write_text_atomic(otio_path, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
     return {"otio": str(otio_path), **exports}
 
 
@@ -214,7 +218,7 @@ def export(timeline: otio.schema.Timeline, path: Path, adapter: str) -> str:
         path.unlink(missing_ok=True)
         reason = (str(exc).strip().splitlines() or [""])[0]
         return f"skipped: {adapter} cannot write this timeline: {type(exc).__name__}: {reason}"
-    write_json_atomic(os.fspath(path), text)
+    write_text_atomic(path, text)
     return str(path)
 
 

@@ -20,7 +20,7 @@ def ffmpeg_binary() -> str:
     if found:
         return found
     try:
-        import imageio_ffmpeg  # type: ignore[import-not-found]
+        import imageio_ffmpeg
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except Exception as exc:  # any failure means: not available

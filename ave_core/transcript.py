@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .asr import RecognizedSpeech, make_recognizer, uses_captions
+import numpy as np
+
+from .align import Alignment, align_words
+from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
+from .disfluency import (
+    DETECTORS,
+    Frames,
+    assess_conditions,
+    detect_disfluencies,
+    frame_features,
+    mentioned_fillers,
+    refine_word_times,
+)
+from .errors import ToolError
 from .models import AudioAnalysis, Retake, Segment, Span, Transcript, Word, make_producer
+from .text import squashed
 
 # "like" after these words is a verb or a comparison, not a filler
 _LIKE_IS_MEANT = {
@@ -24,36 +39,27 @@ NO_SPEECH = "no speech in the audio (voice activity detection found none): nothi
 FILLER_PAUSE_S = 0.25  # a pause this long around "like" / "you know" marks it as a filler
 PHRASE_PAUSE_S = 0.5  # a pause this long ends a phrase for retake detection
 SNAP_DISTANCE_S = 1.5  # how far a filler may move onto a voiced stretch between its neighbours
-BACKEND_PACKAGES = {
-    "faster-whisper": ("faster-whisper", "ctranslate2"),
-    "openai-whisper": ("openai-whisper", "torch"),
-}  # how far a filler's time may be moved onto a voiced stretch
-
-
-def normalise(token: str) -> str:
-    """Lowercase letters, digits and apostrophes only ("Um," -> "um", "Mm-hmm" -> "mmhmm")."""
-    return re.sub(r"[^a-z0-9']", "", token.lower())
 
 
 def mark_fillers(words: list[Word], lexicon: Sequence[str]) -> None:
     """Set is_filler from the lexicon, plus context rules for "like", "you know" and "I mean"."""
-    always = {normalise(w) for w in lexicon}
+    always = {squashed(w) for w in lexicon}
     for i, word in enumerate(words):
-        token = normalise(word.word)
+        token = squashed(word.word)
         before = words[i - 1] if i > 0 else None
         after = words[i + 1] if i + 1 < len(words) else None
         if token in always:
             word.is_filler = True
         elif token == "like" and _set_off(before, word, after):
             word.is_filler = (
-                before is None or before.word.endswith(",") or normalise(before.word) not in _LIKE_IS_MEANT
+                before is None or before.word.endswith(",") or squashed(before.word) not in _LIKE_IS_MEANT
             )
-        elif token == "know" and before is not None and normalise(before.word) == "you":
+        elif token == "know" and before is not None and squashed(before.word) == "you":
             earlier = words[i - 2] if i > 1 else None
-            meant = earlier is not None and normalise(earlier.word) in _YOU_KNOW_IS_MEANT
+            meant = earlier is not None and squashed(earlier.word) in _YOU_KNOW_IS_MEANT
             if _set_off(earlier, before, after, last=word) and not meant:
                 before.is_filler = word.is_filler = True
-        elif token == "mean" and before is not None and normalise(before.word) == "i":
+        elif token == "mean" and before is not None and squashed(before.word) == "i":
             if word.word.endswith(","):
                 before.is_filler = word.is_filler = True
 
@@ -90,7 +96,7 @@ def distrust_long_fillers(words: Sequence[Word], max_filler_s: float) -> list[st
     return warnings
 
 
-def refine_word_times(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
+def clip_to_speech(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
     """Copies of the words with their edges pulled onto the VAD speech segment they overlap most.
 
     Whisper stretches words into the pauses beside them (a word can even swallow a dropped "uh");
@@ -201,7 +207,7 @@ def _similarity(a: Sequence[str], b: Sequence[str]) -> float:
 def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """ "the second step is the second step is insulation": k words followed at once by the same k."""
     spoken = [i for i, w in enumerate(words) if not w.is_filler]
-    tokens = [normalise(words[i].word) for i in spoken]
+    tokens = [squashed(words[i].word) for i in spoken]
     # a take never spans the end of a sentence
     ends_sentence = [bool(re.search(r"[.!?]$", words[i].word)) for i in spoken]
     retakes: list[Retake] = []
@@ -224,7 +230,7 @@ def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retak
 def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake]:
     """A phrase whose words start a later phrase within the window (a restarted sentence)."""
     groups = phrases(words)
-    tokens = [[normalise(words[i].word) for i in g] for g in groups]
+    tokens = [[squashed(words[i].word) for i in g] for g in groups]
     retakes: list[Retake] = []
     for a, first in enumerate(groups):
         if len(first) < settings.retake_min_words:
@@ -241,8 +247,24 @@ def _repeated_phrases(words: Sequence[Word], settings: AsrConfig) -> list[Retake
     return retakes
 
 
-def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig) -> Transcript:
-    """transcript.json from recognised speech and the audio stage's VAD."""
+@dataclass
+class PreparedWords:
+    """The recognised words on their way to transcript.json, and what the detectors look at."""
+
+    words: list[Word]
+    frames: Frames | None
+    alignment: Alignment | None
+    mentioned: set[int]
+    stretches: list[Span]
+    warnings: list[str]
+
+
+def prepare_words(
+    speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig, samples: np.ndarray | None = None
+) -> PreparedWords:
+    """The recognised words with fillers marked, fillers snapped onto their voiced stretch, and times
+    refined against the audio: aligned with the transcript spoken by espeak-ng (align.py) where that
+    works, else moved onto the nearest pause or energy valley (disfluency.refine_word_times)."""
     words = [
         Word(
             word=w.word,
@@ -256,18 +278,111 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         if w.word
     ]
     mark_fillers(words, settings.filler_words)
-    words = refine_word_times(words, audio.speech)
+    mentioned = mentioned_fillers(words, settings.filler_mentions)
+    for index in mentioned:  # "the word um is a filler": the speaker talks about it (asr.filler_mentions)
+        words[index].is_filler = False
+    recognised = not speech.timed_by_a_person  # caption times are a person's, leave them
+    frames = frame_features(samples) if samples is not None and samples.size and recognised else None
+    words = clip_to_speech(words, audio.speech)
     warnings = distrust_long_fillers(words, settings.max_filler_s)
     stretches = voiced_without_words(audio.speech, words, settings.unlabelled_min_s)
-    if speech.backend != "sidecar":  # caption times are a person's, leave them
+    if recognised:
         stretches = snap_fillers(words, stretches)
         warnings += distrust_long_fillers(words, settings.max_filler_s)  # snapped onto a long voiced stretch
+    alignment = None
+    if frames is not None and samples is not None and settings.refine_word_times:
+        # after the fillers found their voiced stretch: the alignment's band follows the words' times
+        words, alignment, why = aligned_word_times(words, samples)
+        if alignment is None:
+            warnings.append(why)
+            words = refine_word_times(words, frames)
+        elif alignment.untrusted:
+            warnings.append(
+                f"{len(alignment.untrusted)} of {len(words)} words keep the recogniser's times: the "
+                "alignment with the synthetic voice placed them too far from them"
+            )
+    return PreparedWords(words, frames, alignment, mentioned, stretches, warnings)
+
+
+MAX_SHIFT_S = 0.5  # an aligned edge further than this from the recogniser's is not trusted
+MAX_UNTRUSTED_SHARE = 0.25  # with more words untrusted than this, the alignment as a whole is dropped
+MAX_PATH_COST = 2.0  # a mean path distance above this (in median units; corpus talks 1.2-1.6) is a failure
+
+
+def aligned_word_times(words: list[Word], samples: np.ndarray) -> tuple[list[Word], Alignment | None, str]:
+    """Copies of the words at the times the alignment with their synthetic rendering gives (the
+    recogniser's kept in start_raw/end_raw), the alignment, and why not when it could not be made or
+    failed. A word whose aligned edges lie more than MAX_SHIFT_S from the recogniser's, or that the
+    alignment squeezed to nothing, keeps the recogniser's times (alignment.untrusted); when that is more
+    than MAX_UNTRUSTED_SHARE of the words, or the path's mean distance is above MAX_PATH_COST, the
+    transcript does not describe the audio well enough (or the voice is too unlike the synthetic one),
+    and the alignment is not used at all."""
+    try:
+        alignment = align_words(words, samples)
+    except ToolError as exc:
+        return words, None, f"word times refined from the energy envelope only: {exc}"
+    if alignment is None:
+        return words, None, "word times refined from the energy envelope only: too little audio to align"
+    untrusted = {
+        k
+        for k, (word, (start, end)) in enumerate(zip(words, alignment.spans_s, strict=True))
+        if abs(start - word.start) > MAX_SHIFT_S
+        or abs(end - word.end) > MAX_SHIFT_S
+        or (end - start < 0.02 and word.end - word.start >= 0.06)
+    }
+    share = len(untrusted) / len(words)
+    if share > MAX_UNTRUSTED_SHARE or alignment.path_cost > MAX_PATH_COST:
+        return (
+            words,
+            None,
+            (
+                "word times refined from the energy envelope only: the alignment with the synthetic voice "
+                f"failed ({share:.0%} of the words placed more than {MAX_SHIFT_S} s from the recogniser, "
+                f"mean distance {alignment.path_cost:.2f})"
+            ),
+        )
+    alignment.untrusted = untrusted
+    aligned = [
+        word.model_copy(
+            update={
+                "start": round(word.start if k in untrusted else start, 3),
+                "end": round(max(word.end, word.start) if k in untrusted else max(end, start), 3),
+                "start_raw": word.start_raw if word.start_raw is not None else word.start,
+                "end_raw": word.end_raw if word.end_raw is not None else word.end,
+            }
+        )
+        for k, (word, (start, end)) in enumerate(zip(words, alignment.spans_s, strict=True))
+    ]
+    return aligned, alignment, ""
+
+
+def build_transcript(
+    speech: RecognizedSpeech, audio: AudioAnalysis, settings: AsrConfig, samples: np.ndarray | None = None
+) -> Transcript:
+    """transcript.json from recognised speech, the audio stage's VAD and (when given) the 16 kHz samples:
+    word times refined against the audio, fillers, repeats and false starts with their evidence."""
+    prepared = prepare_words(speech, audio, settings, samples)
+    words, frames = prepared.words, prepared.frames
+    recognised = not speech.timed_by_a_person
+    conditions = assess_conditions(frames, audio.speech, words) if recognised else []
+    # a transcript the recogniser is unsure of does not describe the audio: what it leaves out is no
+    # evidence of a filler (another language, mumbling)
+    aligned = prepared.alignment is not None and not any(c.name == "unsure recogniser" for c in conditions)
+    detectors = [
+        DETECTORS[name]()
+        for name in settings.detectors
+        if (name != "acoustic" or frames is not None) and (name != "aligned" or aligned)
+    ]
+    disfluencies = detect_disfluencies(
+        words, frames, audio.speech, detectors, prepared.mentioned, conditions, prepared.alignment
+    )
+    warnings = prepared.warnings + [c.message for c in conditions]
     segments = [Segment(start=s.start, end=s.end, text=s.text) for s in speech.segments]
     return Transcript(
         producer=make_producer(
             "transcribe",
             speech.backend,
-            packages=BACKEND_PACKAGES.get(speech.backend, ()),
+            packages=RECOGNIZERS.packages(speech.backend),
             warnings=warnings,
         ),
         language=speech.language,
@@ -276,8 +391,10 @@ def build_transcript(speech: RecognizedSpeech, audio: AudioAnalysis, settings: A
         words=words,
         backend=speech.backend,
         model=speech.model,
-        unlabelled_speech=stretches,
+        unlabelled_speech=prepared.stretches,
         retakes=find_retakes(words, settings),
+        disfluencies=disfluencies,
+        conditions=conditions,
     )
 
 
@@ -314,4 +431,4 @@ def transcribe_video(
     recognizer = make_recognizer(asr, sidecar, cpu_threads)
     samples = None if from_captions else read_pcm16(wav_path)[0]
     speech = recognizer.recognize(samples)
-    return build_transcript(speech, audio, asr)
+    return build_transcript(speech, audio, asr, samples)

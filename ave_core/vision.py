@@ -30,8 +30,9 @@ from scenedetect import (
 )
 from scenedetect.common import FrameTimecode, Timecode
 
+from .backends import Registry
 from .config import ScenesConfig
-from .errors import ConfigError, InputError, ToolError
+from .errors import InputError, ToolError
 from .models import (
     FaceBox,
     FaceSample,
@@ -42,15 +43,28 @@ from .models import (
     VisualHighlight,
     make_producer,
 )
+from .publish import write_bytes_atomic
 
-# config name -> detector class and the constructor argument that takes `threshold`
-DETECTORS: dict[str, tuple[Callable[..., SceneDetector], str]] = {
-    "adaptive": (AdaptiveDetector, "adaptive_threshold"),
-    "content": (ContentDetector, "threshold"),
-    "threshold": (ThresholdDetector, "threshold"),
-    "hash": (HashDetector, "threshold"),
-    "histogram": (HistogramDetector, "threshold"),
-}
+
+@dataclass(frozen=True)
+class Detector:
+    """A PySceneDetect detector scenes.detector can name, and its constructor argument for `threshold`."""
+
+    name: str
+    kind: Callable[..., SceneDetector]
+    threshold_arg: str = "threshold"
+
+
+DETECTORS: Registry[Detector] = Registry(
+    "scenes.detector",
+    [
+        Detector("adaptive", AdaptiveDetector, "adaptive_threshold"),
+        Detector("content", ContentDetector),
+        Detector("threshold", ThresholdDetector),
+        Detector("hash", HashDetector),
+        Detector("histogram", HistogramDetector),
+    ],
+)
 
 # degrees a player turns the picture clockwise -> the OpenCV turn that makes a frame upright
 _UPRIGHT_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -108,8 +122,17 @@ def analyze_scenes(
 ) -> Scenes:
     """Shots, faces, per-shot quality, keyframes (written to `frames_dir`) and visual highlights."""
     source = Path(video_path)
-    if media.video is None:
-        raise InputError(f"{source}: no video stream — ave needs a video with a picture")
+    if media.video is None:  # a podcast: no picture to cut, no faces, no keyframes
+        Path(frames_dir).mkdir(parents=True, exist_ok=True)
+        return Scenes(
+            producer=make_producer("scenes", "none"),
+            skip_reason=f"{source}: audio only, no picture — shots, faces and keyframes skipped",
+            detector=settings.detector,
+            frame_count=0,
+            width=0,
+            height=0,
+            shots=[],
+        )
     width, height = media.video.display_width, media.video.display_height
     frame_rate = _frame_rate(media)
     analysis = _Analysis(
@@ -151,37 +174,24 @@ def analyze_scenes(
 
 def make_detector(settings: ScenesConfig) -> SceneDetector:
     """The configured PySceneDetect detector, with min_scene_len in seconds."""
-    detector_class, threshold_arg = _detector_entry(settings.detector)
+    detector = DETECTORS[settings.detector]
     options: dict[str, float] = {"min_scene_len": float(settings.min_shot_s)}
     if settings.threshold is not None:
-        options[threshold_arg] = float(settings.threshold)
-    return detector_class(**options)
+        options[detector.threshold_arg] = float(settings.threshold)
+    return detector.kind(**options)
 
 
 def effective_threshold(settings: ScenesConfig) -> float:
     """The threshold the detector runs with: the configured one, else the detector's default."""
     if settings.threshold is not None:
         return float(settings.threshold)
-    detector_class, threshold_arg = _detector_entry(settings.detector)
-    return float(inspect.signature(detector_class).parameters[threshold_arg].default)
+    detector = DETECTORS[settings.detector]
+    return float(inspect.signature(detector.kind).parameters[detector.threshold_arg].default)
 
 
 def cut_times(scenes: Scenes) -> list[float]:
     """Seconds at which a new shot starts (every shot after the first)."""
     return [shot.start for shot in scenes.shots[1:]]
-
-
-def shot_boundary_f1(
-    found: Sequence[float], truth: Sequence[float], tolerance_s: float = 0.2
-) -> tuple[float, float, float]:
-    """Precision, recall and F1 of cut times; each true cut matches at most one found cut within tolerance."""
-    if not found and not truth:
-        return 1.0, 1.0, 1.0
-    matched = _count_matches(sorted(found), sorted(truth), tolerance_s)
-    precision = matched / len(found) if found else 0.0
-    recall = matched / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
 
 
 def measure_quality(image: np.ndarray, grey: np.ndarray | None = None) -> Quality:
@@ -307,7 +317,7 @@ def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
         [(width, height), (width // 2, height // 2), (width // 2, height // 2)],
         strict=True,
     ):
-        pixels = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
+        pixels: np.ndarray = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)[:h, :w]
         if (w, h) != (out_w, out_h):
             pixels = cv2.resize(pixels, (out_w, out_h), interpolation=cv2.INTER_AREA)
         planes.append(pixels.reshape(-1))
@@ -467,7 +477,7 @@ class _KeyframePicker:
         if not encoded:
             raise ToolError(f"{self.frames_dir / name}: OpenCV could not encode the keyframe")
         # written by Python, not cv2.imwrite: a full disk is then an OSError that says so
-        (self.frames_dir / name).write_bytes(jpeg.tobytes())
+        write_bytes_atomic(self.frames_dir / name, jpeg.tobytes())
         quality = frame.quality or measure_quality(frame.image)
         return _Keyframe(path=f"{self.frames_dir.name}/{name}", time=frame.time, quality=quality)
 
@@ -530,7 +540,7 @@ class _FaceFinder:
 
 
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = Path(cv2.data.haarcascades) / name
+    path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]  # OpenCV's stubs leave out cv2.data
     classifier = cv2.CascadeClassifier(str(path))
     if classifier.empty():
         raise ToolError(f"{path}: OpenCV Haar cascade missing — reinstall opencv-python-headless<5")
@@ -593,28 +603,6 @@ def _mean_quality(qualities: list[Quality]) -> Quality | None:
         contrast=statistics.fmean(q.contrast for q in qualities),
         colourfulness=statistics.fmean(q.colourfulness for q in qualities),
     )
-
-
-def _count_matches(found: list[float], truth: list[float], tolerance_s: float) -> int:
-    """Most one-to-one pairs within tolerance; a sweep over both sorted lists finds the maximum."""
-    matched = i = j = 0
-    while i < len(found) and j < len(truth):
-        if abs(found[i] - truth[j]) <= tolerance_s:
-            matched, i, j = matched + 1, i + 1, j + 1
-        elif found[i] < truth[j]:
-            i += 1
-        else:
-            j += 1
-    return matched
-
-
-def _detector_entry(name: str) -> tuple[Callable[..., SceneDetector], str]:
-    try:
-        return DETECTORS[name]
-    except KeyError:
-        raise ConfigError(
-            f"scenes.detector: unknown detector {name!r} — use one of {', '.join(DETECTORS)}"
-        ) from None
 
 
 def _frame_rate(media: MediaInfo) -> Fraction:

@@ -1,10 +1,10 @@
 """Transcription speed on each device this machine has: real-time factor on the CPU and, when CTranslate2 sees
 one, on CUDA, for the same model and the same audio.
 
-    .venv/bin/python bench/asr_devices.py [--minutes 15] [--model PATH_OR_NAME]
+    .venv/bin/python -m bench.asr_devices [--minutes 15] [--model PATH_OR_NAME]
 
 RTF = transcription seconds / audio seconds (lower is faster); the CUDA figure is also given as a ratio to the
-CPU's, measured in the same run. The clip is the generated talk bench/stages.py uses. Writes
+CPU's, measured in the same run. The clip is the generated talk bench.stages uses. Writes
 bench/out/asr_devices.json and prints a Markdown table.
 """
 
@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.asr import FasterWhisperRecognizer, cuda_available  # noqa: E402
-from ave_core.audio import read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig  # noqa: E402
-from bench.common import OUT, decode_16k, model_path, timed  # noqa: E402
-from bench.stages import long_clip  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer, cuda_available
+from ave_core.audio import read_pcm16
+from ave_core.config import AsrConfig
+from bench.common import OUT, decode_16k, model_path, timed
+from bench.stages import long_clip
 
 
 def measure(device: str, model: str, samples, seconds: float) -> dict[str, float | str]:

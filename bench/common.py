@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import resource
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ave_core.asr import bundled_models
-from ave_core.transcript import normalise
+from ave_core.text import squashed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -86,6 +87,16 @@ def snakemake(project: Path, *args: str, cores: int = 2) -> list[str]:
     ]
 
 
+def workflow_rules(snakefile: Path = REPO / "Snakefile") -> list[str]:
+    """The workflow's rules in the order they are defined (the Snakefile's includes in turn), `all` left
+    out: the order a table of stages follows."""
+    rules: list[str] = []
+    for include in re.findall(r'^include: "([^"]+)"', snakefile.read_text(encoding="utf-8"), re.MULTILINE):
+        text = (snakefile.parent / include).read_text(encoding="utf-8")
+        rules += re.findall(r"^(?:rule|checkpoint) (\w+):", text, re.MULTILINE)
+    return [rule for rule in rules if rule != "all"]
+
+
 def benchmark_row(path: Path) -> dict[str, float]:
     """Seconds, peak resident memory (MB) and CPU seconds from a Snakemake `benchmark:` file."""
     with path.open() as handle:
@@ -102,7 +113,7 @@ def benchmark_row(path: Path) -> dict[str, float]:
 
 def filler_tokens(text: str, lexicon: set[str]) -> Counter[str]:
     """How often each filler of `lexicon` occurs in `text`."""
-    return Counter(t for t in (normalise(w) for w in text.split()) if t in lexicon)
+    return Counter(t for t in (squashed(w) for w in text.split()) if t in lexicon)
 
 
 def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]:
@@ -110,3 +121,20 @@ def count_match(found: Counter[str], truth: Counter[str]) -> tuple[float, float]
     hits = sum((found & truth).values())
     total_found, total_truth = sum(found.values()), sum(truth.values())
     return (hits / total_found if total_found else 1.0), (hits / total_truth if total_truth else 1.0)
+
+
+SECTION_START = re.compile(r"^<!-- ([\w./]+):( ?)begin -->$", re.MULTILINE)
+
+
+def keep_sections(doc: Path, text: str) -> str:
+    """`text` with the sections other benchmarks wrote into `doc` (between `<!-- bench/X.py: begin -->` and
+    `<!-- bench/X.py: end -->`, or `<!-- X:begin -->` and `<!-- X:end -->`) appended again, so rewriting the
+    file loses none of them; a section `text` has itself is not repeated."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    kept = []
+    for match in SECTION_START.finditer(old):
+        closing = f"<!-- {match.group(1)}:{match.group(2)}end -->"
+        end = old.find(closing, match.end())
+        if end != -1 and match.group(0) not in text:
+            kept.append(old[match.start() : end + len(closing)])
+    return text.rstrip("\n") + "".join(f"\n\n{section}" for section in kept) + "\n"

@@ -1,6 +1,6 @@
 """The Director on the demo talk: edit quality against its ground truth, and the Gemini path's cost.
 
-    .venv/bin/python bench/director.py   (after `make demo`)
+    .venv/bin/python -m bench.director   (after `make demo`)
 
 - Rule-based plan: share of known dead air removed, fillers and retakes cut, speech clipped, words kept.
 - Gemini path against the local stand-in (tests/gemini_stub.py), which counts tokens from the real request
@@ -16,19 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.config import DirectorConfig  # noqa: E402
-from ave_core.director import Context, direct, rule_based_plan  # noqa: E402
-from ave_core.evaluation import covered, edit_scores  # noqa: E402
-from ave_core.llm import GeminiLLM  # noqa: E402
-from ave_core.models import Analysis, AudioAnalysis, MediaInfo, Scenes, Transcript, read_artifact  # noqa: E402
-from ave_core.timemap import FrameGrid  # noqa: E402
-from tests.gemini_stub import GeminiStub, Reply  # noqa: E402
+from ave_core.backends import given
+from ave_core.config import DirectorConfig
+from ave_core.director import Context, direct, rule_based_plan
+from ave_core.evaluation import covered, edit_scores
+from ave_core.llm import GeminiLLM
+from ave_core.models import Analysis, AudioAnalysis, MediaInfo, Scenes, Transcript, read_artifact
+from ave_core.timemap import FrameGrid
+from bench.common import OUT, REPO
+from tests.gemini_stub import GeminiStub, Reply
 
 DEMO = REPO / "examples" / "demo"
-OUT = REPO / "bench" / "out"
 
 
 def load_context(results: Path) -> Context:
@@ -57,7 +55,7 @@ def words_kept(ctx: Context, cuts: list[tuple[float, float]]) -> float:
 def main() -> None:
     results = DEMO / "results" / "talk"
     if not (results / "scenes.json").exists():
-        sys.exit("run `make demo` first: bench/director.py reads examples/demo/results/talk/")
+        sys.exit("run `make demo` first: bench.director reads examples/demo/results/talk/")
     ctx = load_context(results)
     truth = json.loads((DEMO / "input" / "talk.truth.json").read_text())
     config = DirectorConfig()
@@ -78,8 +76,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp, GeminiStub([Reply(data=answer)]) as stub:
         gemini_config = DirectorConfig(backend="gemini", base_url=stub.base_url)
-        first = direct(ctx, gemini_config, template, GeminiLLM(gemini_config, "bench-key", Path(tmp)))
-        again = direct(ctx, gemini_config, template, GeminiLLM(gemini_config, "bench-key", Path(tmp)))
+        first = direct(ctx, gemini_config, template, given(GeminiLLM(gemini_config, "bench-key", Path(tmp))))
+        again = direct(ctx, gemini_config, template, given(GeminiLLM(gemini_config, "bench-key", Path(tmp))))
         requests = len(stub.requests)
     gemini = {
         "backend": first.backend,

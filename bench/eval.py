@@ -1,6 +1,6 @@
 """Quality benchmark: the whole workflow over real and generated clips, against the bare tools, in one run.
 
-    .venv/bin/python bench/eval.py        (or: make eval)
+    .venv/bin/python -m bench.eval        (or: make eval)
 
 One Snakemake run (`snakemake -s Snakefile -d bench/out/eval --cores 2`, default profile, offline backends)
 over the clips of ../shared/media/dev that make sense as inputs (audio-only recordings are wrapped into a
@@ -29,31 +29,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.audio import read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
-from ave_core.evaluation import edit_scores, match_events, normalise_text, word_error_rate  # noqa: E402
-from ave_core.media import probe  # noqa: E402
-from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Scenes, Transcript, read_artifact  # noqa: E402
-from ave_core.project import slugify  # noqa: E402
-from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from ave_core.timemap import EditMap  # noqa: E402
-from ave_core.transcript import normalise  # noqa: E402
-from ave_core.vision import cut_times, shot_boundary_f1  # noqa: E402
-from bench.common import (  # noqa: E402
+from ave_core.audio import read_pcm16
+from ave_core.config import AsrConfig, RenderConfig
+from ave_core.evaluation import edit_scores, match_events, normalise_text, shot_boundary_f1, word_error_rate
+from ave_core.media import probe
+from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Scenes, Transcript, read_artifact
+from ave_core.project import slugify
+from ave_core.synth import DEMO_SCRIPT, make_recording
+from ave_core.text import squashed
+from ave_core.timemap import EditMap
+from ave_core.vision import cut_times
+from bench.common import (
     DEV,
     OUT,
+    REPO,
     benchmark_row,
     count_match,
     cpu_timed,
     ffmpeg_decode_s,
     filler_tokens,
+    keep_sections,
     snakemake,
 )
-from bench.eval_report import markdown  # noqa: E402
-from bench.outputs import retranscribe  # noqa: E402
+from bench.eval_report import markdown
+from bench.outputs import retranscribe
 
 PROJECT = OUT / "eval"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -65,7 +64,7 @@ CLIPPED_SHARE = 0.5  # a word counts as clipped when a cut removes at least this
 SILENCE_DB = -35  # silencedetect level for the real recordings' pauses (no ground truth there)
 SILENCE_MIN_S = 0.5
 SLIVER_S = 0.3  # kept pieces shorter than this are counted as slivers
-LEXICON = {normalise(w) for w in AsrConfig().filler_words}
+LEXICON = {squashed(w) for w in AsrConfig().filler_words}
 
 # a second generated talk, unlike the demo: other words, a long dead-air gap, other fillers, a retake
 STUDY_SCRIPT: list[tuple[str, float]] = [
@@ -281,7 +280,7 @@ def content_words_wer(reference: str, hypothesis: str) -> float:
     """WER with the fillers taken out of both sides (filler recall is measured on its own)."""
 
     def strip(text: str) -> str:
-        return " ".join(w for w in normalise_text(text).split() if normalise(w) not in LEXICON)
+        return " ".join(w for w in normalise_text(text).split() if squashed(w) not in LEXICON)
 
     return word_error_rate(strip(reference), strip(hypothesis))
 
@@ -310,7 +309,7 @@ def content_words(words: list[Any], levels: Any, exempt: list[tuple[float, float
     """The bare model's words that are not fillers, with their audible frames; words with none left out."""
     found = []
     for word in words:
-        token = normalise(word.word)
+        token = squashed(word.word)
         if token and token not in LEXICON:
             audible = audible_frames(word, levels, exempt)
             if audible:
@@ -392,7 +391,7 @@ def caption_drift_ms(plan: Plan, media: MediaInfo) -> float:
 def bag_of_words_recall(reference: str, hypothesis: str) -> float:
     """Share of the reference's content words (as a multiset) that the hypothesis contains; for references
     whose word order is unknown (AMI's per-speaker word lists)."""
-    want = Counter(w for w in normalise_text(reference).split() if normalise(w) not in LEXICON)
+    want = Counter(w for w in normalise_text(reference).split() if squashed(w) not in LEXICON)
     have = Counter(normalise_text(hypothesis).split())
     return sum((want & have).values()) / (sum(want.values()) or 1)
 
@@ -425,7 +424,7 @@ def words_in_final(final: Path, model: str, expected: str) -> dict[str, Any]:
 
     segments, _ = bare_whisper(model, decode_mono(final))
     heard = " ".join(s.text for s in segments)
-    want = [w for w in normalise_text(expected).split() if normalise(w) not in LEXICON]
+    want = [w for w in normalise_text(expected).split() if squashed(w) not in LEXICON]
     return {"content_words": len(want), "present": round(bag_of_words_recall(expected, heard), 3)}
 
 
@@ -524,7 +523,7 @@ def filler_figures(
 ) -> dict[str, Any]:
     """Fillers the bare model writes, ave's transcript flags and the plan cuts, against the known ones."""
     true_fillers = [(f["start"], f["end"]) for f in truth["fillers"]]
-    bare = [(w.start, w.end) for w in bare_words if normalise(w.word) in LEXICON]
+    bare = [(w.start, w.end) for w in bare_words if squashed(w.word) in LEXICON]
     figures: dict[str, Any] = {"bare": event_counts(bare, true_fillers)}
     if transcript is not None:
         flagged = [(w.start, w.end) for w in transcript.words if w.is_filler]
@@ -604,6 +603,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+# sections other benchmarks write into docs/benchmarks.md between their markers (bench/disfluency.py)
+def write_doc(text: str) -> None:
+    """docs/benchmarks.md from this benchmark, keeping the sections other benchmarks wrote there."""
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(keep_sections(DOC, text))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -618,10 +624,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.report_only:
-        DOC.write_text(markdown(json.loads((OUT / "eval.json").read_text())))
+        write_doc(markdown(json.loads((OUT / "eval.json").read_text())))
         return
     if not DEV.is_dir():
-        sys.exit(f"bench/eval.py needs the real recordings at {DEV}")
+        sys.exit(f"bench.eval needs the real recordings at {DEV}")
     began = time.perf_counter()
     started_at = datetime.datetime.now(datetime.UTC)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -662,8 +668,7 @@ def main() -> None:
         "eval_wall_s": round(time.perf_counter() - began, 1),
     }
     (OUT / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(markdown(result))
+    write_doc(markdown(result))
     print(
         f"wrote {DOC.relative_to(REPO)} and bench/out/eval.json in {result['eval_wall_s']} s", file=sys.stderr
     )

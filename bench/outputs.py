@@ -1,6 +1,6 @@
 """The outputs, end to end, each figure against a reference measured in the same run.
 
-    .venv/bin/python bench/outputs.py [--eval]   (after `make demo`)
+    .venv/bin/python -m bench.outputs [--eval]   (after `make demo`)
 
 - The demo talk's final.mp4 re-transcribed with the same tiny.en model and filler-keeping prompt: fillers
   left, share of the source's content words still present, duration against the kept ranges.
@@ -24,15 +24,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
-from ave_core.config import AsrConfig, RenderConfig  # noqa: E402
-from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact  # noqa: E402
-from ave_core.render import chunk_jobs, join_chunks, render_audio, render_chunk  # noqa: E402
-from ave_core.transcript import normalise  # noqa: E402
-from bench.common import OUT, model_path  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer
+from ave_core.config import AsrConfig, RenderConfig
+from ave_core.models import Broll, MediaInfo, Plan, RenderReport, Transcript, read_artifact
+from ave_core.render import chunk_jobs, join_chunks, render_audio, render_chunk
+from ave_core.text import squashed
+from bench.common import OUT, REPO, model_path
 
 DEMO = REPO / "examples" / "demo"
 FILLERS = {"um", "uh", "umm", "uhm", "erm", "er"}
@@ -50,13 +47,13 @@ def retranscribe(results: Path) -> dict[str, object]:
         )
         samples, _ = read_pcm16(wav)
     speech = FasterWhisperRecognizer(AsrConfig(model=model_path()), 2).recognize(samples)
-    final_words = [normalise(w.word) for s in speech.segments for w in s.words]
+    final_words = [squashed(w.word) for s in speech.segments for w in s.words]
     source = read_artifact(results / "transcript.json", Transcript)
     retakes = [(r.start, r.end) for r in source.retakes]
     content = [
-        normalise(w.word)
+        squashed(w.word)
         for w in source.words
-        if not w.is_filler and not any(a <= w.start < b for a, b in retakes) and normalise(w.word)
+        if not w.is_filler and not any(a <= w.start < b for a, b in retakes) and squashed(w.word)
     ]
     present = Counter(final_words)
     kept = sum(min(n, present[word]) for word, n in Counter(content).items())
@@ -94,7 +91,10 @@ def render_speed(results: Path, source: Path) -> dict[str, object]:
             settings = config.model_copy(update={"chunk_s": chunk_s})
             began = time.perf_counter()
             sound = folder / f"c{chunk_s}.m4a"
-            render_audio(results / "audio_48k.wav", media, plan, settings, sound)
+            # the sound the workflow's render played: the studio sound when the demo made one
+            played = results / "enhanced.flac"
+            played = played if played.exists() else results / "audio_48k.wav"
+            render_audio(played, media, plan, settings, sound)
             jobs = chunk_jobs(plan, media, settings, broll, results)
             outs = [folder / f"c{chunk_s}-{j.index}.mp4" for j in jobs]
             with ThreadPoolExecutor(workers) as pool:
@@ -157,7 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     results = DEMO / "results" / "talk"
     if not (results / "final.mp4").exists():
-        sys.exit("run `make demo` first: bench/outputs.py reads examples/demo/results/talk/")
+        sys.exit("run `make demo` first: bench.outputs reads examples/demo/results/talk/")
     result: dict[str, object] = {
         "demo_retranscribed": retranscribe(results),
         "render_speed": render_speed(results, DEMO / "input" / "talk.mp4"),

@@ -1,6 +1,6 @@
 """Quality and speed of the analysis stages, each against a reference measured in the same run.
 
-    .venv/bin/python bench/quality.py
+    .venv/bin/python -m bench.quality
 
 - ASR: WER of ave's default faster-whisper backend on ../shared/media/dev (jfk, GRID) against the same
   model called bare; real-time factor of both.
@@ -20,18 +20,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.asr import FasterWhisperRecognizer  # noqa: E402
-from ave_core.audio import analyze_audio, read_pcm16  # noqa: E402
-from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig  # noqa: E402
-from ave_core.evaluation import match_events, normalise_text, word_error_rate  # noqa: E402
-from ave_core.media import probe  # noqa: E402
-from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from ave_core.timebase import decode_source_audio  # noqa: E402
-from ave_core.transcript import build_transcript, normalise  # noqa: E402
-from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed  # noqa: E402
+from ave_core.asr import FasterWhisperRecognizer
+from ave_core.audio import analyze_audio, read_pcm16
+from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig
+from ave_core.evaluation import match_events, normalise_text, word_error_rate
+from ave_core.media import probe
+from ave_core.synth import DEMO_SCRIPT, make_recording
+from ave_core.text import squashed
+from ave_core.timebase import decode_source_audio
+from ave_core.transcript import build_transcript
+from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed
 
 
 def asr_figures(scratch: Path) -> dict[str, object]:
@@ -86,7 +84,7 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     from faster_whisper import WhisperModel
 
     config = AsrConfig(model=model_path())
-    lexicon = {normalise(w) for w in config.filler_words}
+    lexicon = {squashed(w) for w in config.filler_words}
     talk = OUT / "demo-talk.mp4"
     truth = make_recording(talk, DEMO_SCRIPT) if not talk.exists() else None
     truth_data = (
@@ -107,7 +105,7 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     _, recall_with_evidence = match_events(with_evidence, true_fillers, tolerance_s=0.2)
     bare = WhisperModel(model_path(), device="cpu", compute_type="int8", cpu_threads=2)
     bare_words = [w for s in bare.transcribe(samples, word_timestamps=True)[0] for w in s.words]
-    bare_found = [(w.start, w.end) for w in bare_words if normalise(w.word) in lexicon]
+    bare_found = [(w.start, w.end) for w in bare_words if squashed(w.word) in lexicon]
     bare_precision, bare_recall = match_events(bare_found, true_fillers, tolerance_s=0.2)
     true_retakes = [(r["start"], r["end"]) for r in truth_data["retakes"]]
     retake_precision, retake_recall = match_events(
@@ -147,7 +145,8 @@ def filler_figures(scratch: Path) -> dict[str, object]:
 def scene_figures(scratch: Path) -> dict[str, object]:
     from scenedetect import AdaptiveDetector, detect
 
-    from ave_core.vision import analyze_scenes, cut_times, shot_boundary_f1
+    from ave_core.evaluation import shot_boundary_f1
+    from ave_core.vision import analyze_scenes, cut_times
 
     settings = ScenesConfig()
     testvideo = DEV / "cuts/testvideo.mp4"
@@ -188,7 +187,7 @@ def scene_figures(scratch: Path) -> dict[str, object]:
 
 def main() -> None:
     if not DEV.is_dir():
-        sys.exit(f"bench/quality.py needs the real recordings at {DEV}")
+        sys.exit(f"bench.quality needs the real recordings at {DEV}")
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)

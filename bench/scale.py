@@ -1,6 +1,6 @@
 """Scale: planning time for a big project, cluster submissions with and without groups, SLURM against local.
 
-    .venv/bin/python bench/scale.py [--videos 1000] [--grouped-videos 100]
+    .venv/bin/python -m bench.scale [--videos 1000] [--grouped-videos 100]
 
 - Planning: `snakemake --dry-run` on a project of N videos (hard links to one tiny clip) against one video.
 - Submissions: how many cluster jobs a project of M videos becomes. Without groups every job is one
@@ -23,17 +23,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.common import OUT, snakemake  # noqa: E402
-from bench.stages import planning_figures  # noqa: E402
+from bench.common import OUT, REPO, snakemake
+from bench.stages import planning_figures
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 SLURM_RUN = OUT / "slurm-run.json"

@@ -1,6 +1,6 @@
 """Benchmark of the spine: probe + audio stage time on a long 720p clip, and Snakemake planning time.
 
-    .venv/bin/python bench/stages.py [--minutes 15] [--videos 100]
+    .venv/bin/python -m bench.stages [--minutes 15] [--videos 100]
 
 Figures are ratios against references measured in the same run:
 - probe + extract_audio + audio (Snakemake `benchmark:` seconds) / `ffmpeg -i X -f null -`
@@ -19,12 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ave_core.synth import DEMO_SCRIPT, make_recording  # noqa: E402
-from bench.common import OUT, benchmark_row, snakemake  # noqa: E402
-from bench.common import run_timed as timed  # noqa: E402
+from ave_core.evaluation import covered
+from ave_core.synth import DEMO_SCRIPT, make_recording
+from bench.common import OUT, benchmark_row, snakemake
+from bench.common import run_timed as timed
 
 SCRIPT_SECONDS = 64.4  # one pass of DEMO_SCRIPT
 
@@ -65,19 +63,16 @@ def stage_figures(clip: Path) -> dict[str, object]:
     }
 
 
-def covered(start: float, end: float, spans: list[dict[str, float]]) -> float:
-    return sum(max(0.0, min(end, s["end"]) - max(start, s["start"])) for s in spans)
-
-
 def vad_agreement(speech: list[dict[str, float]], truth: dict) -> dict[str, float]:
     """Share of the truth's speech found as speech, and of its pauses (>= 0.5 s) left silent."""
+    found = [(s["start"], s["end"]) for s in speech]
     spoken = [(u["start"], u["end"]) for u in truth["utterances"]]
     pauses = [(a, b) for a, b in truth["pauses"] if b - a >= 0.5]
     speech_time = sum(b - a for a, b in spoken)
     pause_time = sum(b - a for a, b in pauses)
     return {
-        "speech_recall": round(sum(covered(a, b, speech) for a, b in spoken) / speech_time, 4),
-        "pause_silence_share": round(1 - sum(covered(a, b, speech) for a, b in pauses) / pause_time, 4),
+        "speech_recall": round(sum(covered(a, b, found) for a, b in spoken) / speech_time, 4),
+        "pause_silence_share": round(1 - sum(covered(a, b, found) for a, b in pauses) / pause_time, 4),
         "utterances": len(spoken),
         "pauses_over_half_second": len(pauses),
     }

@@ -19,7 +19,7 @@ rule probe:
         probe=section("probe"),
         original_name=get_original_name,
         name_clash=get_name_clash,
-        code=code_version("media", "timebase", "tools"),
+        code=script_code("probe"),
     script:
         "../scripts/probe.py"
 
@@ -44,15 +44,48 @@ rule extract_audio:
         mem_mb=scaled(500),
         runtime=scaled(5, per_input_gb=5),
     params:
-        code=code_version("timebase", "tools"),
+        code=script_code("extract_audio"),
     script:
         "../scripts/extract_audio.py"
+
+
+rule enhance:
+    input:
+        # the source's sound on its time base: the enhanced sound keeps it, sample for sample
+        sound="results/{video}/audio_48k.wav",
+        media="results/{video}/media.json",
+    output:
+        # 48 kHz for the render, 16 kHz for the stages that listen when enhance.for_analysis is on; both
+        # kept, like audio_16k.wav
+        enhanced="results/{video}/enhanced.flac",
+        wav="results/{video}/enhanced_16k.wav",
+        enhancement="results/{video}/enhance.json",
+        preview=report(
+            "results/{video}/report/enhance.html",
+            caption="../report/enhance.rst",
+            category="{video}",
+            subcategory="sound",
+        ),
+    log:
+        "logs/{video}/enhance.log",
+    benchmark:
+        "benchmarks/{video}/enhance.tsv"
+    conda:
+        "../envs/audio.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(10, per_input_gb=60),
+    params:
+        enhance=enhance_settings(),
+        code=script_code("enhance"),
+    script:
+        "../scripts/enhance.py"
 
 
 rule audio:
     input:
         full="results/{video}/audio_48k.wav",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         media="results/{video}/media.json",
     output:
         audio="results/{video}/audio.json",
@@ -68,14 +101,15 @@ rule audio:
     params:
         vad=section("vad"),
         audio=section("audio"),
-        code=code_version("audio", "tools"),
+        analysed_audio=analysed_audio(),
+        code=script_code("audio"),
     script:
         "../scripts/audio.py"
 
 
 rule transcribe:
     input:
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         audio="results/{video}/audio.json",
         captions=get_captions,
     output:
@@ -93,7 +127,7 @@ rule transcribe:
         gpu=get_transcribe_gpus,
     params:
         asr=section("asr"),
-        code=code_version("asr", "transcript", "audio"),
+        code=script_code("transcribe"),
     script:
         "../scripts/transcribe.py"
 
@@ -116,7 +150,7 @@ rule scenes:
         runtime=scaled(10, per_input_gb=20),
     params:
         scenes=section("scenes"),
-        code=code_version("vision"),
+        code=script_code("scenes"),
     script:
         "../scripts/scenes.py"
 
@@ -125,7 +159,7 @@ rule analyze:
     input:
         transcript="results/{video}/transcript.json",
         audio="results/{video}/audio.json",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_speech_wav,
         media="results/{video}/media.json",
     output:
         analysis="results/{video}/analysis.json",
@@ -140,6 +174,6 @@ rule analyze:
         runtime=scaled(10, per_input_gb=20),
     params:
         analysis=section("analysis"),
-        code=code_version("analysis"),
+        code=script_code("analyze"),
     script:
         "../scripts/analyze.py"

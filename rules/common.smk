@@ -1,7 +1,6 @@
+# In params, code=script_code("NAME") hashes the ave_core modules scripts/NAME.py imports: edits rerun the rule.
 # Everything that is not a rule: configuration, input discovery, paths and input functions.
 
-import hashlib
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -11,13 +10,19 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from ave_core.asr import find_sidecar
+from ave_core.code_hash import code_hash
 from ave_core.config import (
+    ShortsLook,
+    ShortsMoments,
     coerce_strings,
     load_config,
     schema_error_line,
+    section_part_params,
     section_params,
 )
+from ave_core.edits import EDITS_FOLDER, find_edits, orphan_edits
 from ave_core.errors import ConfigError
+from ave_core.podcast import export_formats, find_cover, is_audio_file
 from ave_core.project import check_writable, discover_videos, name_clash
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -42,6 +47,9 @@ if not VIDEOS:
         f"ave: no videos in {Path(AVE.input.folder).resolve()} "
         f"({', '.join(AVE.input.extensions)}) — put your recordings there"
     )
+# an edit file that names no video would be silently ignored: say so, and let the other videos go on
+for orphan in orphan_edits(EDITS_FOLDER, list(VIDEOS)):
+    logger.warning(orphan)
 
 
 def video_slug_pattern():
@@ -50,9 +58,26 @@ def video_slug_pattern():
 
 
 def get_final_output():
-    """The default target: the assembled context and the report pages of every video."""
-    per_video = ["context.json", "report/timeline.png"]
-    return expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    """The default target: every recording's context, report pages, review page, (unless shorts.count is
+    0) shorts, and its edited sound as final.m4a (a podcast's also in its own format: final.mp3 ...).
+    """
+    per_video = ["context.json", "report/timeline.png", "report/review.html"]
+    if AVE.shorts.count:
+        per_video.append("shorts/shorts.json")
+    targets = expand("results/{video}/{name}", video=sorted(VIDEOS), name=per_video)
+    for slug, video in sorted(VIDEOS.items()):
+        targets += [
+            f"results/{slug}/final.{kind}" for kind in export_formats(video.path)
+        ]
+    return targets
+
+
+def get_cover(wildcards):
+    """A podcast's cover image (input/NAME.jpg|png), as a list of zero or one path; none for a video (a
+    picture beside it is not read, and adding one reruns nothing)."""
+    path = get_video_path(wildcards)
+    cover = find_cover(path) if is_audio_file(path) else None
+    return [str(cover)] if cover else []
 
 
 def get_video_path(wildcards):
@@ -75,13 +100,78 @@ def section(name):
     return section_params(AVE, name)
 
 
-def code_version(*modules):
-    """A hash of ave_core modules' source: a change to a stage's logic reruns its rule."""
-    digest = hashlib.sha256()
-    for module in modules:
-        origin = importlib.util.find_spec(f"ave_core.{module}").origin
-        digest.update(Path(origin).read_bytes())
-    return digest.hexdigest()[:16]
+def section_part(name, part):
+    """The keys of a config section that a single job reads (those of the model `part` in ave_core.config)."""
+    return section_part_params(AVE, name, part)
+
+
+def script_code(*scripts):
+    """A hash of every ave_core module that scripts/NAME.py imports (directly or not, found with ast), so
+    that a change to the code a rule runs reruns it; Snakemake's own code trigger sees only the script.
+    """
+    base = Path(workflow.basedir)
+    return code_hash([base / "scripts" / f"{name}.py" for name in scripts], base)
+
+
+def get_edits(wildcards):
+    """The creator's edits of the video (edits/{video}.md, or a timeline from an NLE), as a list of zero or
+    more paths: an optional input of the plan, so saving one reruns the plan and what follows.
+    """
+    return find_edits(EDITS_FOLDER, wildcards.video)
+
+
+def enhanced(wildcards=None):
+    """Whether the studio-sound stage runs (enhance.preset is not off)."""
+    return AVE.enhance.preset != "off"
+
+
+def enhance_settings():
+    """The enhance keys the enhance stage uses (for_analysis only chooses who reads its output)."""
+    return {key: section("enhance")[key] for key in ("preset", "denoiser")}
+
+
+def analysed_audio():
+    """Which sound VAD, transcription and analysis read: "enhanced" or "original" (enhance.for_analysis)."""
+    return "enhanced" if enhanced() and AVE.enhance.for_analysis else "original"
+
+
+def get_speech_wav(wildcards):
+    """The 16 kHz WAV that the listening stages read: the enhanced one when enhance.for_analysis says so."""
+    if analysed_audio() == "enhanced":
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
+
+
+def get_render_sound(wildcards):
+    """The sound the render plays, on the source's time base: the studio sound (enhanced.flac, with its record
+    enhance.json) when enhance.preset is not off, else the source's own (audio_48k.wav).
+    """
+    folder = f"results/{wildcards.video}"
+    if not enhanced():
+        return {"sound": f"{folder}/audio_48k.wav"}
+    return {"sound": f"{folder}/enhanced.flac", **get_enhancement_record(wildcards)}
+
+
+def get_enhancement_record(wildcards):
+    """enhance.json by name when the render plays the studio sound (render.json keeps it), else nothing."""
+    if not enhanced():
+        return {}
+    return {"enhancement": f"results/{wildcards.video}/enhance.json"}
+
+
+def get_audiogram_sound(wildcards):
+    """The edit's finished sound for a podcast's render chunks, which draw its waveform; nothing for a video
+    (its chunks are picture only)."""
+    if not is_audio_file(get_video_path(wildcards)):
+        return {}
+    return {"sound": f"results/{wildcards.video}/render/audio.m4a"}
+
+
+def get_check_wav(wildcards):
+    """The 16 kHz WAV the render's sync check compares the rendered sound with: what the render played."""
+    if enhanced():
+        return f"results/{wildcards.video}/enhanced_16k.wav"
+    return f"results/{wildcards.video}/audio_16k.wav"
 
 
 def get_captions(wildcards):
@@ -104,10 +194,15 @@ ARTIFACT_RULES = {
     "metadata": "metadata",
     "research": "research",
 }
+if (
+    AVE.shorts.count
+):  # shorts.count 0 turns the stage off: nothing of it is made or waited for
+    ARTIFACT_RULES["shorts"] = "shorts"
 ARTIFACT_PATHS = {
     "broll": "broll/broll.json",
     "render": "render.json",
     "thumbnails": "thumbnails/thumbnails.json",
+    "shorts": "shorts/shorts.json",
 }
 
 
@@ -121,8 +216,10 @@ def get_context_inputs(wildcards):
 
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
-    # report_pages is not upstream of the context: its figures would be there or not by the timing of a run
-    extra = ["extract_audio", "render_audio", "captions", "timeline"]
+    extra = ["extract_audio", "render_audio", "captions", "timeline", "report_pages"]
+    if AVE.shorts.count:
+        extra.append("shorts_select")
+    extra += ["enhance"] if enhanced() else []
     rules_run = dict.fromkeys(["probe", *extra, *ARTIFACT_RULES.values()])
     return {rule: f"benchmarks/{wildcards.video}/{rule}.tsv" for rule in rules_run}
 
@@ -140,6 +237,21 @@ def get_render_chunks(wildcards):
     chunks = range(chunk_count(plan, media, RenderConfig(**section("render"))))
     folder = f"results/{wildcards.video}/render"
     return {"videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks)}
+
+
+def get_short_renders(wildcards):
+    """Each chosen short's clip and its render check, known once shorts_select (a checkpoint) has run."""
+    from ave_core.models import Shorts, read_artifact
+
+    selection = read_artifact(
+        checkpoints.shorts_select.get(video=wildcards.video).output.selection, Shorts
+    )
+    numbers = [short.number for short in selection.shorts]
+    folder = f"results/{wildcards.video}/shorts"
+    return {
+        "videos": expand("{folder}/short-{n}.mp4", folder=folder, n=numbers),
+        "checks": expand("{folder}/short-{n}.check.json", folder=folder, n=numbers),
+    }
 
 
 # ---- resources: what a job needs, for Snakemake's scheduler and cluster executors (profiles/slurm)

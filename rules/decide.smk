@@ -1,4 +1,4 @@
-# Deciding the edit: keyword research, and the Director's plan.
+# Deciding the edit: keyword research, and the Director's plan (which follows the creator's edits/, if any).
 # Research runs per video over a search cache the whole project shares (cache/research): a query two videos
 # need is made once, and one broken video of a batch cannot hold back the others' metadata.
 
@@ -21,7 +21,7 @@ rule research:
         runtime=scaled(10),
     params:
         research=section("research"),
-        code=code_version("research"),
+        code=script_code("research"),
     script:
         "../scripts/research.py"
 
@@ -34,8 +34,10 @@ checkpoint direct:
         analysis="results/{video}/analysis.json",
         scenes="results/{video}/scenes.json",
         prompt=DIRECTOR_PROMPT,
+        edits=get_edits,
     output:
         plan="results/{video}/plan.json",
+        edit_script="results/{video}/edit.md",
     log:
         "logs/{video}/direct.log",
     benchmark:
@@ -48,6 +50,6 @@ checkpoint direct:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("director", "llm", "timemap"),
+        code=script_code("direct"),
     script:
         "../scripts/direct.py"

@@ -15,18 +15,22 @@ rule broll:
         "benchmarks/{video}/broll.tsv"
     conda:
         "../envs/outputs.yaml"
+    threads: 2
     resources:
         mem_mb=scaled(2000),
-        runtime=scaled(20),
+        # minutes: Blender took about 2 min for a 3 s character clip at 720p on 2 busy cores
+        runtime=scaled(60),
     params:
-        code=code_version("broll", "timemap"),
+        broll=section("broll"),
+        character=section("character"),
+        code=script_code("broll"),
     script:
         "../scripts/broll.py"
 
 
 rule render_audio:
     input:
-        audio="results/{video}/audio_48k.wav",
+        unpack(get_render_sound),
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
     output:
@@ -43,18 +47,20 @@ rule render_audio:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timebase", "timemap", "tools"),
+        code=script_code("render_audio"),
     script:
         "../scripts/render_audio.py"
 
 
 rule render_chunk:
     input:
+        unpack(get_audiogram_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
         captions="results/{video}/captions.srt",
+        cover=get_cover,
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
     log:
@@ -69,7 +75,7 @@ rule render_chunk:
         runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timemap"),
+        code=script_code("render_chunk"),
     script:
         "../scripts/render_chunk.py"
 
@@ -77,10 +83,11 @@ rule render_chunk:
 rule render:
     input:
         unpack(get_render_chunks),
+        unpack(get_enhancement_record),
         audio="results/{video}/render/audio.m4a",
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
-        wav="results/{video}/audio_16k.wav",
+        wav=get_check_wav,
     output:
         video="results/{video}/final.mp4",
         report="results/{video}/render.json",
@@ -95,9 +102,31 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=code_version("render", "timebase", "timemap", "tools"),
+        # the chunks are temp(), gone once joined: Snakemake plans them only when the join reruns, so the
+        # join reruns when their code changes
+        code=script_code("render", "render_chunk"),
     script:
         "../scripts/render.py"
+
+
+rule export_audio:
+    input:
+        video="results/{video}/final.mp4",
+    output:
+        audio="results/{video}/final.{format}",
+    log:
+        "logs/{video}/export_audio-{format}.log",
+    benchmark:
+        "benchmarks/{video}/export_audio-{format}.tsv"
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=scaled(500),
+        runtime=scaled(5, per_input_gb=5),
+    params:
+        code=script_code("export_audio"),
+    script:
+        "../scripts/export_audio.py"
 
 
 rule captions:
@@ -117,7 +146,7 @@ rule captions:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("captions", "timemap"),
+        code=script_code("captions"),
     script:
         "../scripts/captions.py"
 
@@ -139,7 +168,7 @@ rule timeline:
         mem_mb=scaled(500),
         runtime=scaled(5),
     params:
-        code=code_version("timeline", "timemap"),
+        code=script_code("timeline"),
     script:
         "../scripts/timeline.py"
 
@@ -150,6 +179,7 @@ rule thumbnails:
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         scenes="results/{video}/scenes.json",
+        cover=get_cover,
     output:
         thumbnails="results/{video}/thumbnails/thumbnails.json",
         emotional=report(
@@ -181,7 +211,7 @@ rule thumbnails:
         runtime=scaled(10, per_input_gb=5),
     params:
         thumbnails=section("thumbnails"),
-        code=code_version("thumbnails"),
+        code=script_code("thumbnails"),
     script:
         "../scripts/thumbnails.py"
 
@@ -207,7 +237,7 @@ rule metadata:
         runtime=scaled(10),
     params:
         director=section("director"),
-        code=code_version("metadata", "timemap"),
+        code=script_code("metadata"),
     script:
         "../scripts/metadata.py"
 
@@ -218,6 +248,9 @@ rule context:
         video="results/{video}/final.mp4",
         captions="results/{video}/captions.srt",
         timeline="results/{video}/timeline/timeline.otio",
+        # after the report pages, whose benchmark the context lists (they read broll.json, so they no
+        # longer always finish first)
+        report="results/{video}/report/timeline.png",
     output:
         context="results/{video}/context.json",
     log:
@@ -232,7 +265,7 @@ rule context:
     params:
         context=section("context"),
         benchmarks=get_benchmarks,
-        code=code_version("context", "models"),
+        code=script_code("context"),
     script:
         "../scripts/context.py"
 
@@ -246,6 +279,7 @@ rule report_pages:
         scenes="results/{video}/scenes.json",
         metadata="results/{video}/metadata.json",
         thumbnails="results/{video}/thumbnails/thumbnails.json",
+        broll="results/{video}/broll/broll.json",
     output:
         timeline=report(
             "results/{video}/report/timeline.png",
@@ -275,6 +309,38 @@ rule report_pages:
         mem_mb=scaled(1000),
         runtime=scaled(10),
     params:
-        code=code_version("report"),
+        code=script_code("report_pages"),
     script:
         "../scripts/report_pages.py"
+
+
+rule review:
+    input:
+        video=get_video_path,
+        final="results/{video}/final.mp4",
+        media="results/{video}/media.json",
+        plan="results/{video}/plan.json",
+        transcript="results/{video}/transcript.json",
+        analysis="results/{video}/analysis.json",
+    output:
+        review=report(
+            "results/{video}/report/review.html",
+            caption="../report/review.rst",
+            category="{video}",
+            subcategory="edit",
+        ),
+    log:
+        "logs/{video}/review.log",
+    benchmark:
+        "benchmarks/{video}/review.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(10, per_input_gb=5),
+    params:
+        review=section("review"),
+        code=script_code("review"),
+    script:
+        "../scripts/review.py"

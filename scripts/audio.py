@@ -13,6 +13,7 @@ with stage_logging(snakemake.log[0], "audio") as log:
         media,
         VadConfig(**snakemake.params.vad),
         AudioConfig(**snakemake.params.audio),
+        analysed_audio=snakemake.params.analysed_audio,
     )
     write_artifact(snakemake.output.audio, result)
     log.info("speech ratio %.2f, %d peaks", result.speech_ratio, len(result.peaks))

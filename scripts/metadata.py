@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ave_core.config import DirectorConfig
-from ave_core.director import make_llm
+from ave_core.llm import make_llm
 from ave_core.metadata import make_metadata
 from ave_core.models import Analysis, Plan, Research, Thumbnails, Transcript, read_artifact, write_artifact
 from ave_core.stage import stage_logging
@@ -11,7 +11,6 @@ from ave_core.timemap import EditMap
 
 with stage_logging(snakemake.log[0], "metadata") as log:
     plan = read_artifact(snakemake.input.plan, Plan)
-    llm, unavailable = make_llm(DirectorConfig(**snakemake.params.director), Path.cwd())
     metadata = make_metadata(
         plan,
         read_artifact(snakemake.input.analysis, Analysis),
@@ -19,8 +18,7 @@ with stage_logging(snakemake.log[0], "metadata") as log:
         read_artifact(snakemake.input.research, Research),
         EditMap.from_keep(plan.keep),
         read_artifact(snakemake.input.thumbnails, Thumbnails),
-        llm,
-        unavailable,
+        make_llm(DirectorConfig(**snakemake.params.director), Path.cwd()),
     )
     write_artifact(snakemake.output.metadata, metadata)
     log.info("%d titles", len(metadata.titles))

@@ -4,7 +4,7 @@ every join, loudness)."""
 from pathlib import Path
 
 from ave_core.config import RenderConfig
-from ave_core.models import MediaInfo, Plan, read_artifact, write_artifact
+from ave_core.models import Enhancement, MediaInfo, Plan, read_artifact, write_artifact
 from ave_core.render import check_render, join_chunks
 from ave_core.stage import stage_logging
 
@@ -24,6 +24,8 @@ with stage_logging(snakemake.log[0], "render") as log:
     except Exception:
         final.unlink(missing_ok=True)  # a video that failed its check is not left behind
         raise
+    if snakemake.input.get("enhancement"):  # the studio-sound chain the sound went through, for the record
+        report.enhancement = read_artifact(snakemake.input.enhancement, Enhancement)
     write_artifact(snakemake.output.report, report)
     log.info(
         "%.2f s, %s LUFS, worst join offset %.1f ms",

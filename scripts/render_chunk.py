@@ -27,5 +27,7 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         Path(snakemake.output.video),
         captions=Path(snakemake.input.captions),
         threads=snakemake.threads,
+        sound=Path(snakemake.input.sound) if snakemake.input.get("sound") else None,
+        cover=Path(snakemake.input.cover[0]) if snakemake.input.cover else None,
     )
     log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))

@@ -1,10 +1,11 @@
-"""report_pages: the timeline picture, the shots' contact sheet and the metadata page for the report."""
+"""report_pages: the timeline picture, the contact sheet (shots, character clips), the metadata page."""
 
 from pathlib import Path
 
 from ave_core.models import (
     Analysis,
     AudioAnalysis,
+    Broll,
     MediaInfo,
     Metadata,
     Plan,
@@ -27,6 +28,7 @@ with stage_logging(snakemake.log[0], "report_pages") as log:
         read_artifact(snakemake.input.scenes, Scenes),
         Path(snakemake.input.scenes).parent,
         Path(snakemake.output.contact_sheet),
+        broll=read_artifact(snakemake.input.broll, Broll),
     )
     metadata_page(
         read_artifact(snakemake.input.metadata, Metadata),

@@ -2,7 +2,8 @@
 
 from ave_core.config import ResearchConfig
 from ave_core.models import Analysis, Transcript, read_artifact, write_artifact
-from ave_core.research import make_search_client, research_keywords
+from ave_core.research import research_keywords
+from ave_core.search import make_search_client
 from ave_core.stage import stage_logging
 
 with stage_logging(snakemake.log[0], "research") as log:

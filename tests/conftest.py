@@ -24,6 +24,17 @@ SHORT_SCRIPT = [
 ]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SLURM test starts a cluster (as root): it runs when asked for with `-m slurm` (make test-slurm),
+    and is skipped otherwise, saying so, rather than silently left out."""
+    if "slurm" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="starts a local SLURM cluster as root: run `make test-slurm` for it")
+    for item in items:
+        if "slurm" in item.keywords:
+            item.add_marker(skip)
+
+
 def require_tools() -> None:
     missing = [tool for tool in ("ffmpeg", "ffprobe", "espeak-ng") if shutil.which(tool) is None]
     if missing:
@@ -153,6 +164,23 @@ def bad_inputs(media_dir: Path, talk: tuple[Path, Truth]) -> dict[str, Path]:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", "-f", "image2", "-c:v", "png",
            str(files["still_image"]))  # fmt: skip
     return files
+
+
+@pytest.fixture(scope="session")
+def finished_talk(tmp_path_factory: pytest.TempPathFactory, talk: tuple[Path, Truth]) -> Path:
+    """A project holding the talk as input/talk.mp4 after one whole workflow run (results/talk/...).
+
+    Shared by every test that needs real artifacts or a finished run to plan against: tests that change
+    the project work on a copy of it.
+    """
+    from tests.workflow.conftest import run_workflow
+
+    project = tmp_path_factory.mktemp("finished") / "project"
+    (project / "input").mkdir(parents=True)
+    shutil.copyfile(talk[0], project / "input" / "talk.mp4")
+    proc = run_workflow(project)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return project
 
 
 @pytest.fixture(scope="session")

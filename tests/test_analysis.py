@@ -378,7 +378,7 @@ def test_music_with_a_missing_wav_is_an_error(tmp_path: Path) -> None:
 
 def test_every_content_type_has_a_path() -> None:
     content_types = get_args(AnalysisConfig.model_fields["content_type"].annotation)
-    assert set(CONTENT_PATHS) == set(content_types)
+    assert set(CONTENT_PATHS.names) == set(content_types)
 
 
 # --- nothing said ------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from ave_core.captions import Cue, make_cues, to_srt, to_vtt, wrap_lines, write_
 from ave_core.models import Cut, Plan, Transcript, Word, complement, make_producer, read_artifact
 from ave_core.timemap import EditMap
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "results" / "talk"
 FILLER = "filler"
 
 # (word, start, end[, "filler"]) in source seconds
@@ -222,14 +221,10 @@ def test_lesson_round_trips_through_parse_captions(tmp_path: Path) -> None:
     assert len(cues) >= 6
 
 
-def demo_artifacts() -> tuple[Transcript, Plan]:
-    if not (DEMO / "transcript.json").exists() or not (DEMO / "plan.json").exists():
-        pytest.skip(f"{DEMO} has no transcript.json and plan.json: run the demo workflow to make them")
-    return read_artifact(DEMO / "transcript.json", Transcript), read_artifact(DEMO / "plan.json", Plan)
-
-
-def test_demo_captions_keep_the_rules_and_round_trip(tmp_path: Path) -> None:
-    transcript, plan = demo_artifacts()
+def test_the_workflows_captions_keep_the_rules_and_round_trip(finished_talk: Path, tmp_path: Path) -> None:
+    results = finished_talk / "results" / "talk"
+    transcript = read_artifact(results / "transcript.json", Transcript)
+    plan = read_artifact(results / "plan.json", Plan)
     edit_map = EditMap.from_keep(plan.keep)
     cues = round_trip(transcript, plan, tmp_path)
     check_cues(cues, edit_map.duration, plan.captions.max_chars_per_line, plan.captions.max_lines)

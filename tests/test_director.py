@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from ave_core.backends import Choice, given
 from ave_core.captions import make_cues
 from ave_core.config import DirectorConfig, RenderConfig
 from ave_core.director import (
     Context,
     direct,
     keep_ranges,
-    make_llm,
     proposal_schema,
     repair_plan,
     rule_based_plan,
 )
-from ave_core.llm import GeminiLLM
+from ave_core.llm import GeminiLLM, make_llm
 from ave_core.models import (
     Analysis,
     AudioAnalysis,
@@ -322,7 +322,7 @@ def test_gemini_plan_is_used_and_costed(lesson: Context, tmp_path: Path) -> None
     )
     with GeminiStub([Reply(data=good)]) as stub:
         llm, config = gemini(stub, tmp_path)
-        plan = direct(lesson, config, PROMPT, llm)
+        plan = direct(lesson, config, PROMPT, given(llm))
         body = stub.requests[0].body
     assert plan.backend == "gemini" and plan.producer.fallback is None
     assert [(c.start, c.end) for c in plan.cuts] == [(9.6, 11.7)]
@@ -337,7 +337,7 @@ def test_gemini_plan_cutting_inside_words_is_repaired(lesson: Context, tmp_path:
     bad = proposal([{"start": 2.0, "end": 3.9, "reason": "silence", "rationale": "", "confidence": 0.8}])
     with GeminiStub([Reply(data=bad)]) as stub:
         llm, config = gemini(stub, tmp_path)
-        plan = direct(lesson, config, PROMPT, llm)
+        plan = direct(lesson, config, PROMPT, given(llm))
     assert plan.backend == "gemini" and plan.repairs
     lesson_word = lesson.transcript.words[3]  # "lesson." 1.9-2.15
     assert removed(plan, lesson_word.start, lesson_word.end) == 0.0
@@ -359,7 +359,7 @@ def test_gemini_failures_fall_back_to_rules_with_the_reason(
 ) -> None:
     with GeminiStub(script) as stub:
         llm, config = gemini(stub, tmp_path)
-        plan = direct(lesson, config, PROMPT, llm)
+        plan = direct(lesson, config, PROMPT, given(llm))
         assert len(stub.requests) == len(script)
     assert plan.backend == "rules"
     assert plan.producer.fallback is not None and plan.producer.fallback.used == "rules"
@@ -371,7 +371,7 @@ def test_429_then_success_retries_once(lesson: Context, tmp_path: Path) -> None:
     good = proposal([{"start": 9.6, "end": 11.7, "reason": "silence", "rationale": "", "confidence": 0.9}])
     with GeminiStub([Status(429), Reply(data=good)]) as stub:
         llm, config = gemini(stub, tmp_path)
-        plan = direct(lesson, config, PROMPT, llm)
+        plan = direct(lesson, config, PROMPT, given(llm))
         assert len(stub.requests) == 2
     assert plan.backend == "gemini"
 
@@ -381,7 +381,7 @@ def test_timeout_falls_back(lesson: Context, tmp_path: Path) -> None:
 
     with GeminiStub([Delay(1.5), Delay(1.5)]) as stub:
         llm, config = gemini(stub, tmp_path, timeout_s=0.3, max_retries=1)
-        plan = direct(lesson, config, PROMPT, llm)
+        plan = direct(lesson, config, PROMPT, given(llm))
     assert plan.backend == "rules" and "timed out" in plan.producer.fallback.reason
 
 
@@ -390,8 +390,8 @@ def test_planted_key_never_reaches_plan_or_log(lesson: Context, tmp_path: Path, 
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     with GeminiStub([Status(403, f"API key {KEY} not valid")]) as stub:
         config = DirectorConfig(backend="gemini", base_url=stub.base_url, max_retries=0)
-        llm, why = make_llm(config, tmp_path)
-        assert why is None and llm is not None
+        llm = make_llm(config, tmp_path)
+        assert llm.reason is None and llm.backend is not None
         plan = direct(lesson, config, PROMPT, llm)
     text = plan.model_dump_json() + "\n".join(r.getMessage() for r in caplog.records)
     assert KEY not in text and plan.backend == "rules"
@@ -400,11 +400,15 @@ def test_planted_key_never_reaches_plan_or_log(lesson: Context, tmp_path: Path, 
 def test_without_a_key_auto_uses_rules_and_says_so(lesson: Context, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    llm, why = make_llm(DirectorConfig(), tmp_path)
-    plan = direct(lesson, DirectorConfig(), PROMPT, llm, why)
-    assert llm is None and plan.backend == "rules"
-    assert "GEMINI_API_KEY" in plan.producer.fallback.reason
-    assert direct(lesson, DirectorConfig(backend="rules"), PROMPT, None).producer.fallback is None
+    llm = make_llm(DirectorConfig(), tmp_path)
+    plan = direct(lesson, DirectorConfig(), PROMPT, llm)
+    assert llm.backend is None and plan.backend == "rules"
+    fallback = plan.producer.fallback
+    assert fallback is not None and (fallback.wanted, fallback.used) == ("gemini", "rules")
+    assert fallback.reason == "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
+    rules = make_llm(DirectorConfig(backend="rules"), tmp_path)
+    assert rules == Choice(None)
+    assert direct(lesson, DirectorConfig(backend="rules"), PROMPT, rules).producer.fallback is None
 
 
 def test_schema_has_no_references_and_requires_cuts() -> None:

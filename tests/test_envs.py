@@ -40,6 +40,11 @@ NOT_IN_ENVS = {
 }
 
 
+# modules that Blender's bpy registers when it is imported, with no files of their own to map: they come with
+# the bpy distribution (character B-roll's Blender process imports them after bpy)
+BPY_MODULES = {"mathutils", "bmesh", "bpy_extras", "gpu", "aud"}
+
+
 def normalise(name: str) -> str:
     """A distribution name as PEP 503 compares it: lower case, runs of - _ . as one -."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -196,12 +201,22 @@ def defined_names(statement: ast.stmt) -> list[str]:
     return []
 
 
+def walk_outside_lambdas(node: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk, but not into the bodies of lambdas: they run when called, not where they are written."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if not isinstance(current, ast.Lambda):
+            pending.extend(ast.iter_child_nodes(current))
+
+
 def called_on_import(statement: ast.stmt) -> Code:
     """The callables an assignment calls as it runs on import (`_SPEECH = ContentPath(...)` calls ContentPath,
     and only names the functions it is given): they count at once, the rest when the name is reached."""
     code = Code(PACKAGE)
     value = getattr(statement, "value", None)
-    for node in ast.walk(value) if value is not None else []:
+    for node in walk_outside_lambdas(value) if value is not None else []:
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name):
                 code.names.add(node.func.id)
@@ -317,7 +332,7 @@ def missing_from_env(env: Path, script: Path) -> dict[str, list[str]]:
         top = name.split(".")[0]
         if top in NOT_IN_ENVS or any(other.startswith(f"{name}.") for other in names):
             continue  # allowed, or `google` of `from google import genai`: the longer name tells more
-        distribution = distribution_of(name)
+        distribution = "bpy" if top in BPY_MODULES else distribution_of(name)
         if distribution is None:
             # `from pkg import attr` also records pkg.attr: only a name under a known top may be no module
             if distribution_of(top) is not None:

@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 
-from ave_core import research
+from ave_core import research, search
+from ave_core.backends import given
+from ave_core.backgrounds import BackgroundError, BackgroundRequest, ImageModelBackground
 from ave_core.config import DirectorConfig, ResearchConfig
 from ave_core.director import Context, direct, rule_based_plan
 from ave_core.llm import GeminiLLM, LLMError, LLMResponse
 from ave_core.models import Plan, Research, write_artifact
-from ave_core.research import DdgsClient, research_keywords
-from ave_core.thumbnails import BackgroundError, BackgroundRequest, ImagenBackground
+from ave_core.research import research_keywords
+from ave_core.search import DdgsClient
 from tests.gemini_stub import Delay, Drop, GeminiStub, RawBody, Reply, Reset, Status, Trickle
 from tests.test_director import PROMPT, context, proposal, spoken
 from tests.test_research import ANALYSES, CLEAN_TITLES, SAVE_ENERGY_ROWS, TRANSCRIPTS
@@ -121,7 +123,7 @@ def test_llm_fault_is_bounded_recorded_and_keeps_the_key(
         config = director_config(stub)
         llm = RecordingLLM(gemini(stub, config, tmp_path / "cache"))
         started = time.monotonic()
-        plan = direct(ctx, config, PROMPT, llm)
+        plan = direct(ctx, config, PROMPT, given(llm))
         elapsed = time.monotonic() - started
         sent, unscripted = len(stub.requests), stub.unscripted
 
@@ -201,7 +203,7 @@ def test_trickled_image_is_abandoned_within_its_timeout() -> None:
     trickle = Trickle(Reply(data=GOOD), chunk_bytes=2, interval_s=0.1)  # the whole body: over a minute
     request = BackgroundRequest(strategy="curiosity", hook="Really?", topic="saving energy")
     with GeminiStub([trickle]) as stub:
-        generator = ImagenBackground(
+        generator = ImageModelBackground(
             KEY, "gemini-2.5-flash-image", base_url=stub.base_url, timeout_s=TIMEOUT_S, attempts=1
         )
         started = time.monotonic()
@@ -259,7 +261,7 @@ def timed_research(
     client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(search, calls))
     started = time.monotonic()
     try:
-        result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
+        result = research_keywords(ANALYSES, TRANSCRIPTS, config, given(client))
     finally:
         release.set()
     return result, client, time.monotonic() - started
@@ -331,7 +333,7 @@ def test_garbage_results_are_dropped_cleaned_and_recorded(tmp_path: Path) -> Non
     }
     config = search_config(tmp_path, max_results=20)
     client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(lambda q: answers.get(q, []), calls))
-    result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
+    result = research_keywords(ANALYSES, TRANSCRIPTS, config, given(client))
 
     written = recorded(result, tmp_path)
     producer = written["producer"]
@@ -348,7 +350,7 @@ def test_garbage_results_are_dropped_cleaned_and_recorded(tmp_path: Path) -> Non
     text = json.dumps(written)
     for junk in ("<", ">", "&amp;", "&lt;", "alert(", "x()", "javascript:", "p{}"):
         assert junk not in text, junk
-    assert max(len(t) for t in titles) <= research.MAX_TITLE_CHARS
+    assert max(len(t) for t in titles) <= search.MAX_TITLE_CHARS
     cached = "".join(p.read_text() for p in Path(config.cache_dir).glob("*.json"))
     assert cached and "<script" not in cached and "javascript:" not in cached
 
@@ -357,7 +359,7 @@ def test_search_answering_only_garbage_falls_back_with_the_reason(tmp_path: Path
     calls: list[str] = []
     config = search_config(tmp_path, max_queries=3)
     client = DdgsClient(timeout_s=config.timeout_s, factory=stand_in(lambda q: GARBAGE_ROWS[:8], calls))
-    result = research_keywords(ANALYSES, TRANSCRIPTS, config, client)
+    result = research_keywords(ANALYSES, TRANSCRIPTS, config, given(client))
 
     written = recorded(result, tmp_path)
     fallback = written["producer"]["fallback"]

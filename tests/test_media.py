@@ -96,7 +96,6 @@ def test_video_without_audio_has_no_audio_streams(silent_video: Path) -> None:
         ("truncated_90", "truncated ("),
         ("truncated_tail", "truncated ("),
         ("truncated_index_at_end", "no index (moov atom): the file is truncated"),
-        ("audio_only", "no video stream, only audio"),
         ("still_image", "a still picture (png), not a video"),
     ],
 )
@@ -110,11 +109,60 @@ def test_bad_input_fails_with_one_line_naming_the_file(
     assert message in text and "\n" not in text and " — " in text  # says what to do
 
 
-def test_audio_only_file_is_refused_with_a_hint(media_dir: Path) -> None:
-    audio_only = media_dir / "voice.mp4"
-    ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(audio_only))
-    with pytest.raises(InputError, match=r"voice.mp4: no video stream, only audio"):
-        probe(audio_only, slug="voice")
+@pytest.mark.parametrize(
+    ("name", "source", "channels", "rate"),
+    [
+        ("voice.mp4", ["-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac"], 1, 44100),
+        (
+            "phone.wav",
+            ["-f", "lavfi", "-i", "sine=duration=2:sample_rate=8000", "-c:a", "pcm_s16le"],
+            1,
+            8000,
+        ),
+        ("show.mp3", ["-f", "lavfi", "-i", "sine=duration=2", "-ac", "2", "-c:a", "libmp3lame"], 2, 44100),
+        (
+            "surround.flac",
+            ["-f", "lavfi", "-i", "sine=duration=2", "-af", "pan=5.1|FC=c0|FL=c0|FR=c0", "-c:a", "flac"],
+            6,
+            44100,
+        ),
+    ],
+)
+def test_a_recording_without_picture_is_a_podcast(
+    media_dir: Path, name: str, source: list[str], channels: int, rate: int
+) -> None:
+    path = media_dir / name
+    ffmpeg(*source, str(path))
+    media = probe(path, slug="podcast")
+    assert media.video is None and abs(media.duration_s - 2.0) < 0.1
+    assert [(s.channels, s.sample_rate) for s in media.audio_streams] == [(channels, rate)]
+
+
+def test_an_mp3_with_cover_art_is_still_a_podcast(media_dir: Path) -> None:
+    cover, path = media_dir / "cover.png", media_dir / "with cover.mp3"
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:size=64x64", "-frames:v", "1", str(cover))
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-i", str(cover), "-map", "0:a", "-map", "1:v",
+           "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", str(path))  # fmt: skip
+    assert probe(path, slug="cover").video is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.mp3", b"", "empty file (0 bytes) — "),
+        ("notes.mp3", b"These are my notes, not a recording.\n", "not a recognised audio/video format — "),
+        ("notes.wav", b"RIFF not really a wave file", "cannot be read as media ("),
+    ],
+)
+def test_a_broken_audio_file_fails_in_one_line(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as error:
+        probe(path, slug="broken")
+    text = str(error.value)
+    assert text.startswith(f"{path}:") and message in text and "\n" not in text
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:

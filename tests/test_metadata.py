@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ave_core.backends import Choice, given
 from ave_core.config import DirectorConfig
 from ave_core.llm import GeminiLLM
 from ave_core.metadata import (
@@ -40,11 +41,9 @@ from ave_core.models import (
 )
 from ave_core.timemap import EditMap
 from ave_core.transcript import mark_fillers
-from tests.conftest import REPO
 from tests.gemini_stub import GeminiStub, Reply, Status
 
 KEY = "test-key-PLANTED-metadata-42"
-DEMO_RESULTS = REPO / "examples" / "demo" / "results"
 HOOKS = {
     "emotional": "THIS CHANGES EVERYTHING",
     "curiosity": "Why is heating so expensive?",
@@ -114,8 +113,12 @@ def lesson():
     return plan, analysis, transcript, research, EditMap.from_keep(plan.keep), thumbnails
 
 
-def template(lesson, **kwargs) -> Metadata:
-    return make_metadata(*lesson, None, kwargs.pop("unavailable", None), **kwargs)
+NO_LLM: Choice = Choice(None)
+
+
+def template(lesson, llm: Choice = NO_LLM, **kwargs) -> Metadata:
+    """Metadata without an LLM (`llm` says why none was made, if one was wanted)."""
+    return make_metadata(*lesson, llm, **kwargs)
 
 
 def assert_titles_pair_with_hooks(metadata: Metadata, thumbnails: Thumbnails) -> None:
@@ -180,7 +183,7 @@ def test_tags_research_first_deduplicated_within_500(lesson) -> None:
             ]
         }  # fmt: skip
     )
-    crowded = make_metadata(plan, analysis, transcript, many, edit_map, thumbnails, None, None)
+    crowded = make_metadata(plan, analysis, transcript, many, edit_map, thumbnails, Choice(None))
     assert MAX_TAGS_CHARS - 30 < tags_length(crowded.tags) <= MAX_TAGS_CHARS
     assert len(", ".join(crowded.tags)) <= MAX_TAGS_CHARS
     assert crowded.tags[0] == "energy keyword number 000"
@@ -204,33 +207,34 @@ def test_short_and_cut_chapters_follow_youtubes_rules() -> None:
     assert timestamp(3725.4) == "1:02:05" and timestamp(65.9) == "01:05"
 
 
-def test_demo_artifacts_give_valid_metadata(tmp_path: Path) -> None:
-    talk = DEMO_RESULTS / "talk"
-    if not (talk / "plan.json").is_file():
-        pytest.skip(f"demo results not found in {talk}; run `make demo` first")
+def test_the_workflows_artifacts_give_valid_metadata(finished_talk: Path, tmp_path: Path) -> None:
+    talk = finished_talk / "results" / "talk"
     plan = read_artifact(talk / "plan.json", Plan)
     thumbnails = Thumbnails(
         producer=make_producer("thumbnails", "test"),
         thumbnails=[Thumbnail(path=f"thumbnails/thumb-{c.strategy}.png", strategy=c.strategy, hook=c.hook)
                     for c in plan.thumbnail_concepts],
     )  # fmt: skip
+    research = read_artifact(talk / "research.json", Research)
     metadata = make_metadata(
         plan, read_artifact(talk / "analysis.json", Analysis),
         read_artifact(talk / "transcript.json", Transcript),
-        read_artifact(DEMO_RESULTS / "research.json", Research), EditMap.from_keep(plan.keep), thumbnails,
-        None, None,
+        research, EditMap.from_keep(plan.keep), thumbnails, Choice(None),
     )  # fmt: skip
     write_artifact(tmp_path / "metadata.json", metadata)
     assert_titles_pair_with_hooks(metadata, thumbnails)
     assert chapter_lines(metadata.description)[0].startswith("00:00 ")
     assert metadata.chapters[-1].end == pytest.approx(EditMap.from_keep(plan.keep).duration, abs=1e-3)
-    assert tags_length(metadata.tags) <= MAX_TAGS_CHARS and metadata.tags[0] == "saving energy"
+    best = max(research.keywords, key=lambda k: k.score)  # research's best keyword is the first tag
+    assert tags_length(metadata.tags) <= MAX_TAGS_CHARS and metadata.tags[0] == best.phrase.lower()
 
 
 def test_without_an_llm_the_reason_is_recorded(lesson) -> None:
-    metadata = template(lesson, unavailable="no GEMINI_API_KEY or GOOGLE_API_KEY in the environment")
-    assert metadata.producer.fallback is not None and metadata.producer.fallback.used == "template"
-    assert "GEMINI_API_KEY" in metadata.producer.fallback.reason
+    reason = "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
+    metadata = template(lesson, Choice(None, "gemini", reason))
+    fallback = metadata.producer.fallback
+    assert fallback is not None and (fallback.wanted, fallback.used) == ("gemini", "template")
+    assert "GEMINI_API_KEY" in fallback.reason
 
 
 # --- Gemini path against the local stand-in ---------------------------------------------------
@@ -261,7 +265,7 @@ def answer(**changes) -> dict:
 
 def test_gemini_answer_is_used_with_our_chapters(lesson, tmp_path: Path) -> None:
     with GeminiStub([Reply(data=answer())]) as stub:
-        metadata = make_metadata(*lesson, gemini(stub, tmp_path), None)
+        metadata = make_metadata(*lesson, given(gemini(stub, tmp_path)))
         body = stub.requests[0].body
     assert metadata.producer.backend == "gemini" and metadata.producer.fallback is None
     assert metadata.titles[0].text == "This Changes Everything About Your Heating Bill"
@@ -281,7 +285,7 @@ def test_over_long_title_and_too_many_tags_are_repaired(lesson, tmp_path: Path) 
     titles = [{"text": long_title, "strategy": "curiosity", "thumbnail": "curiosity"}]
     reply = answer(titles=titles, tags=tags, hashtags=["heating bill", "#x"])
     with GeminiStub([Reply(data=reply)]) as stub:
-        metadata = make_metadata(*lesson, gemini(stub, tmp_path), None)
+        metadata = make_metadata(*lesson, given(gemini(stub, tmp_path)))
     assert metadata.producer.backend == "gemini"
     repaired = metadata.titles[0]
     assert len(long_title) > 150 and len(repaired.text) <= 100 and repaired.text.startswith("Why Is Heating")
@@ -296,7 +300,7 @@ def test_title_without_the_hook_is_replaced(lesson, tmp_path: Path) -> None:
     titles = answer()["titles"]
     titles[2] = {"text": "A Completely Unrelated Title", "strategy": "number", "thumbnail": "authority"}
     with GeminiStub([Reply(data=answer(titles=titles))]) as stub:
-        metadata = make_metadata(*lesson, gemini(stub, tmp_path), None)
+        metadata = make_metadata(*lesson, given(gemini(stub, tmp_path)))
     assert "A Completely Unrelated Title" not in [t.text for t in metadata.titles]
     assert_titles_pair_with_hooks(metadata, lesson[5])
     assert any("does not carry the authority hook" in w for w in metadata.producer.warnings)
@@ -313,7 +317,7 @@ def test_title_without_the_hook_is_replaced(lesson, tmp_path: Path) -> None:
 )
 def test_gemini_failures_fall_back_to_the_template(lesson, tmp_path: Path, script, reason) -> None:
     with GeminiStub(script) as stub:
-        metadata = make_metadata(*lesson, gemini(stub, tmp_path), None)
+        metadata = make_metadata(*lesson, given(gemini(stub, tmp_path)))
         assert len(stub.requests) == len(script)
     fallback = metadata.producer.fallback
     assert metadata.producer.backend == "template"

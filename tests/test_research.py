@@ -15,19 +15,12 @@ from typing import Any
 
 import pytest
 
-from ave_core import research
+from ave_core import research, search
+from ave_core.backends import Choice, given
 from ave_core.config import ResearchConfig
 from ave_core.models import Analysis, Concept, Research, Transcript, make_producer
-from ave_core.research import (
-    CachedSearch,
-    DdgsClient,
-    SearchError,
-    SearchResult,
-    clean_title,
-    make_search_client,
-    phrase_key,
-    research_keywords,
-)
+from ave_core.research import clean_title, phrase_key, research_keywords
+from ave_core.search import CachedSearch, DdgsClient, SearchError, SearchResult, make_search_client
 
 # ddgs' text() rows for "save energy", as recorded (title, href, body)
 SAVE_ENERGY_ROWS: list[dict[str, str]] = [
@@ -213,19 +206,25 @@ def config(tmp_path: Path) -> ResearchConfig:
 
 
 def run(config: ResearchConfig, client: Any, clock: FakeClock | None = None) -> Research:
+    """Research with `client` (a Choice, or a client that is then the one chosen)."""
     clock = clock or FakeClock()
-    return research_keywords(ANALYSES, TRANSCRIPTS, config, client, clock=clock, sleep=clock.sleep)
+    chosen = client if isinstance(client, Choice) else given(client)
+    return research_keywords(ANALYSES, TRANSCRIPTS, config, chosen, clock=clock, sleep=clock.sleep)
 
 
 def by_phrase(result: Research) -> dict[str, Any]:
     return {k.phrase: k for k in result.keywords}
 
 
-def assert_transcript_only(result: Research) -> None:
+def assert_transcript_only(result: Research, fallback: bool = True) -> None:
+    """Keywords from the transcripts alone; with a fallback record from ddgs unless none was wanted."""
     assert {k.source for k in result.keywords} == {"transcript"}
     assert OWN_PHRASES <= set(by_phrase(result))
     assert result.competitor_titles == [] and result.recurring_phrases == []
     assert result.producer.backend == "transcript"
+    if not fallback:
+        assert result.producer.fallback is None
+        return
     assert result.producer.fallback is not None
     assert (result.producer.fallback.wanted, result.producer.fallback.used) == ("ddgs", "transcript")
 
@@ -342,23 +341,22 @@ def test_partial_failure_keeps_what_succeeded_and_warns(config: ResearchConfig) 
     assert ("text", result.seeds[-1]) in client.requests
 
 
-def test_offline_backend_falls_back_without_asking_the_client(config: ResearchConfig) -> None:
-    client = RecordedClient()
-    result = run(config.model_copy(update={"backend": "offline"}), client)
-    assert_transcript_only(result)
-    assert result.producer.fallback is not None and "offline" in result.producer.fallback.reason
-    assert client.requests == []
+def test_offline_backend_uses_the_transcripts_and_records_no_fallback(config: ResearchConfig) -> None:
+    offline = config.model_copy(update={"backend": "offline"})
+    chosen = make_search_client(offline)
+    assert chosen.backend is None and chosen.fallback(used="transcript") is None
+    assert_transcript_only(run(offline, chosen), fallback=False)
 
 
 def test_no_client_or_no_queries_fall_back_with_their_reason(
     config: ResearchConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(research, "ddgs_available", lambda: False)
-    assert make_search_client(config) is None
+    monkeypatch.setattr(search, "ddgs_available", lambda: False)
+    assert make_search_client(config).backend is None
     missing = run(config, make_search_client(config))
     assert_transcript_only(missing)
-    assert missing.producer.fallback is not None and "ddgs" in missing.producer.fallback.reason
-    assert "not installed" in missing.producer.fallback.reason
+    assert missing.producer.fallback is not None
+    assert missing.producer.fallback.reason == "no ddgs package installed (pip install ddgs)"
 
     none_asked = run(config.model_copy(update={"max_queries": 0}), RecordedClient())
     assert none_asked.producer.fallback is not None and "max_queries" in none_asked.producer.fallback.reason
@@ -366,11 +364,11 @@ def test_no_client_or_no_queries_fall_back_with_their_reason(
 
 
 def test_make_search_client_follows_the_backend(config: ResearchConfig) -> None:
-    assert make_search_client(config.model_copy(update={"backend": "offline"})) is None
-    client = make_search_client(config.model_copy(update={"timeout_s": 3.0, "region": "uk-en"}))
+    assert make_search_client(config.model_copy(update={"backend": "offline"})).backend is None
+    client = make_search_client(config.model_copy(update={"timeout_s": 3.0, "region": "uk-en"})).backend
     assert isinstance(client, DdgsClient)
     assert (client.timeout_s, client.region, client.name) == (3.0, "uk-en", "ddgs")
-    assert isinstance(make_search_client(config.model_copy(update={"backend": "auto"})), DdgsClient)
+    assert isinstance(make_search_client(config.model_copy(update={"backend": "auto"})).backend, DdgsClient)
 
 
 # --- cache and rate limit ---------------------------------------------------------------------------
@@ -530,11 +528,12 @@ def test_real_ddgs_without_network_falls_back_in_bounded_time(
     # ddgs reads DDGS_PROXY: every request goes to a local port, so this fails even where a network exists
     monkeypatch.setenv("DDGS_PROXY", f"http://127.0.0.1:{request.getfixturevalue(server)}")
     settings = config.model_copy(update={"timeout_s": 1.0})
-    client = make_search_client(settings)
+    chosen = make_search_client(settings)
+    client = chosen.backend
     assert isinstance(client, DdgsClient)
 
     started = time.monotonic()
-    result = research_keywords(ANALYSES, TRANSCRIPTS, settings, client)
+    result = research_keywords(ANALYSES, TRANSCRIPTS, settings, chosen)
     elapsed = time.monotonic() - started
 
     assert_transcript_only(result)

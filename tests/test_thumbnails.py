@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ave_core.config import ScenesConfig
+from ave_core.backends import given
+from ave_core.backgrounds import (
+    BackgroundError,
+    BackgroundRequest,
+    ImageModelBackground,
+    make_background,
+)
+from ave_core.config import ScenesConfig, ThumbnailsConfig
 from ave_core.media import probe
 from ave_core.models import (
     MediaInfo,
@@ -32,9 +39,6 @@ from ave_core.thumbnails import (
     MIN_CONTRAST,
     PREVIEW_SIZE,
     STRATEGIES,
-    BackgroundError,
-    BackgroundRequest,
-    ImagenBackground,
     Legibility,
     contrast_ratio,
     crop_focus,
@@ -46,11 +50,9 @@ from ave_core.thumbnails import (
     render_thumbnails,
 )
 from ave_core.vision import analyze_scenes
-from tests.conftest import REPO, ffmpeg
+from tests.conftest import ffmpeg
 from tests.gemini_stub import GeminiStub, RawBody, Status
 
-DEMO_VIDEO = REPO / "examples" / "demo" / "input" / "talk.mp4"
-DEMO_RESULTS = REPO / "examples" / "demo" / "results" / "talk"
 KEY = "test-key-PLANTED-thumbs-42"
 
 
@@ -135,31 +137,32 @@ def assert_hook_drawn(video: Path, scenes: Scenes, thumbnails: Thumbnails, figur
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    if not DEMO_VIDEO.is_file() or not (DEMO_RESULTS / "plan.json").is_file():
-        pytest.skip(f"demo video or results not found ({DEMO_VIDEO}); run `make demo` first")
-    media = read_artifact(DEMO_RESULTS / "media.json", MediaInfo)
-    plan = read_artifact(DEMO_RESULTS / "plan.json", Plan)
-    scenes = read_artifact(DEMO_RESULTS / "scenes.json", Scenes)
-    out_dir = tmp_path_factory.mktemp("demo") / "thumbnails"
-    thumbnails, figures = render_thumbnails(DEMO_VIDEO, media, plan, scenes, out_dir)
-    return plan, scenes, out_dir, thumbnails, figures
+def workflow_talk(finished_talk: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Thumbnails of the talk from the plan and scenes the whole workflow made of it."""
+    video = finished_talk / "input" / "talk.mp4"
+    results = finished_talk / "results" / "talk"
+    media = read_artifact(results / "media.json", MediaInfo)
+    plan = read_artifact(results / "plan.json", Plan)
+    scenes = read_artifact(results / "scenes.json", Scenes)
+    out_dir = tmp_path_factory.mktemp("workflow-talk") / "thumbnails"
+    thumbnails, figures = render_thumbnails(video, media, plan, scenes, out_dir)
+    return video, plan, scenes, out_dir, thumbnails, figures
 
 
-def test_demo_gets_three_legible_thumbnails_with_the_plans_hooks(demo) -> None:
-    plan, scenes, out_dir, thumbnails, figures = demo
+def test_the_workflows_plan_gets_three_legible_thumbnails_with_its_hooks(workflow_talk) -> None:
+    video, plan, scenes, out_dir, thumbnails, figures = workflow_talk
     pixels = check_set(thumbnails, figures, out_dir)
     concepts = {c.strategy: c for c in plan.thumbnail_concepts}
     for thumb in thumbnails.thumbnails:
         assert thumb.hook == concepts[thumb.strategy].hook
         assert thumb.frame_time == pytest.approx(concepts[thumb.strategy].frame_time, abs=1e-3)
     assert thumbnails.producer.backend == "procedural" and thumbnails.producer.fallback is None
-    assert_hook_drawn(DEMO_VIDEO, scenes, thumbnails, figures, pixels)
+    assert_hook_drawn(video, scenes, thumbnails, figures, pixels)
 
 
-def test_each_strategy_has_its_own_grade(demo) -> None:
-    _, _, _, thumbnails, _ = demo
-    real = extract_frame(DEMO_VIDEO, thumbnails.thumbnails[0].frame_time)
+def test_each_strategy_has_its_own_grade(workflow_talk) -> None:
+    video, _, _, _, thumbnails, _ = workflow_talk
+    real = extract_frame(video, thumbnails.thumbnails[0].frame_time)
     ramp = np.linspace(40, 215, 1280)[None, :, None].repeat(720, axis=0).repeat(3, axis=2)
     grey = Image.fromarray(ramp.astype(np.uint8))  # neutral, nothing clipped
 
@@ -295,13 +298,13 @@ def small_clip(talk: tuple[Path, Truth]):
 def test_image_model_background_is_used(small_clip, tmp_path: Path) -> None:
     video, media, plan, scenes = small_clip
     with GeminiStub([image_answer(png_bytes((200, 40, 200)))] * 3) as stub:
-        generator = ImagenBackground(KEY, "gemini-2.5-flash-image", base_url=stub.base_url, attempts=1)
+        generator = ImageModelBackground(KEY, "gemini-2.5-flash-image", base_url=stub.base_url, attempts=1)
         thumbnails, figures = render_thumbnails(
-            video, media, plan, scenes, tmp_path / "t", background=generator
+            video, media, plan, scenes, tmp_path / "t", background=given(generator)
         )
         prompts = [json.dumps(r.body) for r in stub.requests]
     assert len(prompts) == 3 and all("saving energy" in p and "No text" in p for p in prompts)
-    assert thumbnails.producer.backend == "imagen" and thumbnails.producer.fallback is None
+    assert thumbnails.producer.backend == "image-model" and thumbnails.producer.fallback is None
     assert all(t.frame_time is None for t in thumbnails.thumbnails)
     corner = load(tmp_path / "t" / "thumb-authority.png")[20, 1220]
     assert corner[0] > 150 and corner[2] > 150 and corner[1] < 90  # magenta, graded
@@ -322,13 +325,13 @@ def test_image_model_failure_falls_back_to_the_frames(
 ) -> None:
     video, media, plan, scenes = small_clip
     with GeminiStub(script) as stub:
-        generator = ImagenBackground(KEY, model, base_url=stub.base_url, attempts=1)
+        generator = ImageModelBackground(KEY, model, base_url=stub.base_url, attempts=1)
         thumbnails, figures = render_thumbnails(
-            video, media, plan, scenes, tmp_path / "t", background=generator
+            video, media, plan, scenes, tmp_path / "t", background=given(generator)
         )
     fallback = thumbnails.producer.fallback
     assert thumbnails.producer.backend == "procedural"
-    assert fallback is not None and (fallback.wanted, fallback.used) == ("imagen", "procedural")
+    assert fallback is not None and (fallback.wanted, fallback.used) == ("image-model", "procedural")
     assert reason in fallback.reason
     assert KEY not in thumbnails.model_dump_json()
     assert [t.frame_time for t in thumbnails.thumbnails] == [1.0, 2.0, 3.0]
@@ -337,22 +340,26 @@ def test_image_model_failure_falls_back_to_the_frames(
 
 def test_a_generator_that_raises_anything_falls_back(small_clip, tmp_path: Path) -> None:
     class Broken:
-        name = "imagen"
+        name = "image-model"
 
         def generate(self, request: BackgroundRequest) -> Image.Image:
             raise BackgroundError("quota exhausted")
 
     video, media, plan, scenes = small_clip
-    thumbnails, _ = render_thumbnails(video, media, plan, scenes, tmp_path / "t", background=Broken())
+    thumbnails, _ = render_thumbnails(video, media, plan, scenes, tmp_path / "t", background=given(Broken()))
     assert (
         thumbnails.producer.fallback is not None and thumbnails.producer.fallback.reason == "quota exhausted"
     )
 
 
-def test_unavailable_image_model_is_recorded(small_clip, tmp_path: Path) -> None:
+def test_unavailable_image_model_is_recorded(small_clip, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     video, media, plan, scenes = small_clip
-    thumbnails, _ = render_thumbnails(
-        video, media, plan, scenes, tmp_path / "t", unavailable="no GEMINI_API_KEY or GOOGLE_API_KEY"
-    )
+    wanted = make_background(ThumbnailsConfig(backend="auto"))
+    thumbnails, _ = render_thumbnails(video, media, plan, scenes, tmp_path / "t", background=wanted)
+    fallback = thumbnails.producer.fallback
     assert thumbnails.producer.backend == "procedural"
-    assert "GEMINI_API_KEY" in thumbnails.producer.fallback.reason
+    assert fallback is not None and (fallback.wanted, fallback.used) == ("image-model", "procedural")
+    assert fallback.reason == "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment"
+    assert make_background(ThumbnailsConfig()).fallback(used="procedural") is None  # procedural: none wanted

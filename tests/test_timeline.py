@@ -22,7 +22,6 @@ from ave_core.models import (
 from ave_core.timeline import EXPORTS, build_timeline, write_timeline
 from ave_core.timemap import EditMap, output_fps
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "results" / "talk"
 NTSC = 30000 / 1001
 
 
@@ -80,16 +79,14 @@ def lesson_plan() -> Plan:
     )
 
 
-def cases() -> list[tuple[str, Plan, MediaInfo]]:
-    found = [("lesson 25 fps", lesson_plan(), make_media(25.0, 20.0))]
-    if (DEMO / "plan.json").exists() and (DEMO / "media.json").exists():
-        found.append(
-            ("demo", read_artifact(DEMO / "plan.json", Plan), read_artifact(DEMO / "media.json", MediaInfo))
-        )
-    return found
-
-
-CASES = cases()
+@pytest.fixture(params=["lesson 25 fps", "workflow talk"])
+def case(request: pytest.FixtureRequest) -> tuple[str, Plan, MediaInfo]:
+    """(label, plan, media): a hand-made lesson, and the talk as the whole workflow edited it."""
+    if request.param == "lesson 25 fps":
+        return request.param, lesson_plan(), make_media(25.0, 20.0)
+    results = request.getfixturevalue("finished_talk") / "results" / "talk"
+    plan = read_artifact(results / "plan.json", Plan)
+    return request.param, plan, read_artifact(results / "media.json", MediaInfo)
 
 
 def markers_of(track: otio.schema.Track, kind: str | None = None) -> list[otio.schema.Marker]:
@@ -110,14 +107,8 @@ def edited_frame(clip: otio.schema.Clip, marker: otio.schema.Marker) -> int:
     return record_in + marker.marked_range.start_time.to_frames() - clip.source_range.start_time.to_frames()
 
 
-def test_the_demo_artifacts_are_used_when_present() -> None:
-    if len(CASES) == 1:
-        pytest.skip(f"{DEMO} has no plan.json and media.json: run the demo workflow to make them")
-    assert CASES[1][0] == "demo"
-
-
-@pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
-def test_clips_follow_the_keep_ranges_on_whole_frames(label: str, plan: Plan, media: MediaInfo) -> None:
+def test_clips_follow_the_keep_ranges_on_whole_frames(case: tuple[str, Plan, MediaInfo]) -> None:
+    label, plan, media = case
     timeline = build_timeline(plan, media, "/projects/talk/input/lesson 1.mp4", label)
     rate = output_fps(media)
     edit_map = EditMap.from_keep(plan.keep)
@@ -139,8 +130,8 @@ def test_clips_follow_the_keep_ranges_on_whole_frames(label: str, plan: Plan, me
         assert abs(clip.range_in_parent().start_time.to_seconds() - offset) <= 0.5 / rate + 1e-9
 
 
-@pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
-def test_markers_sit_at_the_joins_and_keep_the_decisions(label: str, plan: Plan, media: MediaInfo) -> None:
+def test_markers_sit_at_the_joins_and_keep_the_decisions(case: tuple[str, Plan, MediaInfo]) -> None:
+    label, plan, media = case
     timeline = build_timeline(plan, media, "/tmp/lesson.mp4", label)
     rate = output_fps(media)
     edit_map = EditMap.from_keep(plan.keep)
@@ -190,8 +181,8 @@ def read_back(path: str, rate: float) -> otio.schema.Timeline:
     return otio.adapters.read_from_file(path, **options)
 
 
-@pytest.mark.parametrize("label, plan, media", CASES, ids=[c[0] for c in CASES])
-def test_every_written_file_reads_back(label: str, plan: Plan, media: MediaInfo, tmp_path: Path) -> None:
+def test_every_written_file_reads_back(case: tuple[str, Plan, MediaInfo], tmp_path: Path) -> None:
+    label, plan, media = case
     timeline = build_timeline(plan, media, str(tmp_path / "input" / "lesson.mp4"), label)
     rate = output_fps(media)
     written = write_timeline(timeline, tmp_path / "timeline")

@@ -15,6 +15,7 @@ from ave_core.asr import (
     parse_captions,
 )
 from ave_core.audio import analyze_audio, read_pcm16
+from ave_core.backends import Unavailable
 from ave_core.config import AsrConfig, AudioConfig, VadConfig
 from ave_core.errors import InputError
 from ave_core.evaluation import match_events, normalise_text, word_error_rate
@@ -222,7 +223,7 @@ def test_unknown_model_offline_fails_with_one_line_hint(monkeypatch: pytest.Monk
 
 
 def test_sidecar_backend_without_captions_says_so() -> None:
-    with pytest.raises(InputError, match="no NAME.srt or NAME.vtt"):
+    with pytest.raises(Unavailable, match="asr.backend is 'sidecar', but no NAME.srt or NAME.vtt"):
         make_recognizer(AsrConfig(backend="sidecar"), None)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from ave_core.config import ScenesConfig
 from ave_core.errors import InputError
+from ave_core.evaluation import shot_boundary_f1
 from ave_core.media import probe
 from ave_core.models import FaceBox, Scenes, read_artifact, write_artifact
 from ave_core.synth import Truth
@@ -15,7 +16,6 @@ from ave_core.vision import (
     analyze_scenes,
     cut_times,
     effective_threshold,
-    shot_boundary_f1,
 )
 from tests.conftest import ffmpeg
 
@@ -116,7 +116,7 @@ def test_faces_are_sampled_at_the_configured_rate(
     assert sum(len(sample.faces) for sample in scenes.faces) <= 1
 
 
-@pytest.mark.parametrize("name", sorted(DETECTORS))
+@pytest.mark.parametrize("name", DETECTORS.names)
 def test_each_detector_runs_with_its_default_threshold(
     talk: tuple[Path, Truth], tmp_path: Path, name: str
 ) -> None:

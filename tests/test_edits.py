@@ -1,0 +1,556 @@
+"""Edit by text: edit.md written from the plan, the creator's copy read back as decisions, re-anchored when
+the transcript changes, timelines from an NLE, and one-line errors for every kind of bad file."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from ave_core.captions import make_cues
+from ave_core.config import DirectorConfig
+from ave_core.director import Context, rule_based_plan
+from ave_core.edits import EditContext, find_edits, follow_creator, orphan_edits
+from ave_core.editscript import (
+    EditError,
+    parse_edit_script,
+    render_edit_script,
+    script_words,
+)
+from ave_core.models import Chapter, Cut, Plan, Retake, Word, complement
+from ave_core.timeline import build_timeline, export, fcpxml_text
+from ave_core.timemap import EditMap, FrameGrid
+from tests.test_director import context, spoken
+from tests.test_timeline import make_media
+
+VIDEO = "lesson-1"
+LABEL = "edits/lesson-1.md"
+DURATION = 16.0
+FPS = 25.0
+
+
+@pytest.fixture
+def lesson() -> Context:
+    words = spoken(
+        (1.0, "Welcome to the lesson."),  # ends 2.15
+        (3.0, "um"),  # a filler between two pauses
+        (3.6, "Heating is the biggest cost"),  # ends 5.05
+        (5.55, "in a house."),  # after a pause the machine keeps; ends 6.4
+        (7.5, "The second step is"),  # a false start
+        (8.9, "The second step is insulation."),  # ends 10.35
+        (13.0, "Thanks for watching."),  # after 2.65 s of dead air
+    )
+    retake = Retake(start=7.5, end=8.65, text="The second step is", repeated_at=8.9, similarity=1.0)
+    ctx = context(words, DURATION, [retake], chapters=[Chapter(start=0.0, title="Heating")])
+    ctx.grid = FrameGrid(FPS, round(DURATION * FPS))
+    return ctx
+
+
+@pytest.fixture
+def machine(lesson: Context) -> Plan:
+    return rule_based_plan(lesson, DirectorConfig())
+
+
+def edit_context(ctx: Context, words: list[Word] | None = None) -> EditContext:
+    return EditContext(
+        VIDEO, words or ctx.transcript.words, DURATION, ctx.grid, 0.15, 0.25, "input/lesson 1.mp4"
+    )
+
+
+def follow(machine: Plan, ctx: Context, text: str | bytes, words: list[Word] | None = None, tmp=None) -> Plan:
+    from ave_core.edits import follow_edit_script
+
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return follow_edit_script(machine, edit_context(ctx, words), data, LABEL)
+
+
+def script(ctx: Context, plan: Plan) -> str:
+    return render_edit_script(VIDEO, ctx.transcript.words, plan, DURATION, ctx.analysis.chapters)
+
+
+def line_with(text: str, needle: str) -> int:
+    """The index of the first line that holds `needle`."""
+    return next(i for i, line in enumerate(text.split("\n")) if needle in line)
+
+
+def edit_line(text: str, needle: str, old: str, new: str) -> str:
+    lines = text.split("\n")
+    index = line_with(text, needle)
+    assert old in lines[index], (old, lines[index])
+    lines[index] = lines[index].replace(old, new, 1)
+    return "\n".join(lines)
+
+
+def word_cut(plan: Plan, word: Word) -> bool:
+    middle = (word.start + word.end) / 2
+    return any(c.start < middle < c.end for c in plan.cuts)
+
+
+def words_named(ctx: Context, text: str) -> list[Word]:
+    return [w for w in ctx.transcript.words if w.word.strip(".,").lower() == text]
+
+
+def assert_no_cut_inside_kept_words(plan: Plan, words: list[Word]) -> None:
+    for word in words:
+        if word_cut(plan, word):
+            continue
+        for cut in plan.cuts:
+            assert not (word.start < cut.start < word.end or word.start < cut.end < word.end), (word, cut)
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+
+def test_the_script_strikes_every_cut_and_says_why(lesson: Context, machine: Plan) -> None:
+    text = script(lesson, machine)
+    lines = text.split("\n")
+    assert lines[0] == f"# Edit script: {VIDEO}"
+    how_to = [line for line in lines[1:6] if line.strip()]
+    assert len(how_to) == 3 and "~~um~~" in how_to[0] and f"edits/{VIDEO}.md" in how_to[1]
+    body = [line for line in lines if line.startswith("- `")]
+    assert all(re.match(r"- `\d+:\d\d\.\d` ", line) for line in body)
+    assert "## 0:00.0 Heating" in text
+    # every word the plan cuts is struck, every kept word is not; pauses the plan cuts are struck tokens
+    parsed = parse_edit_script(text.encode(), LABEL, VIDEO)
+    words = script_words(lesson.transcript.words)
+    file_words = [t for t in parsed.tokens if t.kind == "word"]
+    assert [t.text for t in file_words] == [w.word for w in words]
+    assert [t.struck for t in file_words] == [word_cut(machine, w) for w in words]
+    assert any(t.struck for t in file_words) and not all(t.struck for t in file_words)
+    pauses = [t for t in parsed.tokens if t.kind == "pause" and t.struck]
+    assert len(pauses) >= sum("silence" in c.reason for c in machine.cuts)
+    # each cut's reason and confidence beside it, hidden from a Markdown preview
+    for cut in machine.cuts:
+        assert f"{cut.reason} {cut.confidence:.0%}" in text
+    assert (
+        '~~um~~<!-- silence+filler 90%: 0.9 s without speech; filler "um" (the recogniser wrote it) -->'
+        in text
+    )
+    assert '~~The second step is~~<!-- retake 90%: said again at 8.9 s: "The second step is" -->' in text
+
+
+def test_words_that_look_like_markdown_are_written_literally(lesson: Context) -> None:
+    odd = spoken((1.0, "C++ *is* a_b ~5 [sic] <tag> & back\\slash #1 `code`"))
+    ctx = context(odd, DURATION)
+    ctx.grid = lesson.grid
+    plan = rule_based_plan(ctx, DirectorConfig())
+    text = render_edit_script(VIDEO, odd, plan, DURATION)
+    parsed = parse_edit_script(text.encode(), LABEL, VIDEO)
+    assert [t.text for t in parsed.tokens if t.kind == "word"] == [w.word for w in odd]
+    assert follow(plan, ctx, text, odd).model_dump(exclude={"edits"}) == plan.model_dump(exclude={"edits"})
+
+
+# --- reading the creator's copy ------------------------------------------------------------------------
+
+
+def test_an_unedited_copy_gives_the_machines_plan(lesson: Context, machine: Plan) -> None:
+    followed = follow(machine, lesson, script(lesson, machine))
+    assert followed.model_dump(exclude={"edits"}) == machine.model_dump(exclude={"edits"})
+    assert followed.edits is not None and followed.edits.decisions == []
+    assert followed.edits.transcript == "same" and followed.edits.machine_cuts == machine.cuts
+    assert all(c.source == "machine" for c in followed.cuts)
+
+
+def test_unstriking_a_filler_keeps_it_and_records_the_machines_proposal(
+    lesson: Context, machine: Plan
+) -> None:
+    (um,) = words_named(lesson, "um")
+    assert word_cut(machine, um)
+    text = edit_line(script(lesson, machine), "~~um~~<!--", "~~um~~", "um")
+    followed = follow(machine, lesson, text)
+    assert not word_cut(followed, um)
+    (decision,) = followed.edits.decisions
+    assert (decision.text, decision.how, decision.creator, decision.machine) == (
+        "um",
+        "unstruck",
+        "keep",
+        "cut",
+    )
+    assert "filler" in decision.machine_reason and decision.machine_confidence == 0.9
+    assert decision.line == line_with(text, "` um<!--") + 1
+    # only the stretch around the filler changed: every other cut is the machine's, to the microsecond
+    elsewhere = [c for c in machine.cuts if c.end < um.start - 1 or c.start > um.end + 1]
+    assert all(c in followed.cuts for c in elsewhere)
+    assert_no_cut_inside_kept_words(followed, lesson.transcript.words)
+
+
+def test_striking_a_word_cuts_it_and_only_it(lesson: Context, machine: Plan) -> None:
+    (biggest,) = words_named(lesson, "biggest")
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
+    followed = follow(machine, lesson, text)
+    assert word_cut(followed, biggest)
+    creator = [c for c in followed.cuts if c.source == "creator"]
+    assert len(creator) == 1 and "creator" in creator[0].reason and creator[0].confidence == 1.0
+    assert "biggest" in creator[0].rationale and LABEL in creator[0].rationale
+    for word in lesson.transcript.words:  # nothing else changed state
+        if word is not biggest:
+            assert word_cut(followed, word) == word_cut(machine, word), word
+    assert_no_cut_inside_kept_words(followed, lesson.transcript.words)
+    assert followed.metrics["cuts_creator"] == 1.0
+    assert followed.metrics["removed_s"] > machine.metrics["removed_s"]
+
+
+def test_deleting_a_line_cuts_it_and_keeps_a_natural_pause(lesson: Context, machine: Plan) -> None:
+    text = script(lesson, machine)
+    lines = text.split("\n")
+    del lines[line_with(text, "Heating is the biggest")]
+    followed = follow(machine, lesson, "\n".join(lines))
+    heating = [w for w in lesson.transcript.words if 3.6 <= w.start < 6.5]
+    assert all(word_cut(followed, w) for w in heating)
+    deleted = [d for d in followed.edits.decisions if d.how == "deleted"]
+    assert {d.text for d in deleted if d.kind == "word"} == {w.word for w in heating}
+    kept_before = max(w.end for w in lesson.transcript.words if not word_cut(followed, w) and w.end <= 3.6)
+    kept_after = min(w.start for w in lesson.transcript.words if not word_cut(followed, w) and w.start >= 6)
+    edit_map = EditMap.from_keep(followed.keep)
+    pause = edit_map.to_edited(kept_after) - edit_map.to_edited(kept_before)
+    assert 0.1 <= pause <= 1.0, f"the join leaves {pause:.2f} s between the sentences"
+    assert_no_cut_inside_kept_words(followed, lesson.transcript.words)
+
+
+def test_pauses_are_struck_and_unstruck_like_words(lesson: Context, machine: Plan) -> None:
+    text = script(lesson, machine)
+    long_pause = re.search(r"~~(\[2\.\d s pause\])~~", text).group(1)  # the dead air before "Thanks"
+    kept = edit_line(text, long_pause, f"~~{long_pause}~~", long_pause)
+    followed = follow(machine, lesson, kept)
+    gap_start = max(w.end for w in lesson.transcript.words if w.end < 13.0)
+    assert not any(c.start < 13.0 and c.end > gap_start + 0.2 for c in followed.cuts)
+    (decision,) = followed.edits.decisions
+    assert (decision.kind, decision.how, decision.machine_reason) == ("pause", "unstruck", "silence")
+    # a pause the machine left is cut when struck
+    short = re.search(r"(?<!~)(\[0\.5 s pause\])(?!~)", text)
+    assert short, text
+    struck = edit_line(text, short.group(1), short.group(1), f"~~{short.group(1)}~~")
+    followed = follow(machine, lesson, struck)
+    (decision,) = followed.edits.decisions
+    assert (decision.kind, decision.how, decision.creator) == ("pause", "struck", "cut")
+    assert sum(c.duration for c in followed.cuts) > sum(c.duration for c in machine.cuts)
+
+
+def test_the_script_of_a_followed_plan_reads_back_to_the_same_plan(lesson: Context, machine: Plan) -> None:
+    text = edit_line(script(lesson, machine), "~~um~~<!--", "~~um~~", "um")
+    text = edit_line(text, "biggest", "biggest", "~~biggest~~")
+    lines = text.split("\n")
+    del lines[line_with(text, "Thanks")]
+    followed = follow(machine, lesson, "\n".join(lines))
+    again = follow(machine, lesson, script(lesson, followed))
+    assert [(c.start, c.end, c.source) for c in again.cuts] == [
+        (c.start, c.end, c.source) for c in followed.cuts
+    ]
+    assert "um<!-- kept by you; the machine cut it: silence+filler 90%" in script(lesson, followed)
+
+
+def test_a_word_struck_in_part_is_kept_with_a_warning(lesson: Context, machine: Plan) -> None:
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "big~~gest~~")
+    followed = follow(machine, lesson, text)
+    assert followed.model_dump(exclude={"edits", "producer"}) == machine.model_dump(
+        exclude={"edits", "producer"}
+    )
+    assert any("'biggest' is only partly struck" in w for w in followed.producer.warnings)
+
+
+def test_captions_follow_the_edit(lesson: Context, machine: Plan) -> None:
+    lines = script(lesson, machine).split("\n")
+    del lines[line_with("\n".join(lines), "Heating is the biggest")]
+    followed = follow(machine, lesson, "\n".join(lines))
+    before = " ".join(cue.text for cue in make_cues(lesson.transcript, machine))
+    after = " ".join(cue.text for cue in make_cues(lesson.transcript, followed))
+    assert "biggest" in before and "biggest" not in after and "Thanks for watching." in after
+
+
+# --- re-anchoring when the transcript changes ----------------------------------------------------------
+
+
+def retranscribed(ctx: Context) -> list[Word]:
+    """The same talk as another model hears it: times shifted a little, one word heard differently, one
+    filler it did not write, and a word it adds."""
+    words = []
+    for word in ctx.transcript.words:
+        if word.word == "um":
+            continue
+        text = "insulating." if word.word == "insulation." else word.word
+        words.append(
+            word.model_copy(update={"word": text, "start": word.start + 0.04, "end": word.end + 0.04})
+        )
+    words.insert(2, Word(word="very", start=1.62, end=1.64, probability=0.5))
+    return sorted(words, key=lambda w: w.start)
+
+
+def test_edits_are_re_anchored_to_a_new_transcript(lesson: Context, machine: Plan) -> None:
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
+    text = edit_line(text, "~~um~~<!--", "~~um~~", "um")  # the new transcript has no "um": reported
+    text = edit_line(text, "insulation", "insulation.", "~~insulation.~~")
+    lines = text.split("\n")
+    del lines[line_with(text, "Thanks")]
+    text = "\n".join(lines)
+    new_words = retranscribed(lesson)
+    ctx = context(new_words, DURATION, chapters=lesson.analysis.chapters)
+    ctx.grid = lesson.grid
+    new_machine = rule_based_plan(ctx, DirectorConfig())
+    followed = follow(new_machine, ctx, text, new_words)
+    assert followed.edits.transcript == "re-anchored"
+    by_text = {w.word: w for w in new_words}
+    assert word_cut(followed, by_text["biggest"]), "a struck word follows its word into the new transcript"
+    assert word_cut(followed, by_text["insulating."]), "a word heard differently is still the same word"
+    assert all(word_cut(followed, by_text[w]) for w in ("Thanks", "watching.")), "a deleted line stays cut"
+    assert not word_cut(followed, by_text["very"]), "a new word gets the machine's decision"
+    warnings = followed.producer.warnings
+    um_line = line_with(text, "um<!--") + 1
+    assert any(
+        w.startswith(f"{LABEL}:{um_line}: not found in the new transcript") and "um" in w for w in warnings
+    )
+    assert any("re-anchored" in w for w in warnings) and any("new in the transcript" in w for w in warnings)
+
+
+# --- bad files ------------------------------------------------------------------------------------------
+
+
+BAD = {
+    "unclosed strike": (
+        lambda t: edit_line(t, "biggest", "biggest", "~~biggest"),
+        ":{line}: a strike '~~' is opened",
+    ),
+    "unclosed comment": (
+        lambda t: edit_line(t, "biggest", "biggest", "<!-- note"),
+        ":{line}: a comment '<!--'",
+    ),
+    "broken pause": (
+        lambda t: re.sub(r"\[(2\.\d s pause)\]", r"[\1", t, count=1),
+        ":{line}: '[' outside a pause",
+    ),
+    "word not in transcript": (
+        lambda t: edit_line(t, "biggest", "biggest", "largest"),
+        ":{line}: 'largest' is not",
+    ),
+    "three tildes": (
+        lambda t: edit_line(t, "biggest", "biggest", "~~~biggest~~~"),
+        ":{line}: '~~~' is not a strike",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_malformed_edits_fail_in_one_line_naming_file_line_and_fix(
+    lesson: Context, machine: Plan, kind: str
+) -> None:
+    change, expected = BAD[kind]
+    text = change(script(lesson, machine))
+    line = next(
+        i + 1
+        for i, (a, b) in enumerate(zip(text.split("\n"), script(lesson, machine).split("\n"), strict=False))
+        if a != b
+    )
+    with pytest.raises(EditError) as failure:
+        follow(machine, lesson, text)
+    message = str(failure.value)
+    assert message.startswith(LABEL + expected.format(line=line)), message
+    assert " — " in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", f"{LABEL}: empty — copy results/{VIDEO}/edit.md there"),
+        (b"   \n\n", f"{LABEL}: empty — "),
+        ("- `0:01.0` Welcome to the lessön.\n".encode("latin-1"), f"{LABEL}:1: not UTF-8 text (byte 0xf6"),
+        ("- `0:01.0` Welcome.\n".encode("utf-16-le"), f"{LABEL}:1: not text (it holds NUL bytes"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", f"{LABEL}:1: not UTF-8 text (byte 0x89"),
+    ],
+)
+def test_unreadable_files_fail_in_one_line(
+    lesson: Context, machine: Plan, data: bytes, expected: str
+) -> None:
+    with pytest.raises(EditError) as failure:
+        follow(machine, lesson, data)
+    assert str(failure.value).startswith(expected), str(failure.value)
+    assert " — " in str(failure.value)
+
+
+def test_utf16_with_a_byte_order_mark_is_read_with_a_warning(lesson: Context, machine: Plan) -> None:
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
+    followed = follow(machine, lesson, codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    (biggest,) = words_named(lesson, "biggest")
+    assert word_cut(followed, biggest)
+    assert any("read as UTF-16 — save it as UTF-8" in w for w in followed.producer.warnings)
+
+
+def test_an_edit_script_of_another_video_is_refused(lesson: Context, machine: Plan) -> None:
+    text = script(lesson, machine).replace(f"video={VIDEO}", "video=lesson-2")
+    with pytest.raises(
+        EditError, match=rf"^{LABEL}: this is the edit script of 'lesson-2', not of '{VIDEO}' — "
+    ):
+        follow(machine, lesson, text)
+
+
+def test_cutting_everything_is_refused(lesson: Context, machine: Plan) -> None:
+    text = script(lesson, machine)
+    body = "\n".join(line for line in text.split("\n") if not line.startswith("- `"))
+    with pytest.raises(
+        EditError, match=rf"^{LABEL}: these edits cut the whole video — keep at least one line"
+    ):
+        follow(machine, lesson, body)
+
+
+def test_edit_files_are_found_by_video_and_strays_named(tmp_path: Path) -> None:
+    folder = tmp_path / "edits"
+    folder.mkdir()
+    for name in ("Lesson 1.md", "lesson-2.otio", "ghost.md", "notes.txt", ".hidden.md"):
+        (folder / name).write_text("x")
+    assert find_edits(folder, VIDEO) == [str(folder / "Lesson 1.md")]
+    assert find_edits(folder, "lesson-2") == [str(folder / "lesson-2.otio")]
+    assert find_edits(tmp_path / "none", VIDEO) == []
+    (line,) = orphan_edits(folder, [VIDEO, "lesson-2"])
+    assert line == (
+        f"ave: {folder / 'ghost.md'}: no video 'ghost' in the project, so nothing follows it — rename it to "
+        "the video it edits (one of: lesson-1, lesson-2)"
+    )
+
+
+def test_two_edit_files_for_one_video_are_refused(lesson: Context, machine: Plan, tmp_path: Path) -> None:
+    paths = [str(tmp_path / f"{VIDEO}.md"), str(tmp_path / f"{VIDEO}.otio")]
+    with pytest.raises(EditError, match=r"two edits of 'lesson-1' — keep one of them in edits/"):
+        follow_creator(machine, edit_context(lesson), paths)
+
+
+# --- timelines from an NLE ------------------------------------------------------------------------------
+
+FORMATS = {"otio": "otio_json", "xml": "fcp_xml", "fcpxml": "fcpxml"}
+
+
+def exported(timeline: otio.schema.Timeline, folder: Path, suffix: str) -> Path:
+    """The timeline written as an NLE would hand it back, through the same adapters ave exports with."""
+    path = folder / f"{VIDEO}.{suffix}"
+    if suffix == "otio":
+        path.write_text(otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
+    elif suffix == "fcpxml":
+        path.write_text(fcpxml_text(timeline))
+    else:
+        assert export(timeline, path, "fcp_xml") == str(path)
+    return path
+
+
+def ave_timeline(ctx: Context, plan: Plan, source: str = "/videos/lesson 1.mp4") -> otio.schema.Timeline:
+    return build_timeline(plan, make_media(FPS, DURATION), source, VIDEO)
+
+
+def trimmed(timeline: otio.schema.Timeline, clip_index: int, frames: int) -> otio.schema.Timeline:
+    """The timeline with one clip's end trimmed by `frames` (on every track), as an editor would."""
+    trimmed = timeline.deepcopy()
+    for track in trimmed.tracks:
+        clip = [c for c in track if isinstance(c, otio.schema.Clip)][clip_index]
+        source = clip.source_range
+        clip.source_range = otio.opentime.TimeRange(
+            source.start_time,
+            otio.opentime.RationalTime(source.duration.value - frames, source.duration.rate),
+        )
+    return trimmed
+
+
+@pytest.mark.parametrize("suffix", list(FORMATS))
+def test_a_timeline_trimmed_in_an_nle_becomes_the_plan(
+    lesson: Context, machine: Plan, tmp_path: Path, suffix: str
+) -> None:
+    context_ = edit_context(lesson)
+    untouched = follow_creator(
+        machine, context_, [str(exported(ave_timeline(lesson, machine), tmp_path, suffix))]
+    )
+    assert [(c.start, c.end) for c in untouched.cuts] == [(c.start, c.end) for c in machine.cuts]
+    assert untouched.keep == machine.keep and untouched.edits.decisions == []
+    # the editor shortens the second clip by 10 frames (0.4 s)
+    path = exported(trimmed(ave_timeline(lesson, machine), 1, 10), tmp_path, suffix)
+    followed = follow_creator(machine, context_, [str(path)])
+    assert followed.edits.kind == "timeline" and followed.edits.path == str(path)
+    second = machine.keep[1]
+    assert any(
+        abs(k.start - second.start) < 1e-6 and abs(k.end - (second.end - 0.4)) < 1e-6 for k in followed.keep
+    )
+    assert abs(sum(k.duration for k in followed.keep) - (sum(k.duration for k in machine.keep) - 0.4)) < 1e-6
+    creator = [c for c in followed.cuts if c.source == "creator"]
+    assert len(creator) == 1 and abs(creator[0].start - (second.end - 0.4)) < 1e-6
+    assert all(d.how == "timeline" for d in followed.edits.decisions)
+    # captions follow: a word inside the trimmed 0.4 s is gone from them
+    lost = [w for w in lesson.transcript.words if second.end - 0.4 < (w.start + w.end) / 2 < second.end]
+    after = " ".join(cue.text for cue in make_cues(lesson.transcript, followed))
+    for word in lost:
+        assert not word_cut(machine, word) and word_cut(followed, word)
+    assert lost, "the trim should remove a word"
+    assert " ".join(cue.text for cue in make_cues(lesson.transcript, machine)) != after
+
+
+def test_a_timeline_of_another_video_is_refused_naming_its_line(
+    lesson: Context, machine: Plan, tmp_path: Path
+) -> None:
+    path = exported(ave_timeline(lesson, machine, "/videos/holiday.mov"), tmp_path, "otio")
+    with pytest.raises(EditError) as failure:
+        follow_creator(machine, edit_context(lesson), [str(path)])
+    line = line_with(path.read_text(), '"target_url": "file:///videos/holiday.mov"') + 1
+    assert str(failure.value).startswith(f"{path}:{line}: clip 1 plays 'holiday.mov', not 'lesson 1.mp4' — ")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "expected"),
+    [
+        ("otio", '{"OTIO_SCHEMA": "Timeline.1",\n "name": }', ":2: not valid JSON"),
+        ("xml", "<xmeml>\n<sequence>\n</xmeml>", ":3: not valid XML"),
+        ("fcpxml", "", ": empty — export the timeline"),
+        ("otio", json.dumps({"OTIO_SCHEMA": "Timeline.1", "tracks": None}), ": the timeline holds no clip"),
+        (
+            "otio",
+            json.dumps({"OTIO_SCHEMA": "Clip.2", "name": "x"}),
+            ": OpenTimelineIO cannot read it as otio",
+        ),
+        ("otio", json.dumps({"OTIO_SCHEMA": "Nothing.9"}), ": OpenTimelineIO cannot read it as a timeline"),
+    ],
+)
+def test_unreadable_timelines_fail_in_one_line(
+    lesson: Context, machine: Plan, tmp_path: Path, suffix: str, text: str, expected: str
+) -> None:
+    path = tmp_path / f"{VIDEO}.{suffix}"
+    path.write_text(text)
+    with pytest.raises(EditError) as failure:
+        follow_creator(machine, edit_context(lesson), [str(path)])
+    assert str(failure.value).startswith(f"{path}{expected}"), str(failure.value)
+
+
+def test_a_pause_left_struck_stays_struck_when_the_machine_cut_little_of_it(
+    lesson: Context, machine: Plan
+) -> None:
+    """Seen on a real talk: the machine cut under half of the pause before a filler (it kept a long breath
+    after the sentence); restoring the filler must not leave that pause reading as kept."""
+    (um,) = words_named(lesson, "um")
+    cuts = [c for c in machine.cuts if not c.start < um.start < c.end]
+    narrow = Cut(start=2.72, end=3.44, reason="silence+filler", rationale="narrow", confidence=0.9)
+    narrow_plan = machine.model_copy(update={"cuts": sorted([*cuts, narrow], key=lambda c: c.start)})
+    narrow_plan = narrow_plan.model_copy(update={"keep": complement(narrow_plan.cuts, DURATION)})
+    text = script(lesson, narrow_plan)
+    assert "~~[0.9 s pause]~~" in text
+    followed = follow(narrow_plan, lesson, edit_line(text, "~~um~~<!--", "~~um~~", "um"))
+    assert not word_cut(followed, um)
+    again = script(lesson, followed)
+    assert "~~[0.9 s pause]~~" in again, again
+    assert [(c.start, c.end) for c in follow(narrow_plan, lesson, again).cuts] == [
+        (c.start, c.end) for c in followed.cuts
+    ]
+
+
+def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: Context, machine: Plan) -> None:
+    """Alignment pairs words by text; a pair far from the time of the word's line is not the same word (a
+    phrase said twice), so words a minute away from where the file had them do not take its edits along."""
+    text = edit_line(script(lesson, machine), "biggest", "biggest", "~~biggest~~")
+    moved = [w.model_copy(update={"start": w.start + 60, "end": w.end + 60}) for w in retranscribed(lesson)]
+    ctx = context(moved, DURATION + 61, chapters=lesson.analysis.chapters)
+    ctx.grid = FrameGrid(FPS, round((DURATION + 61) * FPS))
+    new_machine = rule_based_plan(ctx, DirectorConfig())
+    context_ = EditContext(VIDEO, moved, DURATION + 61, ctx.grid, 0.15, 0.25, "input/lesson 1.mp4")
+    from ave_core.edits import follow_edit_script
+
+    followed = follow_edit_script(new_machine, context_, text.encode(), LABEL)
+    (biggest,) = [w for w in moved if w.word == "biggest"]
+    assert not word_cut(followed, biggest)
+    line = line_with(text, "~~biggest~~") + 1
+    assert any(
+        w.startswith(f"{LABEL}:{line}: not found") and "~~biggest~~" in w for w in followed.producer.warnings
+    )
