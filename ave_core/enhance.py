@@ -59,6 +59,7 @@ HUM_MIN_HARMONICS = 2  # a lone peak is a tone in the content; mains hum shows a
 HUM_NOTCH_Q = 30.0  # notch quality: 1.7 Hz wide at 50 Hz, narrow enough to leave the voice alone
 AFFTDN_DELAY = 156  # samples at 48 kHz by which ffmpeg 5-7 afftdn delays its output
 BLOCK_FRAMES = 100  # denoiser frames per block read from ffmpeg (1 s at 48 kHz)
+COMPRESSOR_MIN_THRESHOLD_DB = -60.0  # the lowest threshold ffmpeg's acompressor takes, rounded up
 PREVIEW_S = 5.0  # length of the before/after preview
 PREVIEW_BIN_S = 0.5  # resolution at which the preview's place is chosen
 
@@ -293,7 +294,9 @@ def filters_before(preset: Preset, hum: HumReport) -> list[EnhanceFilter]:
 def filters_after(preset: Preset, speech_db: float) -> list[EnhanceFilter]:
     """De-esser and a gentle compressor (its threshold set from the speech level): what runs after the
     denoiser."""
-    threshold_db = min(-1.0, speech_db + preset.compressor_over_speech_db)
+    # ffmpeg's acompressor refuses a threshold under 2^-10 (-60.2 dB): silence (a speech level of -120 dB)
+    # would stop the whole chain
+    threshold_db = min(-1.0, max(COMPRESSOR_MIN_THRESHOLD_DB, speech_db + preset.compressor_over_speech_db))
     return [
         EnhanceFilter(name="deesser", settings={"i": preset.deesser_intensity, "m": 0.5, "f": 0.5}),
         EnhanceFilter(
@@ -634,9 +637,10 @@ def _stream_chain(
         finally:
             reader.stdout.close()
             read_code, write_code = reader.wait(), writer.wait()
+        # the encoder first: when it stops, the decoder fails with a broken pipe that explains nothing
         for code, errors, what in (
-            (read_code, decode_errors, "decoding"),
             (write_code, encode_errors, "writing"),
+            (read_code, decode_errors, "decoding"),
         ):
             errors.seek(0)
             text = errors.read().decode("utf-8", "replace")

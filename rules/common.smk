@@ -1,6 +1,7 @@
 # In params, code=script_code("NAME") hashes the ave_core modules scripts/NAME.py imports: edits rerun the rule.
 # Everything that is not a rule: configuration, input discovery, paths and input functions.
 
+import json
 import os
 import re
 from pathlib import Path
@@ -160,11 +161,20 @@ def get_enhancement_record(wildcards):
 
 
 def get_audiogram_sound(wildcards):
-    """The edit's finished sound for a podcast's render chunks, which draw its waveform; nothing for a video
-    (its chunks are picture only)."""
-    if not is_audio_file(get_video_path(wildcards)):
-        return {}
-    return {"sound": f"results/{wildcards.video}/render/audio.m4a"}
+    """The edit's finished sound for the render chunks of a recording without picture (a podcast, also one
+    in a video container), which draw its waveform; nothing for a video (its chunks are picture only).
+    media.json says which: the chunks are known only after the plan, so it is there by then.
+    """
+    media = Path(f"results/{wildcards.video}/media.json")
+    if media.is_file():
+        has_picture = (
+            json.loads(media.read_text(encoding="utf-8")).get("video") is not None
+        )
+    else:
+        has_picture = not is_audio_file(get_video_path(wildcards))
+    return (
+        {} if has_picture else {"sound": f"results/{wildcards.video}/render/audio.m4a"}
+    )
 
 
 def get_check_wav(wildcards):

@@ -238,3 +238,12 @@ def test_a_video_without_sound_gets_every_output_and_says_why(tmp_path: Path, si
     record = enhance_audio(silent_video, media, "moderate", "rnnoise", out, speech, page)
     assert "no audio track" in (record.skip_reason or "")
     assert out.is_file() and read_wav(speech).size == 0 and "No sound" in page.read_text()
+
+
+def test_digital_silence_is_enhanced_without_error(tmp_path: Path) -> None:
+    """A track of exact zeros (a 3-hour silent recording in the hostile batch): its speech level is the floor,
+    and the compressor's threshold stays within what ffmpeg's acompressor takes (it refused -120 dB)."""
+    record, enhanced = run_enhance(tmp_path, np.zeros(3 * ENHANCE_RATE, dtype=np.float32), "silence")
+    compressor = next(f for f in record.chain if f.name == "acompressor")
+    assert compressor.settings["threshold"] == "-60.0dB"
+    assert enhanced.size == 3 * RATE_16K and not enhanced.any()
