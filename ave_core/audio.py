@@ -1,4 +1,5 @@
-"""The audio stage: a 16 kHz mono WAV, EBU R128 loudness, Silero VAD speech/silence, envelope, peaks."""
+"""The audio stage: EBU R128 loudness, Silero VAD speech/silence, envelope and peaks, from the WAVs that the
+one decode of the source wrote (ave_core.timebase)."""
 
 from __future__ import annotations
 
@@ -22,31 +23,11 @@ from .models import (
     complement,
     make_producer,
 )
-from .publish import publishing
 from .tools import ffmpeg_binary, run_tool, tool_version
 
-SPEECH_SAMPLE_RATE = 16000
 SILENT_LUFS = -70.0  # the absolute gate of EBU R128: nothing measurable below it
 ENVELOPE_FLOOR_DB = -100.0
 ENVELOPE_BLOCK_WINDOWS = 4096  # envelope windows computed at once
-
-
-def extract_speech_wav(source: str | Path, media: MediaInfo, wav_path: str | Path) -> None:
-    """Decode the main audio stream to 16 kHz mono 16-bit WAV; a video without audio gets an empty WAV."""
-    target = Path(wav_path)
-    stream = media.main_audio()
-    with publishing(target) as (partial,):  # a damaged track, a full disk: no partial WAV stays behind
-        if stream is None:
-            _write_pcm16(partial, np.zeros(0, dtype=np.int16))
-            return
-        ffmpeg = ffmpeg_binary()
-        args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source)]
-        args += ["-map", f"0:{stream.index}", "-vn", "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE)]
-        args += ["-c:a", "pcm_s16le", "-f", "wav", str(partial)]
-        try:
-            run_tool(args, what=f"{source}: decoding audio", writes=target)
-        except ToolError as exc:
-            raise InputError(f"{exc} — the audio track may be damaged; re-export the file") from exc
 
 
 def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, str]:
@@ -87,14 +68,6 @@ def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
         frames = handle.readframes(handle.getnframes())
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
     return samples, rate
-
-
-def _write_pcm16(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(SPEECH_SAMPLE_RATE)
-        handle.writeframes(samples.astype("<i2").tobytes())
 
 
 def detect_speech(samples: np.ndarray, rate: int, settings: VadConfig) -> list[Span]:
@@ -160,16 +133,18 @@ def find_peaks(envelope: Envelope, settings: AudioConfig) -> list[AudioPeak]:
 
 
 def analyze_audio(
-    source: str | Path,
+    full_wav: str | Path,
     wav_path: str | Path,
     media: MediaInfo,
     vad: VadConfig,
     energy: AudioConfig,
     analysed_audio: Literal["original", "enhanced"] = "original",
 ) -> AudioAnalysis:
-    """audio.json for one video: loudness of the source, VAD speech/silence, envelope and peaks.
+    """audio.json for one video: loudness of the source's sound, VAD speech/silence, envelope and peaks.
 
-    `analysed_audio` says which sound `wav_path` holds (the source's, or the enhanced one), for the record.
+    Both WAVs are on the source's time base (ave_core.timebase): the full-band one for loudness, the 16 kHz
+    one for everything else. `analysed_audio` says which sound they hold (the source's, or the enhanced one),
+    for the record.
     """
     stream = media.main_audio()
     if stream is None:
@@ -179,10 +154,11 @@ def analyze_audio(
             skip_reason=f"{media.source.path}: no audio track — speech stages are skipped",
             duration_s=media.duration_s,
         )
-    loudness, ffmpeg_version = measure_loudness(source, stream.index)
+    loudness, ffmpeg_version = measure_loudness(full_wav, 0)
     samples, rate = read_pcm16(wav_path)
     duration = samples.size / rate
-    warnings = []
+    # a sound that starts late or ends early is silence there, in every stage: say so here too
+    warnings = list(media.time_base.warnings) if media.time_base else []
     if loudness.integrated_lufs is None and samples.size:
         # nothing above the EBU R128 gate: no speech to find, and hours of silence need no VAD pass
         speech: list[Span] = []
@@ -190,10 +166,6 @@ def analyze_audio(
     else:
         speech = detect_speech(samples, rate, vad)
     envelope = energy_envelope(samples, rate, energy.envelope_hz)
-    if duration < media.duration_s - 1.0:
-        warnings.append(
-            f"audio ends {media.duration_s - duration:.1f} s before the video; the rest counts as silence"
-        )
     return AudioAnalysis(
         producer=make_producer(
             "audio",

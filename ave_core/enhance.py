@@ -36,6 +36,7 @@ from .models import (
     make_producer,
 )
 from .publish import atomic_writer, publishing
+from .timebase import write_empty_wav
 from .tools import ffmpeg_binary, last_line, run_tool, tool_version, write_problem
 
 ENHANCE_RATE = 48000  # RNNoise's rate, and the render's
@@ -59,6 +60,7 @@ HUM_MIN_HARMONICS = 2  # a lone peak is a tone in the content; mains hum shows a
 HUM_NOTCH_Q = 30.0  # notch quality: 1.7 Hz wide at 50 Hz, narrow enough to leave the voice alone
 AFFTDN_DELAY = 156  # samples at 48 kHz by which ffmpeg 5-7 afftdn delays its output
 BLOCK_FRAMES = 100  # denoiser frames per block read from ffmpeg (1 s at 48 kHz)
+COMPRESSOR_MIN_THRESHOLD_DB = -60.0  # the lowest threshold ffmpeg's acompressor takes, rounded up
 PREVIEW_S = 5.0  # length of the before/after preview
 PREVIEW_BIN_S = 0.5  # resolution at which the preview's place is chosen
 
@@ -290,7 +292,9 @@ def filters_before(preset: Preset, hum: HumReport) -> list[EnhanceFilter]:
 def filters_after(preset: Preset, speech_db: float) -> list[EnhanceFilter]:
     """De-esser and a gentle compressor (its threshold set from the speech level): what runs after the
     denoiser."""
-    threshold_db = min(-1.0, speech_db + preset.compressor_over_speech_db)
+    # ffmpeg's acompressor refuses a threshold under 2^-10 (-60.2 dB): silence (a speech level of -120 dB)
+    # would stop the whole chain
+    threshold_db = min(-1.0, max(COMPRESSOR_MIN_THRESHOLD_DB, speech_db + preset.compressor_over_speech_db))
     return [
         EnhanceFilter(name="deesser", settings={"i": preset.deesser_intensity, "m": 0.5, "f": 0.5}),
         EnhanceFilter(
@@ -494,7 +498,7 @@ def _run_denoiser(
 
 
 def enhance_audio(
-    source: str | Path,
+    sound: str | Path,
     media: MediaInfo,
     preset_name: str,
     denoiser_name: str,
@@ -503,7 +507,10 @@ def enhance_audio(
     preview_html: str | Path | None = None,
 ) -> Enhancement:
     """Write the enhanced sound of the main audio stream (48 kHz mono FLAC at `out_path`, and 16 kHz mono WAV
-    for the listening stages at `speech_wav_path`) and return what was done, with every filter's settings."""
+    for the listening stages at `speech_wav_path`) and return what was done, with every filter's settings.
+
+    `sound` is the source's sound decoded by its time base (audio_48k.wav, ave_core.timebase): the enhanced
+    sound keeps that time base sample for sample, so it lines up with audio_16k.wav and with the picture."""
     started = time.perf_counter()
     out, speech = Path(out_path), Path(speech_wav_path)
     stream = media.main_audio()
@@ -512,7 +519,7 @@ def enhance_audio(
     if stream is None:
         _write_silence(out, speech)
         if preview_html is not None:
-            write_preview_page(source, 0, out, None, Path(preview_html), preset_name, denoiser.name)
+            write_preview_page(sound, 0, out, None, Path(preview_html), preset_name, denoiser.name)
         return Enhancement(
             producer=make_producer("enhance", "none"),
             preset=preset_name,
@@ -520,11 +527,11 @@ def enhance_audio(
             skip_reason=f"{media.source.path}: no audio track — nothing to enhance",
             hum=HumReport(mains_hz=None, harmonics=[], threshold_db=HUM_MIN_PROMINENCE_DB),
         )
-    survey, chain, tally = enhance_stream(source, stream.index, preset_name, denoiser, out, speech)
+    survey, chain, tally = enhance_stream(sound, 0, preset_name, denoiser, out, speech)
     hum = survey.hum
     preview = choose_preview(tally, media.duration_s)
     if preview_html is not None:
-        write_preview_page(source, stream.index, out, preview, Path(preview_html), preset_name, denoiser.name)
+        write_preview_page(sound, 0, out, preview, Path(preview_html), preset_name, denoiser.name)
     ffmpeg = ffmpeg_binary()
     warnings = []
     if hum.mains_hz:
@@ -628,9 +635,10 @@ def _stream_chain(
         finally:
             reader.stdout.close()
             read_code, write_code = reader.wait(), writer.wait()
+        # the encoder first: when it stops, the decoder fails with a broken pipe that explains nothing
         for code, errors, what in (
-            (read_code, decode_errors, "decoding"),
             (write_code, encode_errors, "writing"),
+            (read_code, decode_errors, "decoding"),
         ):
             errors.seek(0)
             text = errors.read().decode("utf-8", "replace")
@@ -646,8 +654,6 @@ def _stream_chain(
 
 def _write_silence(out: Path, speech: Path) -> None:
     """Empty files of the right kinds for a source without sound."""
-    from .audio import _write_pcm16
-
     ffmpeg = ffmpeg_binary()
     with publishing(out) as (partial,):
         args = [
@@ -664,7 +670,7 @@ def _write_silence(out: Path, speech: Path) -> None:
         args += ["-t", "0", "-c:a", "flac", "-f", "flac", str(partial)]
         run_tool(args, what=f"{out}: writing an empty sound", writes=out)
     with publishing(speech) as (partial,):
-        _write_pcm16(partial, np.zeros(0, dtype=np.int16))
+        write_empty_wav(partial, ANALYSIS_RATE, 1)
 
 
 def choose_preview(tally: _Tally, duration_s: float) -> EnhancePreview | None:
@@ -748,8 +754,3 @@ def _clip_base64(path: str | Path, stream_index: int, start_s: float, length_s: 
         if proc.returncode != 0:
             raise ToolError(f"{path}: cutting the preview failed: {last_line(proc.stderr)}")
         return base64.b64encode(clip.read_bytes()).decode("ascii")
-
-
-def enhanced_or_none(path: str | Path | None) -> Path | None:
-    """The enhanced sound's path when the render has one (enhance.preset is not off), else None."""
-    return Path(path) if path else None

@@ -1,10 +1,12 @@
 """Measures of quality that the tests and the benchmarks share: WER, edit scores against a recording's known
-pauses and fillers, events and shot cuts found against the truth, seconds covered."""
+pauses and fillers, events and shot cuts found against the truth, seconds covered, and whether the words of
+a video line up with its picture (sync marks)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from .text import ONES, TENS
 
@@ -129,3 +131,79 @@ def _count_matches(found: list[float], truth: list[float], tolerance_s: float) -
         else:
             j += 1
     return matched
+
+
+# --- sync marks: do the words of a video line up with its picture? --------------------------------
+
+ONSET_DB = -40.0  # a word is sound rising above this (dBFS, 5 ms windows); it starts where it left ...
+QUIET_DB = -55.0  # ... this level, after QUIET_BEFORE_S below it
+QUIET_BEFORE_S = 0.08
+ONSET_WINDOW_S = 0.005
+
+
+def sync_mark_times(path: str | Path, box: tuple[int, int, int, int]) -> list[float]:
+    """Times (seconds from the file's start) of the first frame of each sync mark that ave_core.synth paints
+    with `markers=True`: a box whose left half is white and right half black."""
+    import av
+
+    x, y, w, h = box
+    times: list[float] = []
+    marked_before = False
+    with av.open(str(path)) as container:
+        origin = container.start_time / av.time_base if container.start_time is not None else 0.0
+        for frame in container.decode(video=0):
+            grey = frame.to_ndarray(format="gray")
+            left, right = grey[y : y + h, x : x + w // 2], grey[y : y + h, x + w // 2 : x + w]
+            marked = float(left.mean()) > 200 and float(right.mean()) < 50
+            if marked and not marked_before and frame.time is not None:
+                times.append(round(float(frame.time) - origin, 4))
+            marked_before = marked
+    return times
+
+
+def sound_onsets(path: str | Path, follow_timestamps: bool = True) -> list[float]:
+    """Times (seconds from the file's start) where sound starts after a pause, decoded by the time base (or,
+    `follow_timestamps` False, by counting samples, as a naive decode does)."""
+    import subprocess
+
+    import numpy as np
+
+    from .timebase import timestamp_filter
+    from .tools import ffmpeg_binary
+
+    rate = 16000
+    placement = timestamp_filter(rate) if follow_timestamps else f"aresample={rate}"
+    proc = subprocess.run(
+        [ffmpeg_binary(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-af",
+         f"{placement},aformat=channel_layouts=mono", "-f", "f32le", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    samples = np.frombuffer(proc.stdout, dtype="<f4")
+    window = int(ONSET_WINDOW_S * rate)
+    count = samples.size // window
+    rms = np.sqrt(np.mean(samples[: count * window].reshape(count, window) ** 2, axis=1))
+    with np.errstate(divide="ignore"):
+        level = 20 * np.log10(np.maximum(rms, 1e-10))
+    quiet = int(QUIET_BEFORE_S / ONSET_WINDOW_S)
+    onsets: list[float] = []
+    for rise in np.flatnonzero((level[1:] > ONSET_DB) & (level[:-1] <= ONSET_DB)) + 1:
+        start = int(rise)
+        while start > 0 and level[start - 1] > QUIET_DB:
+            start -= 1
+        if start >= quiet and level[start - quiet : start].max() < QUIET_DB:
+            onsets.append(round(start * ONSET_WINDOW_S, 4))
+    return sorted(set(onsets))
+
+
+def sync_mark_lags(
+    path: str | Path, box: tuple[int, int, int, int], search_s: float = 0.5, follow_timestamps: bool = True
+) -> list[float]:
+    """For each sync mark, the nearest onset of sound minus the mark's time (seconds), where one lies within
+    `search_s`. In the generated source every lag lies in [0, 1 frame): the mark's frame holds the onset."""
+    onsets = sound_onsets(path, follow_timestamps)
+    lags = []
+    for mark in sync_mark_times(path, box):
+        nearest = min(onsets, key=lambda onset: abs(onset - mark), default=None)
+        if nearest is not None and abs(nearest - mark) <= search_s:
+            lags.append(round(nearest - mark, 4))
+    return lags

@@ -12,6 +12,7 @@ from typing import Any
 from .errors import InputError
 from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
 from .podcast import is_audio_file
+from .timebase import scan_time_base
 from .tools import ffprobe_binary, last_line, tool_version
 
 # B-frames reorder at most this many frames between decode and presentation order
@@ -62,7 +63,7 @@ def probe(
     video = _video_stream(ffprobe, source, video_raw, duration, vfr_tolerance, vfr_sample_frames)
     container_start = _float(fmt.get("start_time")) or 0.0
     video.start_s = round(max(0.0, (_float(video_raw.get("start_time")) or 0.0) - container_start), 6)
-    return MediaInfo(
+    media = MediaInfo(
         producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
         source=SourceFile(
             path=str(source),
@@ -76,6 +77,7 @@ def probe(
         video=video,
         audio_streams=[_audio_stream(s) for s in audio_raw],
     )
+    return _with_time_base(ffprobe, source, media, audio_raw, container_start)
 
 
 def _audio_only(
@@ -97,7 +99,7 @@ def _audio_only(
         raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
     if all(s.sample_rate <= 0 or s.channels <= 0 for s in streams):
         raise InputError(f"{source}: the audio stream has no sample rate or channels — re-export the file")
-    return MediaInfo(
+    media = MediaInfo(
         producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
         source=SourceFile(
             path=str(source),
@@ -111,6 +113,19 @@ def _audio_only(
         video=None,
         audio_streams=streams,
     )
+    return _with_time_base(ffprobe, source, media, audio_raw, _float(fmt.get("start_time")) or 0.0)
+
+
+def _with_time_base(
+    ffprobe: str, source: Path, media: MediaInfo, audio_raw: list[dict[str, Any]], container_start_s: float
+) -> MediaInfo:
+    """`media` with its time base, decided once, here: how source time maps to samples and frames (every
+    decode follows it)."""
+    main = media.main_audio()
+    main_raw = next((s for s in audio_raw if main is not None and int(s["index"]) == main.index), None)
+    media.time_base = scan_time_base(ffprobe, source, media, main_raw, container_start_s)
+    media.producer.warnings.extend(media.time_base.warnings)
+    return media
 
 
 def _ffprobe_json(ffprobe: str, source: Path) -> tuple[dict[str, Any], str]:

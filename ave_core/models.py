@@ -158,6 +158,54 @@ class AudioStream(Model):
     is_default: bool = False
 
 
+class TimeShift(Model):
+    """A place where the sound's timestamps and its decoded samples disagree."""
+
+    at_s: float = Field(description="source time where it happens, seconds")
+    duration_s: float = Field(
+        gt=0, description="seconds of silence filled in (a gap) or of decoded sound dropped (an overlap)"
+    )
+
+
+class TimeBase(Model):
+    """How source time maps to the sound's samples and the picture's frames, decided once at ingest.
+
+    Timestamps are the truth: every decode of the sound (the extracted WAVs, and through them VAD, the
+    transcript, the render, its checks, captions and shorts) places each decoded frame at its timestamp,
+    fills gaps with silence and drops what overlaps, from the file's start (0 s) to `end_s`. A decode that
+    counted samples instead would drift by `skew_s` by the end.
+    """
+
+    policy: Literal["timestamps"] = Field(
+        "timestamps", description="sound placed by its timestamps: gaps filled with silence, overlaps trimmed"
+    )
+    tolerance_s: float = Field(
+        description="disagreements up to this are left as they are (timestamp rounding), seconds"
+    )
+    end_s: float = Field(description="every decode covers 0 .. end_s of the file's time, seconds")
+    audio_start_s: float | None = Field(None, description="first sound after the file's start, seconds")
+    audio_end_s: float | None = Field(None, description="where the sound's timestamps end, seconds")
+    picture_start_s: float | None = Field(None, description="first picture after the file's start, seconds")
+    picture_end_s: float | None = Field(None, description="where the picture ends, seconds")
+    picture_offset_s: float | None = Field(
+        None, description="picture start minus sound start, seconds (positive: the picture comes later)"
+    )
+    gaps: list[TimeShift] = Field(
+        default_factory=list, description="where the timestamps jump ahead: silence fills them"
+    )
+    overlaps: list[TimeShift] = Field(
+        default_factory=list, description="where the timestamps step back: the overlapping sound is dropped"
+    )
+    gap_count: int = Field(0, description="all gaps, when more than the list keeps")
+    overlap_count: int = Field(0, description="all overlaps, when more than the list keeps")
+    gap_total_s: float = Field(0.0, description="seconds of silence filled in")
+    overlap_total_s: float = Field(0.0, description="seconds of decoded sound dropped")
+    skew_s: float = Field(
+        0.0, description="sample count minus timestamps at the end: the drift of a decode that counts samples"
+    )
+    warnings: list[str] = Field(default_factory=list, description="what a creator should know, in words")
+
+
 class MediaInfo(Artifact):
     """media.json: what the input file holds."""
 
@@ -167,6 +215,9 @@ class MediaInfo(Artifact):
     bit_rate: int | None = None
     video: VideoStream | None
     audio_streams: list[AudioStream]
+    time_base: TimeBase | None = Field(
+        None, description="how source time maps to samples and frames (every decode follows it)"
+    )
 
     @property
     def has_audio(self) -> bool:

@@ -1,8 +1,10 @@
-"""Rendering the plan with ffmpeg: one filter graph per chunk, chunks joined without re-encoding the video,
-two-pass loudness normalisation, and an integrity check of duration and audio/video sync at every join.
+"""Rendering the plan: the picture with ffmpeg, one filter graph per chunk, chunks joined without re-encoding;
+the sound once for the whole edit from the source's sound decoded by its time base (ave_core.timebase),
+measured and normalised to a static gain and encoded to AAC once; and an integrity check of duration and
+audio/video sync at every join.
 
-Keep ranges are snapped to the output frame grid first, so that video (whole frames) and audio (samples)
-of every piece have exactly the same length and nothing drifts however many joins there are.
+Keep ranges are snapped to the output frame grid first, and the sound's pieces are cut at the samples of
+the same edited frame boundaries, so picture and sound stay together however many joins there are.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +31,15 @@ from .models import (
     make_producer,
 )
 from .publish import publishing, write_text_atomic
+from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks, opened_sound
 from .timemap import EditMap, FrameGrid, output_fps
-from .tools import ffmpeg_binary, ffprobe_binary, run_tool, tool_version
+from .tools import ffmpeg_binary, ffprobe_binary, run_tool, run_tool_fed, tool_version
 
-AUDIO_RATE = 48000
+AUDIO_RATE = SOURCE_AUDIO_RATE  # the render's sound is the source's, at the rate it was decoded to
+SEEK_MARGIN_S = 1.0  # a chunk opens the source this long before its first piece
 SYNC_WINDOW_S = 1.0  # audio compared after each join
 SYNC_SEARCH_S = 0.25  # largest offset searched for
+SYNC_MIN_WINDOW_S = 0.25  # a stretch between two joins shorter than this is not checked
 SYNC_MIN_RMS = 0.003  # quieter windows carry no timing information
 
 
@@ -128,14 +133,17 @@ def edited_offset(pieces: Sequence[Piece], index: int, fps: float) -> float:
 
 
 def _video_chain(
-    piece: Piece, index: int, fps: float, size: tuple[int, int], lead_s: float, config: RenderConfig
-) -> str:
+    piece: Piece, index: int, fps: float, size: tuple[int, int], origin_s: float, lead_s: float,
+    config: RenderConfig,
+) -> str:  # fmt: skip
+    """One piece's picture. The input was opened at `origin_s` (its timestamps start there); a picture that
+    starts `lead_s` after the sound holds its first frame until then (only when opened at 0)."""
     start, end = piece.seconds(fps)
     width, height = size
     chain = ["[0:v]"]
-    if lead_s > 0.5 / fps:  # the picture starts after the sound: hold its first frame until then
+    if origin_s == 0 and lead_s > 0.5 / fps:  # hold the first picture until it comes
         chain = [f"[0:v]setpts=PTS-STARTPTS,tpad=start_mode=clone:start_duration={lead_s:.6f},"]
-    chain[0] += f"trim=start={start:.6f}:end={end:.6f}"
+    chain[0] += f"trim=start={start - origin_s:.6f}:end={end - origin_s:.6f}"
     chain += ["setpts=PTS-STARTPTS", f"fps={fps:.6f}"]
     chain.append(f"scale={width}:{height}:force_original_aspect_ratio=decrease")
     chain.append(f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
@@ -154,94 +162,106 @@ def _video_chain(
     return ",".join(chain) + f"[v{index}]"
 
 
-def _audio_segment(piece: Piece, index: int, fps: float, source: str, fade_s: float) -> str:
-    start, end = piece.seconds(fps)
-    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
-    chain = [
-        f"[{source}]atrim=start={start:.6f}:end={end + 1.0:.6f}",
-        "asetpts=PTS-STARTPTS",
-        f"aresample={AUDIO_RATE}",
-        "aformat=sample_fmts=fltp:channel_layouts=stereo",
-        f"atrim=end_sample={samples}",
-        "apad",
-        f"atrim=end_sample={samples}",
-    ]
-    if fade_s > 0:  # a few ms in and out: consecutive pieces join without a click and without drift
-        duration = samples / AUDIO_RATE
-        fade = min(fade_s, duration / 4)
-        chain.append(f"afade=t=in:d={fade:.4f},afade=t=out:st={duration - fade:.6f}:d={fade:.4f}")
-    return ",".join(chain) + f"[a{index}]"
+def chunk_origin_s(pieces: Sequence[Piece], fps: float, lead_s: float) -> float:
+    """Where a chunk opens the source: a little before its first piece, so that ffmpeg seeks there rather
+    than decoding everything before it; 0 while the picture's start (held until it comes) is that near."""
+    first = min(p.start_frame for p in pieces) / fps
+    origin = first - SEEK_MARGIN_S
+    return 0.0 if origin <= lead_s + SEEK_MARGIN_S else round(origin, 6)
 
 
-def _silence_segment(piece: Piece, index: int, fps: float) -> str:
-    start, end = piece.seconds(fps)
-    samples = round(end * AUDIO_RATE) - round(start * AUDIO_RATE)
-    return (
-        f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={samples},"
-        f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{index}]"
-    )
+def audio_spans(pieces: Sequence[Piece], fps: float, rate: int = AUDIO_RATE) -> list[tuple[int, int, bool]]:
+    """(source start sample, samples, fade) of each piece's sound. A piece's length is cut at the samples of
+    its edited frame boundaries, so the sound never drifts from the picture (at 29.97 fps a frame is 1601.6
+    samples); a piece that continues the previous one in the source joins it without a fade."""
+    spans = []
+    edited_frames = 0
+    for index, piece in enumerate(pieces):
+        first = round(edited_frames / fps * rate)
+        edited_frames += piece.frames
+        count = round(edited_frames / fps * rate) - first
+        continues = index > 0 and pieces[index - 1].end_frame == piece.start_frame
+        spans.append((round(piece.start_frame / fps * rate), count, not continues))
+    return spans
 
 
-def audio_graph(
-    pieces: Sequence[Piece],
-    media: MediaInfo,
-    fps: float,
-    config: RenderConfig,
-    enhanced_input: int | None = None,
-) -> list[str]:
-    """Filter chains producing [aout]: the pieces' audio (or silence) concatenated sample-exactly.
-
-    The sound is the source's main audio stream, or, when `enhanced_input` is the index of the ffmpeg
-    input holding it, the enhanced sound (studio sound, enhance.py), which keeps the source's time.
-    """
-    stream = media.main_audio()
-    source = f"0:{stream.index}" if stream is not None else ""
-    if enhanced_input is not None and stream is not None:
-        source = f"{enhanced_input}:a:0"
-    chains = []
-    for i, piece in enumerate(pieces):
-        if stream is None:
-            chains.append(_silence_segment(piece, i, fps))
-        else:
-            chains.append(_audio_segment(piece, i, fps, source, config.join_fade_ms / 1000))
-    chains.append("".join(f"[a{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[aout]")
-    return chains
+def _pieces_blocks(
+    audio: SourceAudio, pieces: Sequence[Piece], media: MediaInfo, config: RenderConfig
+) -> Iterator[np.ndarray]:
+    """The sound of `pieces` joined as the render joins them, as float32 stereo blocks at AUDIO_RATE."""
+    if audio.rate != AUDIO_RATE:
+        raise RenderError(f"{audio.path}: {audio.rate} Hz, expected {AUDIO_RATE} — delete it and rerun")
+    spans = audio_spans(pieces, output_fps(media))
+    return edit_audio_blocks(audio, spans, config.join_fade_ms / 1000 if config.join_fade_ms else 0.0)
 
 
-def measure_edit_loudness(
-    source: Path, media: MediaInfo, plan: Plan, config: RenderConfig, enhanced: Path | None = None
-) -> EditLoudness:
-    """First pass over the whole edited audio: its EBU R128 loudness, which the second pass needs.
+def _raw_input() -> list[str]:
+    return ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", "2", "-i", "pipe:0"]
 
-    ffmpeg's ebur128 filter measures what loudnorm's first pass does several times faster (loudnorm
-    resamples to 192 kHz): minutes saved on an hours-long edit.
-    """
+
+def _edit_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
     pieces = plan_pieces(plan, media, config)
     if not pieces:
-        raise RenderError(f"{source}: the plan keeps nothing — check plan.json")
-    return measure_pieces_loudness(source, media, pieces, config, enhanced)
+        raise RenderError(f"{media.source.path}: the plan keeps nothing — check plan.json")
+    return pieces
+
+
+def measure_edit_loudness(sound: Path, media: MediaInfo, plan: Plan, config: RenderConfig) -> EditLoudness:
+    """First pass over the whole edited sound: its EBU R128 loudness, which the second pass needs.
+
+    Only the sound is read (the source's sound decoded by its time base), never the video.
+    """
+    return measure_pieces_loudness(sound, media, _edit_pieces(plan, media, config), config)
 
 
 def measure_pieces_loudness(
-    source: Path,
-    media: MediaInfo,
-    pieces: Sequence[Piece],
-    config: RenderConfig,
-    enhanced: Path | None = None,
+    sound: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
 ) -> EditLoudness:
-    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them (from `enhanced`, the
-    studio sound, when given)."""
+    """The EBU R128 loudness of the sound of `pieces` joined as the render joins them, read from `sound`: the
+    source's sound decoded by its time base (audio_48k.wav), or the studio sound on the same time base."""
+    with opened_sound(sound) as audio:
+        return _measure(audio, media, pieces, config)
+
+
+def _measure(
+    audio: SourceAudio, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
+) -> EditLoudness:
     from .audio import ebur128_loudness
 
-    fps = output_fps(media)
-    enhanced_input = 1 if enhanced is not None else None
-    graph = ";".join([*audio_graph(pieces, media, fps, config, enhanced_input), "[aout]ebur128=peak=true[m]"])
-    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
-    args += ["-i", str(enhanced)] if enhanced is not None else []
-    args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
-    proc = run_tool(args, what=f"{source}: measuring the edit's loudness")
-    producer = make_producer("render_loudness", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
-    return EditLoudness(producer=producer, loudness=ebur128_loudness(proc.stderr, source))
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", *_raw_input()]
+    args += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    blocks = _pieces_blocks(audio, pieces, media, config)
+    stderr = run_tool_fed(args, blocks, what=f"{audio.path}: measuring the edit's loudness")
+    producer = make_producer("render_audio", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
+    return EditLoudness(producer=producer, loudness=ebur128_loudness(stderr, audio.path))
+
+
+def render_audio(sound: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path) -> EditLoudness:
+    """The edit's sound, once for the whole video: measured, brought to the target loudness by one static
+    gain and a peak limiter, encoded to AAC at `out` (an .m4a the join copies). Returns the measurement.
+
+    `sound` is audio_48k.wav (the source's sound by its time base) or, with studio sound on, enhanced.flac
+    (the same time base): only the sound is read, never the video."""
+    return encode_pieces_sound(sound, media, _edit_pieces(plan, media, config), config, out)
+
+
+def encode_pieces_sound(
+    sound: Path, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig, out: Path
+) -> EditLoudness:
+    """The sound of `pieces` measured, normalised with one static gain and encoded to AAC at `out`, whole or
+    not at all; returns the measurement."""
+    with opened_sound(sound) as audio:
+        measured = _measure(audio, media, pieces, config)
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input()]
+        gain = _loudnorm(measured.loudness, config)
+        args += ["-af", f"{gain},aformat=sample_fmts=fltp:channel_layouts=stereo"]
+        with publishing(out) as (partial,):
+            args += ["-c:a", "aac", "-b:a", config.audio_bitrate, "-f", "mp4", str(partial)]
+            run_tool_fed(
+                args, _pieces_blocks(audio, pieces, media, config), what=f"{out}: encoding the edit's sound",
+                writes=out,
+            )  # fmt: skip
+    return measured
 
 
 def _loudnorm(measured: Loudness, config: RenderConfig) -> str:
@@ -318,39 +338,49 @@ def chunk_captions(captions: Path, job: ChunkJob, length_s: float, out: Path) ->
 
 
 def piece_chains(
-    pieces: Sequence[Piece], media: MediaInfo, size: tuple[int, int], config: RenderConfig
-) -> list[str]:
-    """Filter chains producing [vcat]: the pieces' pictures at `size`, on the frame grid, concatenated."""
+    pieces: Sequence[Piece], media: MediaInfo, size: tuple[int, int], config: RenderConfig,
+    origin_s: float = 0.0,
+) -> list[str]:  # fmt: skip
+    """Filter chains producing [vcat]: the pieces' pictures at `size`, on the frame grid, concatenated; the
+    source is opened at `origin_s` (chunk_origin_s)."""
     fps = output_fps(media)
     lead = media.video.start_s if media.video else 0.0
-    chains = [_video_chain(p, i, fps, size, lead, config) for i, p in enumerate(pieces)]
+    chains = [_video_chain(p, i, fps, size, origin_s, lead, config) for i, p in enumerate(pieces)]
     chains.append("".join(f"[v{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=1:a=0[vcat]")
     return chains
 
 
 def render_chunk(
-    source: Path, media: MediaInfo, job: ChunkJob, measured: EditLoudness, config: RenderConfig,
-    video_out: Path, audio_out: Path, captions: Path | None = None, threads: int = 0,
-    enhanced: Path | None = None, cover: Path | None = None,
+    source: Path, media: MediaInfo, job: ChunkJob, config: RenderConfig, video_out: Path,
+    captions: Path | None = None, threads: int = 0, sound: Path | None = None, cover: Path | None = None,
 ) -> None:  # fmt: skip
-    """Render one chunk: H.264 video without audio, and its normalised audio as PCM WAV.
+    """Render one chunk's picture as H.264 (the sound is rendered once for the whole edit: render_audio).
 
+    The source is opened a little before the chunk's first piece, so a chunk decodes only its own stretch.
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
-    `enhanced`: the enhanced sound to use instead of the source's (None: the source's, as it is).
-    A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform, captions.
+    A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform of `sound`
+    (the edit's finished sound, render/audio.m4a), captions.
     """
     fps = output_fps(media)
     width, height = output_size(media) if media.video is not None else audiogram_size(config)
     pieces = list(job.pieces)
-    extra_inputs: list[str] = ["-i", str(enhanced)] if enhanced is not None else []
+    frames = sum(p.frames for p in pieces)
+    lead = media.video.start_s if media.video else 0.0
+    origin = 0.0
+    extra_inputs: list[str] = []
     audiogram = media.video is None
     if audiogram:  # a podcast: the picture is the cover image (or a plain ground) with the sound's waveform
-        cover_input = 1 + (enhanced is not None) if cover is not None else None
+        if sound is None:
+            raise RenderError(f"{source}: an audiogram is drawn from the edit's sound — render/audio.m4a")
+        extra_inputs += ["-i", str(sound)]
+        cover_input = 2 if cover is not None else None
         if cover is not None:
             extra_inputs += ["-loop", "1", "-framerate", f"{fps:.6f}", "-i", str(cover)]
-        chains = _audiogram_chains(fps, (width, height), cover_input, sum(p.frames for p in pieces))
+        chains = [_chunk_sound_chain(1, job, fps, frames)]
+        chains += _audiogram_chains(fps, (width, height), cover_input, frames)
     else:
-        chains = piece_chains(pieces, media, (width, height), config)
+        origin = chunk_origin_s(pieces, fps, lead)
+        chains = piece_chains(pieces, media, (width, height), config, origin)
     label = "vcat"
     first_broll = 1 + extra_inputs.count("-i")
     for k, (path, at, duration, has_alpha) in enumerate(job.broll):
@@ -367,7 +397,6 @@ def render_chunk(
             f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
         )
         label = f"o{k}"
-    frames = sum(p.frames for p in pieces)
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")
     video_out.parent.mkdir(parents=True, exist_ok=True)
     burn = config.burn_captions or audiogram  # an audiogram is watched without sound: it carries its captions
@@ -377,40 +406,41 @@ def render_chunk(
         chains.append(f"[{label}]subtitles=filename='{filter_path(burned)}':force_style='{style}'[subs]")
         label = "subs"
     try:
-        encode_pieces(
-            source, media, pieces, chains, label, measured, config, video_out, audio_out,
+        encode_picture(
+            source, media, frames, chains, label, config, video_out, origin_s=origin,
             extra_inputs=extra_inputs, threads=threads, what=f"{source}: rendering chunk {job.index}",
-            enhanced_input=1 if enhanced is not None else None, waveform=audiogram,
         )  # fmt: skip
     finally:
         burned.unlink(missing_ok=True)
 
 
-def encode_pieces(
-    source: Path, media: MediaInfo, pieces: Sequence[Piece], chains: Sequence[str], label: str,
-    measured: EditLoudness, config: RenderConfig, video_out: Path, audio_out: Path, *,
-    extra_inputs: Sequence[str] = (), threads: int = 0, what: str, enhanced_input: int | None = None,
-    waveform: bool = False,
+def encode_picture(
+    source: Path, media: MediaInfo, frames: int, chains: Sequence[str], label: str, config: RenderConfig,
+    video_out: Path, *, origin_s: float = 0.0, extra_inputs: Sequence[str] = (), threads: int = 0, what: str,
 ) -> None:  # fmt: skip
-    """Encode the picture the filter `chains` leave at [label] as H.264 (exactly the pieces' frames) and
-    the pieces' sound, normalised with the static gain of `measured`, as PCM WAV; each whole or not at all.
-    `enhanced_input`: the input holding the studio sound to play instead of the source's; `waveform`: the
-    finished sound is also given to the picture's chains as [awave] (an audiogram draws it)."""
+    """Encode the picture the filter `chains` leave at [label] as H.264, exactly `frames` frames, whole or
+    not at all. The source (input 0) is opened at `origin_s`: ffmpeg seeks there, and the chains count from
+    it."""
     fps = output_fps(media)
-    chains = [*chains, *audio_graph(pieces, media, fps, config, enhanced_input)]
-    split = ",asplit=2[anorm][awave]" if waveform else "[anorm]"
-    chains.append(
-        f"[aout]{_loudnorm(measured.loudness, config)},aformat=sample_fmts=s16:channel_layouts=stereo{split}"
-    )
-    video_out.parent.mkdir(parents=True, exist_ok=True)
-    frames = sum(p.frames for p in pieces)
-    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", str(source), *extra_inputs]
+    seek = ["-ss", f"{origin_s:.6f}"] if origin_s > 0 else []
+    args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *seek, "-i", str(source), *extra_inputs]
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
-    with publishing(video_out, audio_out) as (video_partial, audio_partial):
+    with publishing(video_out) as (video_partial,):
         args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
-        args += ["-map", "[anorm]", "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE), "-vn", str(audio_partial)]
         run_tool(args, what=what, writes=video_out)
+
+
+def _chunk_sound_chain(sound_input: int, job: ChunkJob, fps: float, frames: int) -> str:
+    """[awave]: the chunk's stretch of the edit's finished sound (render/audio.m4a, the edit's time), cut at
+    the samples of the chunk's edited frame boundaries as render_audio cut it."""
+    first_frame = round(job.start_s * fps)
+    start = round(first_frame / fps * AUDIO_RATE)
+    end = round((first_frame + frames) / fps * AUDIO_RATE)
+    return (
+        f"[{sound_input}:a:0]aresample={AUDIO_RATE},atrim=start_sample={start}:end_sample={end},"
+        "asetpts=PTS-STARTPTS[awave]"
+    )
 
 
 AUDIOGRAM_GROUND = "0x14213d"  # a dark blue behind the waveform when there is no cover image
@@ -462,9 +492,9 @@ def output_size(media: MediaInfo) -> tuple[int, int]:
     return width - width % 2, height - height % 2
 
 
-def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, config: RenderConfig) -> None:
-    """final.mp4: the chunks' video concatenated as is, their audio joined and encoded to AAC once."""
-    # ffmpeg's concat lists go in a folder beside the output, named after it: a join killed midway leaves
+def join_chunks(videos: Sequence[Path], audio: Path, out: Path) -> None:
+    """final.mp4: the chunks' pictures concatenated as they are, with the edit's sound (already AAC)."""
+    # ffmpeg's concat list goes in a folder beside the output, named after it: a join killed midway leaves
     # it in the project (not in /tmp, for ever), and the next join clears it
     scratch = out.with_name(f".{out.stem}.join")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -472,27 +502,11 @@ def join_chunks(videos: Sequence[Path], audios: Sequence[Path], out: Path, confi
     try:
         listing = scratch / "videos.txt"
         write_text_atomic(listing, "".join(f"file '{_concat_path(v)}'\n" for v in videos))
-        audio_list = scratch / "audios.txt"
-        write_text_atomic(audio_list, "".join(f"file '{_concat_path(a)}'\n" for a in audios))
         args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
-        args += [
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(audio_list),
-        ]
-        args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", config.audio_bitrate]
+        args += ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio)]
         with publishing(out) as (partial,):
-            args += ["-movflags", "+faststart", "-shortest", str(partial)]
-            run_tool(args, what=f"{out}: joining {len(videos)} chunks")
+            args += ["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(partial)]
+            run_tool(args, what=f"{out}: joining {len(videos)} chunks", writes=out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -523,15 +537,27 @@ def decode_mono(path: Path, rate: int = 16000, until_s: float | None = None) -> 
 
 
 def sync_offset(
-    rendered: np.ndarray, source: np.ndarray, rate: int, edited_t: float, source_t: float
+    rendered: SourceAudio,
+    source: SourceAudio,
+    edited_t: float,
+    source_t: float,
+    length_s: float = SYNC_WINDOW_S,
 ) -> JoinCheck | None:
-    """How far the rendered audio after a join lies from the source audio it carries (cross-correlation)."""
-    window = int(SYNC_WINDOW_S * rate)
+    """How far the rendered sound after a join lies from the source sound it carries (cross-correlation of
+    SYNC_WINDOW_S, or of the `length_s` the source runs on until the next join when that is shorter, against
+    the source around where it should be); None where it is too quiet or too short to tell. The sound after
+    the next join is not the source's continuation: compared too, it can match the source elsewhere (a
+    retake said the same way) and fake an offset."""
+    rate = source.rate
+    if length_s < SYNC_MIN_WINDOW_S:
+        return None
+    window = int(min(SYNC_WINDOW_S, length_s) * rate)
     search = int(SYNC_SEARCH_S * rate)
     start = int(round(edited_t * rate))
-    part = rendered[start : start + window]
+    part = rendered.read(start, min(start + window, rendered.frames), 1)[:, 0]
     origin = int(round(source_t * rate))
-    reference = source[max(0, origin - search) : origin + window + search]
+    first = max(0, origin - search)
+    reference = source.read(first, min(origin + window + search, source.frames), 1)[:, 0]
     if part.size < window // 2 or reference.size < part.size or np.sqrt(np.mean(part**2)) < SYNC_MIN_RMS:
         return None
     part = (part - part.mean()) / (part.std() + 1e-9)
@@ -539,7 +565,7 @@ def sync_offset(
     norms = np.sqrt(np.convolve((reference - reference.mean()) ** 2, np.ones(part.size), mode="valid")) + 1e-9
     correlation = scores / norms / np.sqrt(part.size)
     best = int(np.argmax(correlation))
-    lag = best - (origin - max(0, origin - search))
+    lag = best - (origin - first)
     return JoinCheck(
         edited_time=round(edited_t, 3),
         offset_s=round(-lag / rate, 4),
@@ -547,10 +573,25 @@ def sync_offset(
     )
 
 
+def _final_sound(final: Path, speech_wav: Path) -> float | None:
+    """Decode final.mp4's sound once: its integrated loudness (LUFS; None for silence), and a 16 kHz mono
+    WAV of it at `speech_wav` for the sync checks (read a window at a time: hours cost no memory)."""
+    from .audio import ebur128_loudness
+
+    graph = "[0:a:0]asplit=2[l][s];[l]ebur128=peak=true:framelog=verbose[m];[s]aformat=channel_layouts=mono,"
+    graph += f"aresample={SPEECH_RATE},aformat=sample_fmts=s16[speech]"
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(final)]
+    args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]
+    args += ["-map", "[speech]", "-c:a", "pcm_s16le", "-f", "wav", str(speech_wav)]
+    proc = run_tool(args, what=f"{final}: measuring its sound", writes=speech_wav)
+    return ebur128_loudness(proc.stderr, final).integrated_lufs
+
+
 def check_render(
     final: Path, source_wav: Path | None, media: MediaInfo, plan: Plan, config: RenderConfig, chunks: int
 ) -> RenderReport:
-    """Measure final.mp4: duration against the kept ranges, A/V sync at every join, loudness."""
+    """Measure final.mp4: duration against the kept ranges, A/V sync at every join (against the 16 kHz WAV
+    of the sound the render played, `source_wav`), loudness."""
     return check_pieces(final, source_wav, media, plan_pieces(plan, media, config), config, chunks)
 
 
@@ -558,8 +599,9 @@ def check_pieces(
     final: Path, source_wav: Path | None, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig,
     chunks: int, stage: str = "render",
 ) -> RenderReport:  # fmt: skip
-    """Measure a rendered video of `pieces`: its duration against theirs, its sound against the source's at
-    the start of every piece (cross-correlation), its loudness; a RenderError when it is off."""
+    """Measure a rendered video of `pieces`: its duration against theirs, its sound against the 16 kHz WAV of
+    the sound it played (same time base) at the start of every piece (cross-correlation), its loudness; a
+    RenderError when it is off."""
     fps = output_fps(media)
     expected = sum(p.frames for p in pieces) / fps
     video = _probe_stream(final, "v:0", "stream=width,height,nb_frames,duration")
@@ -570,34 +612,42 @@ def check_pieces(
             f"{final}: {duration:.3f} s long, the kept ranges add up to {expected:.3f} s — render again"
         )
     joins: list[JoinCheck] = []
-    if source_wav is not None and media.has_audio:
-        from .audio import read_pcm16
-
-        source, rate = read_pcm16(source_wav)
-        starts = [
-            (edited_offset(pieces, i, fps), piece.start_frame / fps)
-            for i, piece in enumerate(pieces)
-            if not (i and pieces[i - 1].end_frame == piece.start_frame)  # else the source runs on
-        ]
-        # only as much of the rendered sound as the checks read: an uncut edit of hours needs seconds
-        rendered = decode_mono(
-            final, rate, until_s=max((t for t, _ in starts), default=0.0) + 2 * SYNC_WINDOW_S
-        )
-        for edited_t, source_t in starts:
-            check = sync_offset(rendered, source, rate, edited_t, source_t)
-            if check is not None:
-                joins.append(check)
+    loudness = None
+    scratch = final.with_name(f".{final.stem}.check")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        rendered_wav = scratch / "final-16k.wav"
+        if media.has_audio:
+            loudness = _final_sound(final, rendered_wav)
+        if source_wav is not None and media.has_audio:
+            source, rendered = SourceAudio.open(source_wav), SourceAudio.open(rendered_wav)
+            for i, piece in enumerate(pieces):
+                if i and pieces[i - 1].end_frame == piece.start_frame:
+                    continue  # the source runs on: no join here
+                run_end = i + 1
+                while run_end < len(pieces) and pieces[run_end - 1].end_frame == pieces[run_end].start_frame:
+                    run_end += 1
+                length_s = sum(p.frames for p in pieces[i:run_end]) / fps
+                check = sync_offset(
+                    rendered, source, edited_offset(pieces, i, fps), piece.start_frame / fps, length_s
+                )
+                if check is not None:
+                    joins.append(check)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     worst = max((abs(j.offset_s) for j in joins if j.correlation > 0.5), default=0.0)
     limit = config.max_sync_offset_frames / fps
     if worst > limit + 1e-6:
         raise RenderError(
             f"{final}: audio is {worst * 1000:.0f} ms off the video at a join (limit {limit * 1000:.0f} ms)"
         )
-    from .audio import measure_loudness
-
-    loudness = measure_loudness(final, 1)[0].integrated_lufs if media.has_audio else None
+    # a sound that starts late or ends early was rendered as silence there: the report says so too
+    warnings = list(media.time_base.warnings) if media.time_base else []
     return RenderReport(
-        producer=make_producer(stage, "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}),
+        producer=make_producer(
+            stage, "ffmpeg", extra_versions={"ffmpeg": tool_version(ffmpeg_binary())}, warnings=warnings
+        ),
         path=final.name,
         duration_s=round(duration, 4),
         expected_duration_s=round(expected, 4),

@@ -51,14 +51,16 @@ from .models import (
     inline_refs,
     make_producer,
 )
+from .publish import write_text_atomic
 from .reframe import CropSettings, GreyDecoder, crop_filters, plan_crop, short_frames, short_size
 from .render import (
     Piece,
     check_pieces,
-    encode_pieces,
+    chunk_origin_s,
+    encode_picture,
+    encode_pieces_sound,
     filter_path,
     join_chunks,
-    measure_pieces_loudness,
     output_size,
     piece_chains,
     plan_pieces,
@@ -691,44 +693,49 @@ def find_short(shorts: Shorts, number: int) -> Short:
 
 
 def render_short(
-    source: Path, media: MediaInfo, shorts: Shorts, number: int, look: ShortsLook, source_wav: Path | None,
-    out: Path, threads: int = 0,
+    source: Path, media: MediaInfo, shorts: Shorts, number: int, look: ShortsLook, sound: Path,
+    source_wav: Path | None, out: Path, threads: int = 0,
 ) -> RenderReport:  # fmt: skip
     """shorts/short-N.mp4: its pieces of the edit reframed, captioned and normalised, joined, then checked
-    (duration, sync with the source at every join, loudness); nothing is left behind when any step fails."""
+    (duration, sync with the source at every join, loudness); nothing is left behind when any step fails.
+
+    The picture comes from `source`, the sound from `sound` (audio_48k.wav: the source's sound on its time
+    base, as the render reads it), cut at the same edited frame boundaries."""
     short = find_short(shorts, number)
     pieces = [Piece(a, b) for a, b in short.source_frames]
     config = render_settings(look)
     fps = output_fps(media)
-    measured = measure_pieces_loudness(source, media, pieces, config)
     scratch = out.with_name(f".{out.stem}.work")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
         size = output_size(media)
-        chains = piece_chains(pieces, media, size, config)
+        lead = media.video.start_s if media.video else 0.0
+        origin = chunk_origin_s(pieces, fps, lead)
+        chains = piece_chains(pieces, media, size, config, origin)
         reframe = crop_filters(short.crop, size, (shorts.width, shorts.height), fps, scratch / "crop.cmd")
         chains.append(f"[vcat]{reframe}[framed]")
         label = "framed"
         frames = sum(p.frames for p in pieces)
         if look.caption_style != "none" and short.words:
             subtitles = scratch / "captions.ass"
-            subtitles.write_text(
+            write_text_atomic(
+                subtitles,
                 ass_document(
                     short.words, fps, frames, (shorts.width, shorts.height), style=look.caption_style,
                     font_size=look.caption_font_size, max_words=look.caption_words,
                     highlight=look.highlight_colour,
                 ),
-                encoding="utf-8",
             )  # fmt: skip
             chains.append(f"[framed]ass=filename='{filter_path(subtitles)}'[captioned]")
             label = "captioned"
-        video, sound = scratch / "video.mp4", scratch / "sound.wav"
-        encode_pieces(
-            source, media, pieces, chains, label, measured, config, video, sound, threads=threads,
+        video, audio = scratch / "video.mp4", scratch / "sound.m4a"
+        encode_picture(
+            source, media, frames, chains, label, config, video, origin_s=origin, threads=threads,
             what=f"{source}: rendering short {number}",
         )  # fmt: skip
-        join_chunks([video], [sound], out, config)
+        encode_pieces_sound(sound, media, pieces, config, audio)
+        join_chunks([video], audio, out)
         try:
             return check_pieces(out, source_wav, media, pieces, config, 1, stage="shorts")
         except Exception:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 SILENCE_LEVEL = 0.01  # |sample| below this counts as silence when trimming an utterance
 FILLERS = {"um", "uh", "erm", "hmm"}
+MARKER_BOX = (8, 8, 32, 24)  # x, y, width, height of a sync mark: white left half, black right half
 
 # (text, pause after in seconds). Fillers are their own utterances so their times are exact.
 DEMO_SCRIPT: list[tuple[str, float]] = [
@@ -177,8 +178,13 @@ def make_recording(
     repeat: int = 1,
     audio: bool = True,
     crf: int = 28,
+    markers: bool = False,
 ) -> Truth:
-    """Write a talking-head-like video of `script` to `output` and its truth to OUTPUT.truth.json."""
+    """Write a talking-head-like video of `script` to `output` and its truth to OUTPUT.truth.json.
+
+    `markers` flashes a sync mark (MARKER_BOX) on the two frames where each utterance starts: where the
+    picture and the words of an edit line up, each mark comes with the onset of a word.
+    """
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     samples, utterances, pauses = build_speech(script or DEMO_SCRIPT, repeat=repeat)
@@ -201,6 +207,9 @@ def make_recording(
             args += ["-f", "lavfi", "-t", f"{length:.4f}", "-i", source]
             graph.append(f"[{k}:v]format=yuv420p,setsar=1[v{k}]")
         graph.append("".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1:a=0[v]")
+        if markers:
+            graph[-1] = graph[-1].removesuffix("[v]") + "[plain]"
+            graph.append(f"[plain]{_marker_filter(utterances, fps)}[v]")
         args += ["-i", str(wav), "-filter_complex", ";".join(graph), "-map", "[v]"]
         if audio:
             args += ["-map", f"{shots}:a", "-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
@@ -408,6 +417,17 @@ def make_face_talk(
     )
     target.with_suffix(".truth.json").write_text(truth.to_json(), encoding="utf-8")
     return truth
+
+
+def _marker_filter(utterances: list[Utterance], fps: int) -> str:
+    """drawbox filters that paint MARKER_BOX on the two frames where each utterance starts."""
+    frames = [int(u.start * fps) for u in utterances]
+    enable = "+".join(f"between(n,{f},{f + 1})" for f in frames) or "0"
+    x, y, w, h = MARKER_BOX
+    return (
+        f"drawbox=x={x}:y={y}:w={w // 2}:h={h}:color=white:t=fill:enable='{enable}',"
+        f"drawbox=x={x + w // 2}:y={y}:w={w // 2}:h={h}:color=black:t=fill:enable='{enable}'"
+    )
 
 
 def truth_transcript(truth: Truth) -> Transcript:

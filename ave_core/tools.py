@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from .errors import WRITE_PROBLEM_TEXTS, OutputError, ToolError
 
@@ -51,6 +55,39 @@ def run_tool(
         last = last_line(proc.stderr) or f"exit code {proc.returncode}"
         raise ToolError(f"{what}: {Path(argv[0]).name} failed: {last}")
     return proc
+
+
+def run_tool_fed(
+    args: Sequence[str | Path], blocks: Iterable[np.ndarray], *, what: str, writes: str | Path | None = None
+) -> str:
+    """Run a program that reads raw samples on its stdin, feeding it `blocks` one at a time (memory stays
+    bounded by a block), and return its stderr; failures are reported as run_tool reports them."""
+    argv = [str(a) for a in args]
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty program cannot block us
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        assert proc.stdin is not None
+        try:
+            for block in blocks:
+                proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+        except BrokenPipeError:
+            pass  # it stopped reading: its exit code and stderr say why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        code = proc.wait()
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", errors="replace")
+    problem = write_problem(stderr)
+    if problem:
+        raise OutputError(f"{writes if writes is not None else what}: {problem}")
+    if code != 0:
+        last = last_line(stderr) or f"exit code {code}"
+        raise ToolError(f"{what}: {Path(argv[0]).name} failed: {last}")
+    return stderr
 
 
 def write_problem(stderr: str) -> str | None:

@@ -21,12 +21,13 @@ import tempfile
 from pathlib import Path
 
 from ave_core.asr import FasterWhisperRecognizer
-from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16
+from ave_core.audio import analyze_audio, read_pcm16
 from ave_core.config import AsrConfig, AudioConfig, ScenesConfig, VadConfig
 from ave_core.evaluation import match_events, normalise_text, word_error_rate
 from ave_core.media import probe
 from ave_core.synth import DEMO_SCRIPT, make_recording
 from ave_core.text import squashed
+from ave_core.timebase import decode_source_audio
 from ave_core.transcript import build_transcript
 from bench.common import DEV, OUT, count_match, decode_16k, filler_tokens, model_path, timed
 
@@ -93,9 +94,9 @@ def filler_figures(scratch: Path) -> dict[str, object]:
     )
     true_fillers = [(f["start"], f["end"]) for f in truth_data["fillers"]]
     media = probe(talk, slug="talk")
-    wav = scratch / "talk.wav"
-    extract_speech_wav(talk, media, wav)
-    audio = analyze_audio(talk, wav, media, VadConfig(), AudioConfig())
+    full, wav = scratch / "talk-48k.wav", scratch / "talk.wav"
+    decode_source_audio(talk, media, full, wav)
+    audio = analyze_audio(full, wav, media, VadConfig(), AudioConfig())
     samples, _ = read_pcm16(wav)
     transcript = build_transcript(FasterWhisperRecognizer(config, 2).recognize(samples), audio, config)
     found = [(w.start, w.end) for w in transcript.words if w.is_filler]

@@ -4,8 +4,8 @@
 
 - Planning: `snakemake --dry-run` on a project of N videos (hard links to one tiny clip) against one video.
 - Submissions: how many cluster jobs a project of M videos becomes. Without groups every job is one
-  submission; with profiles/slurm's `groups` and `group-components`, Snakemake joins a video's connected jobs
-  of one group into one component and packs `group-components` components into one submission. Job counts
+  submission; with profiles/slurm's `groups`, Snakemake joins a video's connected jobs of one group into one
+  component, and packs `group-components` of them (if the profile sets any) into one submission. Job counts
   come from Snakemake's dry run, components from its `--rulegraph`. The render's chunks follow the `direct`
   checkpoint, which a dry run cannot see, so one chunk per video is assumed (true for edits up to
   render.chunk_s). The model is checked against the submissions the two-video SLURM run made
@@ -36,7 +36,7 @@ SLURM_RUN = OUT / "slurm-run.json"
 # jobs Snakemake runs itself on the submit host, never submitted
 LOCAL_RULES = {"all"}
 # jobs after the `direct` checkpoint, one each per video when the edit fits in one render chunk
-AFTER_CHECKPOINT = {"render_loudness": 1, "render_chunk": 1}
+AFTER_CHECKPOINT = {"render_audio": 1, "render_chunk": 1}
 STATS_ROW = re.compile(r"^(\w+)\s+(\d+)$")
 EDGE = re.compile(r"^\s*(\d+) -> (\d+)")
 NODE = re.compile(r'^\s*(\d+)\[label = "(\w+)"')
@@ -106,7 +106,7 @@ def submissions(counts: dict[str, int], videos: int, edges: set[tuple[str, str]]
     best, worst = {}, {}
     for group, rules in sorted(groups.items()):
         per_video = components_per_video(rules, edges)
-        size = profile["group-components"][group]
+        size = profile.get("group-components", {}).get(group, 1)
         best[group] = math.ceil(per_video * videos / size)
         worst[group] = math.ceil(per_video / size) * videos
     ungrouped = sum(count for rule, count in counts.items() if rule not in grouped_rules)

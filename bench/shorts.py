@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 
 from ave_core.analysis import analyze_content
-from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16
+from ave_core.audio import analyze_audio, read_pcm16
 from ave_core.config import (
     AnalysisConfig,
     AsrConfig,
@@ -59,6 +59,7 @@ from ave_core.reframe import CropSettings, crop_size, grey_decoder, plan_crop, s
 from ave_core.render import Piece
 from ave_core.shorts import edit_of, render_short, select_shorts
 from ave_core.synth import DEMO_SCRIPT, FaceMove, FaceShot, make_face_talk, truth_transcript
+from ave_core.timebase import decode_source_audio
 from ave_core.timemap import FrameGrid, output_fps
 from ave_core.transcript import transcribe_video
 from ave_core.vision import analyze_scenes
@@ -86,11 +87,11 @@ class Clip:
         self.media = probe(source, slug="clip")
         self.scenes = analyze_scenes(source, self.media, ScenesConfig(), folder / "frames")
         self.folder = folder
-        self.wav = folder / "clip.wav"
+        self.wav, self.sound = folder / "clip.wav", folder / "clip_48k.wav"
         self.transcript: Transcript | None = None
         if transcript != "none":
-            extract_speech_wav(source, self.media, self.wav)
-            self.audio = analyze_audio(source, self.wav, self.media, VadConfig(), AudioConfig())
+            decode_source_audio(source, self.media, self.sound, self.wav)
+            self.audio = analyze_audio(self.sound, self.wav, self.media, VadConfig(), AudioConfig())
             if transcript == "truth":
                 self.transcript = truth_transcript(truth)
             else:
@@ -315,7 +316,7 @@ def short_figures(clip: Clip, moments: ShortsMoments, renders: int) -> dict[str,
         for _ in range(2 if short.number == 1 else 1):  # A B A B for the first short
             start = time.perf_counter()
             report = render_short(
-                clip.source, clip.media, shorts, short.number, look, clip.wav, out, threads=2
+                clip.source, clip.media, shorts, short.number, look, clip.sound, clip.wav, out, threads=2
             )
             render_s.append(time.perf_counter() - start)
             start = time.perf_counter()

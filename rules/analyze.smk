@@ -29,8 +29,10 @@ rule extract_audio:
         video=get_video_path,
         media="results/{video}/media.json",
     output:
-        # kept, not temp(): audio, transcribe and analyze read it, and regenerating it for one of them
-        # would rerun the others (DESIGN.md)
+        # the one decode of the source's sound, by the time base in media.json (ave_core.timebase): every
+        # stage that hears the video reads these. Kept, not temp(): several stages read them, and
+        # regenerating them for one would rerun the others (DESIGN.md)
+        full="results/{video}/audio_48k.wav",
         wav="results/{video}/audio_16k.wav",
     log:
         "logs/{video}/extract_audio.log",
@@ -49,7 +51,8 @@ rule extract_audio:
 
 rule enhance:
     input:
-        video=get_video_path,
+        # the source's sound on its time base: the enhanced sound keeps it, sample for sample
+        sound="results/{video}/audio_48k.wav",
         media="results/{video}/media.json",
     output:
         # 48 kHz for the render, 16 kHz for the stages that listen when enhance.for_analysis is on; both
@@ -81,7 +84,7 @@ rule enhance:
 
 rule audio:
     input:
-        video=get_video_path,
+        full="results/{video}/audio_48k.wav",
         wav=get_speech_wav,
         media="results/{video}/media.json",
     output:

@@ -1,6 +1,7 @@
 # In params, code=script_code("NAME") hashes the ave_core modules scripts/NAME.py imports: edits rerun the rule.
 # Everything that is not a rule: configuration, input discovery, paths and input functions.
 
+import json
 import os
 import re
 from pathlib import Path
@@ -143,15 +144,37 @@ def get_speech_wav(wildcards):
 
 
 def get_render_sound(wildcards):
-    """The enhanced sound and its record for the render, by name; none when enhance.preset is off (the render
-    then reads the source's sound exactly as before)."""
+    """The sound the render plays, on the source's time base: the studio sound (enhanced.flac, with its record
+    enhance.json) when enhance.preset is not off, else the source's own (audio_48k.wav).
+    """
+    folder = f"results/{wildcards.video}"
+    if not enhanced():
+        return {"sound": f"{folder}/audio_48k.wav"}
+    return {"sound": f"{folder}/enhanced.flac", **get_enhancement_record(wildcards)}
+
+
+def get_enhancement_record(wildcards):
+    """enhance.json by name when the render plays the studio sound (render.json keeps it), else nothing."""
     if not enhanced():
         return {}
-    folder = f"results/{wildcards.video}"
-    return {
-        "enhanced": f"{folder}/enhanced.flac",
-        "enhancement": f"{folder}/enhance.json",
-    }
+    return {"enhancement": f"results/{wildcards.video}/enhance.json"}
+
+
+def get_audiogram_sound(wildcards):
+    """The edit's finished sound for the render chunks of a recording without picture (a podcast, also one
+    in a video container), which draw its waveform; nothing for a video (its chunks are picture only).
+    media.json says which: the chunks are known only after the plan, so it is there by then.
+    """
+    media = Path(f"results/{wildcards.video}/media.json")
+    if media.is_file():
+        has_picture = (
+            json.loads(media.read_text(encoding="utf-8")).get("video") is not None
+        )
+    else:
+        has_picture = not is_audio_file(get_video_path(wildcards))
+    return (
+        {} if has_picture else {"sound": f"results/{wildcards.video}/render/audio.m4a"}
+    )
 
 
 def get_check_wav(wildcards):
@@ -203,7 +226,7 @@ def get_context_inputs(wildcards):
 
 def get_benchmarks(wildcards):
     """Benchmark files of the rules upstream of the context, by rule."""
-    extra = ["extract_audio", "render_loudness", "captions", "timeline", "report_pages"]
+    extra = ["extract_audio", "render_audio", "captions", "timeline", "report_pages"]
     if AVE.shorts.count:
         extra.append("shorts_select")
     extra += ["enhance"] if enhanced() else []
@@ -212,7 +235,7 @@ def get_benchmarks(wildcards):
 
 
 def get_render_chunks(wildcards):
-    """The render's chunks (videos and audios), known once the plan exists (direct is a checkpoint)."""
+    """The render's picture chunks, known once the plan exists (direct is a checkpoint)."""
     from ave_core.models import MediaInfo, Plan, read_artifact
     from ave_core.render import chunk_count
     from ave_core.config import RenderConfig
@@ -223,10 +246,7 @@ def get_render_chunks(wildcards):
     media = read_artifact(f"results/{wildcards.video}/media.json", MediaInfo)
     chunks = range(chunk_count(plan, media, RenderConfig(**section("render"))))
     folder = f"results/{wildcards.video}/render"
-    return {
-        "videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks),
-        "audios": expand("{folder}/chunk-{chunk}.wav", folder=folder, chunk=chunks),
-    }
+    return {"videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks)}
 
 
 def get_short_renders(wildcards):

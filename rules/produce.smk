@@ -28,18 +28,18 @@ rule broll:
         "../scripts/broll.py"
 
 
-rule render_loudness:
+rule render_audio:
     input:
         unpack(get_render_sound),
-        video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
     output:
+        audio="results/{video}/render/audio.m4a",
         loudness="results/{video}/render/loudness.json",
     log:
-        "logs/{video}/render_loudness.log",
+        "logs/{video}/render_audio.log",
     benchmark:
-        "benchmarks/{video}/render_loudness.tsv"
+        "benchmarks/{video}/render_audio.tsv"
     conda:
         "../envs/core.yaml"
     resources:
@@ -47,24 +47,22 @@ rule render_loudness:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        code=script_code("render_loudness"),
+        code=script_code("render_audio"),
     script:
-        "../scripts/render_loudness.py"
+        "../scripts/render_audio.py"
 
 
 rule render_chunk:
     input:
-        unpack(get_render_sound),
+        unpack(get_audiogram_sound),
         video=get_video_path,
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         broll="results/{video}/broll/broll.json",
-        loudness="results/{video}/render/loudness.json",
         captions="results/{video}/captions.srt",
         cover=get_cover,
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
-        audio=temp("results/{video}/render/chunk-{chunk}.wav"),
     log:
         "logs/{video}/render_chunk-{chunk}.log",
     benchmark:
@@ -85,7 +83,8 @@ rule render_chunk:
 rule render:
     input:
         unpack(get_render_chunks),
-        unpack(get_render_sound),
+        unpack(get_enhancement_record),
+        audio="results/{video}/render/audio.m4a",
         media="results/{video}/media.json",
         plan="results/{video}/plan.json",
         wav=get_check_wav,
@@ -103,9 +102,9 @@ rule render:
         runtime=scaled(10, per_input_gb=10),
     params:
         render=section("render"),
-        # the chunks are temp(), gone once joined: Snakemake plans neither them nor the loudness they
-        # read unless the join reruns, so the join reruns when their code changes
-        code=script_code("render", "render_chunk", "render_loudness"),
+        # the chunks are temp(), gone once joined: Snakemake plans them only when the join reruns, so the
+        # join reruns when their code changes
+        code=script_code("render", "render_chunk"),
     script:
         "../scripts/render.py"
 

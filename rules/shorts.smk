@@ -36,6 +36,8 @@ rule short_render:
     input:
         video=get_video_path,
         media="results/{video}/media.json",
+        # the sound on the source's time base (as the render reads it), and its 16 kHz twin for the check
+        sound="results/{video}/audio_48k.wav",
         wav="results/{video}/audio_16k.wav",
         selection="results/{video}/shorts/selection.json",
     output:

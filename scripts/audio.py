@@ -1,4 +1,4 @@
-"""audio: video + WAV + media.json -> audio.json."""
+"""audio: the source's sound (48 kHz and 16 kHz WAVs) + media.json -> audio.json."""
 
 from ave_core.audio import analyze_audio
 from ave_core.config import AudioConfig, VadConfig
@@ -8,7 +8,7 @@ from ave_core.stage import stage_logging
 with stage_logging(snakemake.log[0], "audio") as log:
     media = read_artifact(snakemake.input.media, MediaInfo)
     result = analyze_audio(
-        snakemake.input.video,
+        snakemake.input.full,
         snakemake.input.wav,
         media,
         VadConfig(**snakemake.params.vad),

@@ -1,4 +1,5 @@
-"""enhance: the main audio stream cleaned (studio sound) -> enhanced.flac, enhanced_16k.wav, enhance.json."""
+"""enhance: the source's sound on its time base (audio_48k.wav) cleaned (studio sound) -> enhanced.flac,
+enhanced_16k.wav, enhance.json."""
 
 from ave_core.enhance import enhance_audio
 from ave_core.models import MediaInfo, read_artifact, write_artifact
@@ -6,7 +7,7 @@ from ave_core.stage import stage_logging
 
 with stage_logging(snakemake.log[0], "enhance") as log:
     enhancement = enhance_audio(
-        snakemake.input.video,
+        snakemake.input.sound,
         read_artifact(snakemake.input.media, MediaInfo),
         snakemake.params.enhance["preset"],
         snakemake.params.enhance["denoiser"],

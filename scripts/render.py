@@ -1,4 +1,5 @@
-"""render: the chunks joined into final.mp4, then checked (duration, A/V sync at every join, loudness)."""
+"""render: the chunks' picture and the edit's sound joined into final.mp4, then checked (duration, A/V sync at
+every join, loudness)."""
 
 from pathlib import Path
 
@@ -10,9 +11,7 @@ from ave_core.stage import stage_logging
 with stage_logging(snakemake.log[0], "render") as log:
     config = RenderConfig(**snakemake.params.render)
     final = Path(snakemake.output.video)
-    join_chunks(
-        [Path(p) for p in snakemake.input.videos], [Path(p) for p in snakemake.input.audios], final, config
-    )
+    join_chunks([Path(p) for p in snakemake.input.videos], Path(snakemake.input.audio), final)
     try:
         report = check_render(
             final,

@@ -1,10 +1,9 @@
-"""render_chunk: one chunk of the edit as H.264 video and normalised PCM audio."""
+"""render_chunk: one chunk of the edit's picture as H.264 (the sound is rendered once: render_audio)."""
 
 from pathlib import Path
 
 from ave_core.config import RenderConfig
-from ave_core.enhance import enhanced_or_none
-from ave_core.models import Broll, EditLoudness, MediaInfo, Plan, read_artifact
+from ave_core.models import Broll, MediaInfo, Plan, read_artifact
 from ave_core.render import render_chunk, render_job_from_files
 from ave_core.stage import stage_logging
 
@@ -24,13 +23,11 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         Path(snakemake.input.video),
         media,
         job,
-        read_artifact(snakemake.input.loudness, EditLoudness),
         config,
         Path(snakemake.output.video),
-        Path(snakemake.output.audio),
         captions=Path(snakemake.input.captions),
         threads=snakemake.threads,
-        enhanced=enhanced_or_none(snakemake.input.get("enhanced")),
+        sound=Path(snakemake.input.sound) if snakemake.input.get("sound") else None,
         cover=Path(snakemake.input.cover[0]) if snakemake.input.cover else None,
     )
     log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))

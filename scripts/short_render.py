@@ -14,6 +14,7 @@ with stage_logging(snakemake.log[0], "short_render") as log:
         read_artifact(snakemake.input.selection, Shorts),
         int(snakemake.wildcards.n),
         ShortsLook(**snakemake.params.shorts),
+        Path(snakemake.input.sound),
         Path(snakemake.input.wav),
         Path(snakemake.output.video),
         threads=snakemake.threads,

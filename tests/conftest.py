@@ -62,6 +62,60 @@ def talk(media_dir: Path) -> tuple[Path, Truth]:
 
 
 @pytest.fixture(scope="session")
+def marked_talk(media_dir: Path) -> tuple[Path, Truth]:
+    """A 33 s 320x180 25 fps clip of SHORT_SCRIPT said twice, a sync mark painted where each utterance starts
+    (ave_core.synth markers), and its truth: the material of the time-base tests."""
+    path = media_dir / "marked talk.mp4"
+    truth = make_recording(path, SHORT_SCRIPT, width=320, height=180, fps=25, shots=3, repeat=2, markers=True)
+    return path, truth
+
+
+def joined_from_parts(source: Path, parts: int, out: Path) -> Path:
+    """`source` cut into `parts` separately encoded files (H.264 + AAC, each with its own priming) and joined
+    with `ffmpeg -f concat -c copy`, as people join a camera's split files."""
+    duration = float(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(source)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    bounds = [round(duration * k / parts * 25) / 25 for k in range(parts)] + [duration]
+    folder = out.with_suffix(".parts")
+    folder.mkdir(exist_ok=True)
+    listing = folder / "parts.txt"
+    names = []
+    for k, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        part = folder / f"part-{k:02d}.mp4"
+        ffmpeg("-ss", f"{start:.4f}", "-i", str(source), "-t", f"{end - start:.4f}", "-c:v", "libx264",
+               "-preset", "ultrafast", "-g", "1000", "-c:a", "aac", "-b:a", "64k", str(part))  # fmt: skip
+        names.append(f"file '{part.name}'\n")
+    listing.write_text("".join(names))
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out))
+    shutil.rmtree(folder)
+    return out
+
+
+def sound_with_a_jump(source: Path, at_s: float, jump_s: float, out: Path) -> Path:
+    """`source` with its sound's timestamps jumping `jump_s` ahead at `at_s` (a gap: the sound of those
+    seconds is lost, as where a recorder drops packets) or back (negative: an overlap, the sound of those
+    seconds comes twice); everything stays in sync by the timestamps."""
+    folder = out.with_suffix(".pieces")
+    folder.mkdir(exist_ok=True)
+    before, after = folder / "before.m4a", folder / "after.m4a"
+    ffmpeg("-i", str(source), "-map", "0:a", "-t", f"{at_s:.4f}", "-c:a", "aac", "-b:a", "64k", str(before))
+    resume_s = at_s + jump_s
+    ffmpeg(
+        "-ss", f"{resume_s:.4f}", "-i", str(source), "-map", "0:a", "-c:a", "aac", "-b:a", "64k", str(after)
+    )
+    (folder / "sound.txt").write_text(f"file 'before.m4a'\nduration {resume_s:.4f}\nfile 'after.m4a'\n")
+    # the concat demuxer keeps the first file's priming as sound: start it one AAC frame early
+    ffmpeg("-i", str(source), "-itsoffset", f"{-1024 / 48000:.6f}", "-f", "concat", "-safe", "0",
+           "-i", str(folder / "sound.txt"), "-map", "0:v", "-map", "1:a", "-c", "copy", str(out))  # fmt: skip
+    shutil.rmtree(folder)
+    return out
+
+
+@pytest.fixture(scope="session")
 def silent_video(media_dir: Path) -> Path:
     """A 4 s video with no audio track."""
     path = media_dir / "no audio.mp4"

@@ -8,7 +8,6 @@ from ave_core.audio import (
     analyze_audio,
     detect_speech,
     energy_envelope,
-    extract_speech_wav,
     find_peaks,
     measure_loudness,
     read_pcm16,
@@ -19,6 +18,7 @@ from ave_core.evaluation import covered
 from ave_core.media import probe
 from ave_core.models import Span
 from ave_core.synth import Truth
+from ave_core.timebase import decode_source_audio
 from tests.conftest import ffmpeg
 
 
@@ -37,9 +37,9 @@ def decode_16k(source: Path, scratch: Path) -> tuple[np.ndarray, int]:
 def talk_audio(talk: tuple[Path, Truth], media_dir: Path):
     path, truth = talk
     media = probe(path, slug="talk")
-    wav = media_dir / "talk_16k.wav"
-    extract_speech_wav(path, media, wav)
-    return analyze_audio(path, wav, media, VadConfig(), AudioConfig()), truth, wav
+    full, wav = media_dir / "talk_48k.wav", media_dir / "talk_16k.wav"
+    decode_source_audio(path, media, full, wav)
+    return analyze_audio(full, wav, media, VadConfig(), AudioConfig()), truth, wav
 
 
 def test_wav_is_16k_mono_and_as_long_as_the_video(talk_audio) -> None:
@@ -113,11 +113,11 @@ def test_envelope_and_peaks_find_a_known_burst() -> None:
 
 def test_video_without_audio_is_recorded_not_failed(silent_video: Path, media_dir: Path) -> None:
     media = probe(silent_video, slug="no-audio")
-    wav = media_dir / "silent_16k.wav"
-    extract_speech_wav(silent_video, media, wav)
+    full, wav = media_dir / "silent_48k.wav", media_dir / "silent_16k.wav"
+    decode_source_audio(silent_video, media, full, wav)
     samples, rate = read_pcm16(wav)
     assert samples.size == 0 and rate == 16000
-    analysis = analyze_audio(silent_video, wav, media, VadConfig(), AudioConfig())
+    analysis = analyze_audio(full, wav, media, VadConfig(), AudioConfig())
     assert analysis.has_audio is False
     assert "no audio track" in (analysis.skip_reason or "")
     assert str(silent_video) in (analysis.skip_reason or "")

@@ -63,7 +63,7 @@ from ave_core.synth import Truth
 from ave_core.tools import last_line
 from tests.gemini_stub import GeminiStub, Reply
 from tests.test_director import PROMPT, context, gemini, proposal, spoken
-from tests.test_render import make_plan, render
+from tests.test_render import make_plan, render, source_sound
 
 # movis 0.7 converts one-element arrays to floats, which numpy >= 1.25 deprecates; nothing ave can change
 pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim > 0:DeprecationWarning")
@@ -593,17 +593,17 @@ def test_a_character_slot_appears_in_the_final_video_at_its_time(
     config = RenderConfig()
     # the plain edit, and the edit with the B-roll (the render reads the clips beside broll.json)
     plain = render(source, media, plan, config, tmp_path / "plain")
-    from ave_core.render import chunk_jobs, join_chunks, measure_edit_loudness, render_chunk
+    from ave_core.render import chunk_jobs, join_chunks, render_audio, render_chunk
 
-    measured = measure_edit_loudness(source, media, plan, config)
-    videos, audios = [], []
+    full, _ = source_sound(source, media, tmp_path)
+    render_audio(full, media, plan, config, tmp_path / "audio.m4a")
+    videos = []
     for job in chunk_jobs(plan, media, config, broll, results):
-        video, audio = tmp_path / f"chunk-{job.index}.mp4", tmp_path / f"chunk-{job.index}.wav"
-        render_chunk(source, media, job, measured, config, video, audio)
+        video = tmp_path / f"chunk-{job.index}.mp4"
+        render_chunk(source, media, job, config, video)
         videos.append(video)
-        audios.append(audio)
     final = tmp_path / "final.mp4"
-    join_chunks(videos, audios, final, config)
+    join_chunks(videos, tmp_path / "audio.m4a", final)
 
     def difference(at_s: float) -> tuple[np.ndarray, np.ndarray]:
         edited = frame_at(final, at_s)

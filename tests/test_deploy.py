@@ -61,7 +61,10 @@ def test_slurm_profile_names_real_rules_and_groups_no_checkpoint() -> None:
     assert profile["executor"] == "slurm"
     named = set(profile["groups"]) | set(profile["set-threads"])
     assert named <= rules, f"unknown rules in the profile: {named - rules}"
-    assert set(profile["group-components"]) == set(profile["groups"].values())
+    # Snakemake 9.27 regroups pending jobs whenever a checkpoint finishes and then loses or repeats jobs of
+    # groups packed across videos or holding a job the checkpoint replaces (the profile's comment says how)
+    assert "group-components" not in profile, "components packed across videos break at each checkpoint"
+    assert "render" not in profile["groups"], "the render is replaced alone at its checkpoint"
     sources = [path.read_text() for path in (REPO / "rules").glob("*.smk")]
     checkpoints = {name for text in sources for name in CHECKPOINT.findall(text)}
     assert not checkpoints & set(profile["groups"]), "a checkpoint in a group job"

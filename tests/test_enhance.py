@@ -1,10 +1,9 @@
 """Studio sound (ave_core.enhance) on generated speech: hum found and notched only when there, a clean
-recording passes nearly unchanged, a noisy one comes out cleaner, the sound keeps its time, and with
-enhance off the render's ffmpeg commands are those of the render before the enhance stage existed."""
+recording passes nearly unchanged, a noisy one comes out cleaner, the sound keeps its time, and the
+render plays the sound it is given (the source's on its time base, or the enhanced one) sample for sample."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import wave
 from pathlib import Path
@@ -28,7 +27,6 @@ from ave_core.synth import SAMPLE_RATE, build_speech
 from tests.conftest import SHORT_SCRIPT
 
 RATE_16K = 16000
-GOLDEN = Path(__file__).parent / "data" / "render_without_enhance.json"
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
@@ -189,76 +187,51 @@ def test_the_record_names_every_filter_with_its_settings(tmp_path: Path, clean_s
     assert Enhancement.model_validate_json(record.model_dump_json()) == record
 
 
-# --- enhance off: the render as before ------------------------------------------------------
+# --- which sound the render plays -------------------------------------------------------------
 
 
-def render_commands(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, enhanced: Path | None
-) -> list[list[str]]:
-    """The ffmpeg command lines of the loudness pass and of one chunk for a fixed edit, captured, not run."""
-    from ave_core import publish, render
-    from ave_core.models import AudioStream, MediaInfo, SourceFile, VideoStream
-
-    commands: list[list[str]] = []
-
-    class Done:
-        stderr = "Summary:\n  I: -20.0 LUFS\n  Threshold: -30.0 LUFS\n  LRA: 5.0 LU\n  Peak: -3.0 dBFS\n"
-
-    def capture(args, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        commands.append([str(a) for a in args])
-        return Done()
-
-    monkeypatch.setattr(render, "run_tool", capture)
-    monkeypatch.setattr(render, "ffmpeg_binary", lambda: "ffmpeg")
-    monkeypatch.setattr(publish.os, "replace", lambda a, b: None)  # nothing was written: nothing to publish
-    media = MediaInfo(
-        producer=make_producer("probe", "test"),
-        source=SourceFile(path="input/talk.mp4", original_name="talk.mp4", slug="talk", size_bytes=1),
-        container="mov,mp4",
-        duration_s=20.0,
-        video=VideoStream(
-            index=0, codec="h264", width=640, height=360, display_width=640, display_height=360, rotation=0,
-            fps=25.0, nominal_fps=25.0, variable_frame_rate=False, frame_interval_spread=0.0,
-        ),
-        audio_streams=[AudioStream(index=1, codec="aac", channels=2, sample_rate=48000, is_default=True)],
+def decoded(path: Path) -> np.ndarray:
+    proc = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-"],
+        capture_output=True, check=True,
     )  # fmt: skip
+    return np.frombuffer(proc.stdout, dtype="<f4")
+
+
+def test_the_render_plays_the_sound_it_is_given_sample_for_sample(
+    tmp_path: Path, clean_speech: np.ndarray
+) -> None:
+    """render_audio reads only the sound it is given, on the source's time base. With enhance off the workflow
+    gives it audio_48k.wav (tests/workflow/test_podcast.py checks the dry run), so its output is that of a
+    render without the enhance stage; with enhance on it gives it enhanced.flac, which must be read sample
+    for sample: the same sound as FLAC and as WAV renders identically, and another sound differently.
+    (This replaces the golden ffmpeg commands of the render before the enhance stage: the render's sound is
+    no longer an ffmpeg graph over the source.)"""
+    from ave_core.render import render_audio
+
+    wav = write_wav(tmp_path / "audio_48k.wav", clean_speech, ENHANCE_RATE)
+    flac = tmp_path / "enhanced.flac"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "flac", str(flac)], check=True
+    )
+    media = probe(wav, slug="talk")
     plan = Plan(
         producer=make_producer("direct", "test"),
         backend="rules",
-        keep=[Span(start=0.0, end=4.0), Span(start=5.2, end=12.0), Span(start=13.0, end=20.0)],
+        keep=[Span(start=0.0, end=4.0), Span(start=5.2, end=9.0), Span(start=10.0, end=13.0)],
         cuts=[],
     )
     config = RenderConfig()
-    source = Path("input/talk.mp4")
-    measured = render.measure_edit_loudness(source, media, plan, config, enhanced=enhanced)
-    job = render.chunk_jobs(plan, media, config, None, tmp_path)[0]
-    render.render_chunk(
-        source, media, job, measured, config, Path("results/talk/render/chunk-0.mp4"),
-        Path("results/talk/render/chunk-0.wav"), threads=2, enhanced=enhanced,
-    )  # fmt: skip
-    return commands
-
-
-def test_enhance_off_renders_with_the_commands_of_the_render_before_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """enhance.preset off gives the render no enhanced sound; its ffmpeg commands must then be, argument for
-    argument, those main's render ran before the enhance stage existed (recorded from 69f792d in
-    tests/data/render_without_enhance.json, its partial files since renamed by publish.partial_path): the same
-    commands on the same files give the same bytes."""
-    commands = render_commands(monkeypatch, tmp_path, None)
-    assert commands == json.loads(GOLDEN.read_text())
-
-
-def test_with_enhance_the_render_plays_the_enhanced_sound(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    enhanced = Path("results/talk/enhanced.flac")
-    loudness, chunk = render_commands(monkeypatch, tmp_path, enhanced)
-    for command in (loudness, chunk):
-        assert command[command.index("-i", command.index("-i") + 1) + 1] == str(enhanced)
-        graph = command[command.index("-filter_complex") + 1]
-        assert "[1:a:0]atrim" in graph and "[0:1]" not in graph  # the source's sound is not read
+    from_wav = render_audio(wav, media, plan, config, tmp_path / "wav.m4a")
+    from_flac = render_audio(flac, media, plan, config, tmp_path / "flac.m4a")
+    assert from_wav.loudness == from_flac.loudness
+    heard = decoded(tmp_path / "wav.m4a")
+    assert heard.size > 2 * ENHANCE_RATE * 10 and np.array_equal(heard, decoded(tmp_path / "flac.m4a"))
+    noisy = clean_speech + 0.3 * level(clean_speech) * pink(clean_speech.size)
+    other = write_wav(tmp_path / "other.wav", noisy, ENHANCE_RATE)
+    render_audio(other, media, plan, config, tmp_path / "other.m4a")
+    assert not np.array_equal(heard, decoded(tmp_path / "other.m4a"))
+    assert not list(tmp_path.glob(".*")), "the FLAC's decode and every partial file are gone"
 
 
 def test_a_video_without_sound_gets_every_output_and_says_why(tmp_path: Path, silent_video: Path) -> None:
@@ -275,3 +248,12 @@ def test_the_denoiser_is_chosen_by_name_from_one_registry() -> None:
         ConfigError, match=r"enhance.denoiser: unknown value 'deepfilter' — use one of rnnoise, afftdn"
     ):
         make_denoiser("deepfilter")
+
+
+def test_digital_silence_is_enhanced_without_error(tmp_path: Path) -> None:
+    """A track of exact zeros (a 3-hour silent recording in the hostile batch): its speech level is the floor,
+    and the compressor's threshold stays within what ffmpeg's acompressor takes (it refused -120 dB)."""
+    record, enhanced = run_enhance(tmp_path, np.zeros(3 * ENHANCE_RATE, dtype=np.float32), "silence")
+    compressor = next(f for f in record.chain if f.name == "acompressor")
+    assert compressor.settings["threshold"] == "-60.0dB"
+    assert enhanced.size == 3 * RATE_16K and not enhanced.any()

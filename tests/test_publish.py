@@ -137,7 +137,7 @@ def test_a_failed_tool_leaves_the_old_outputs_and_no_partial(tmp_path: Path) -> 
 
 def test_silence_has_no_loudness_figure_and_is_written_as_standard_json(tmp_path: Path) -> None:
     silent = EditLoudness(
-        producer=make_producer("render_loudness", "ffmpeg"),
+        producer=make_producer("render_audio", "ffmpeg"),
         loudness=Loudness(integrated_lufs=None, range_lu=0.0, true_peak_dbtp=None),
     )
     write_artifact(tmp_path / "loudness.json", silent)

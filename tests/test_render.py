@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ave_core.config import RenderConfig
+from ave_core.corpus import write_wav
 from ave_core.errors import AveError
 from ave_core.media import probe
 from ave_core.models import Cut, Emphasis, MediaInfo, Plan, Span, make_producer
@@ -18,12 +19,14 @@ from ave_core.render import (
     chunk_jobs,
     decode_mono,
     join_chunks,
-    measure_edit_loudness,
     output_fps,
     plan_pieces,
+    render_audio,
     render_chunk,
+    sync_offset,
 )
 from ave_core.synth import Truth
+from ave_core.timebase import SourceAudio, decode_source_audio
 from tests.conftest import ffmpeg
 
 
@@ -37,25 +40,35 @@ def make_plan(duration: float, cuts: list[tuple[float, float]], emphasis: tuple[
     )  # fmt: skip
 
 
+def source_sound(source: Path, media: MediaInfo, out: Path) -> tuple[Path, Path]:
+    """The source's sound decoded by its time base, as extract_audio writes it: the 48 and 16 kHz WAVs."""
+    full, speech = out / "audio_48k.wav", out / "audio_16k.wav"
+    if not full.exists():
+        decode_source_audio(source, media, full, speech)
+    return full, speech
+
+
 def render(source: Path, media: MediaInfo, plan: Plan, config: RenderConfig, out: Path) -> Path:
-    measured = measure_edit_loudness(source, media, plan, config)
-    videos, audios = [], []
+    """The render as the workflow runs it: the sound once (render_audio), the picture in chunks, the join."""
+    out.mkdir(parents=True, exist_ok=True)
+    full, _ = source_sound(source, media, out)
+    render_audio(full, media, plan, config, out / "audio.m4a")
+    videos = []
     for job in chunk_jobs(plan, media, config, None, out):
-        video, audio = out / f"chunk-{job.index}.mp4", out / f"chunk-{job.index}.wav"
-        render_chunk(source, media, job, measured, config, video, audio)
+        video = out / f"chunk-{job.index}.mp4"
+        render_chunk(source, media, job, config, video)
         videos.append(video)
-        audios.append(audio)
     final = out / "final.mp4"
-    join_chunks(videos, audios, final, config)
+    join_chunks(videos, out / "audio.m4a", final)
     return final
 
 
 @pytest.fixture(scope="module")
-def talk_media(talk: tuple[Path, Truth]) -> tuple[Path, MediaInfo, Truth, Path]:
+def talk_media(talk: tuple[Path, Truth], tmp_path_factory) -> tuple[Path, MediaInfo, Truth, Path]:
     path, truth = talk
-    wav = path.with_name("talk-render-16k.wav")
-    ffmpeg("-i", str(path), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
-    return path, probe(path, slug="talk"), truth, wav
+    media = probe(path, slug="talk")
+    _, wav = source_sound(path, media, tmp_path_factory.mktemp("talk-sound"))
+    return path, media, truth, wav
 
 
 @pytest.fixture(scope="module")
@@ -184,12 +197,10 @@ def test_burned_captions_appear_in_the_picture(talk_media, tmp_path: Path) -> No
     srt = tmp_path / "captions.srt"
     srt.write_text("1\n00:00:00,500 --> 00:00:02,500\nHEATING MATTERS\n")
     config = RenderConfig(preset="ultrafast", burn_captions=True, caption_font_size=24)
-    measured = measure_edit_loudness(source, media, plan, config)
     job = chunk_jobs(plan, media, config, None, tmp_path)[0]
     with_text, plain = tmp_path / "with.mp4", tmp_path / "plain.mp4"
-    render_chunk(source, media, job, measured, config, with_text, tmp_path / "a.wav", captions=srt)
-    render_chunk(source, media, job, measured, config.model_copy(update={"burn_captions": False}), plain,
-                 tmp_path / "b.wav", captions=srt)  # fmt: skip
+    render_chunk(source, media, job, config, with_text, captions=srt)
+    render_chunk(source, media, job, config.model_copy(update={"burn_captions": False}), plain, captions=srt)
 
     def bottom(path: Path, t: float) -> np.ndarray:
         raw = subprocess.run(
@@ -209,20 +220,45 @@ def test_the_join_keeps_its_scratch_beside_the_output_and_clears_a_killed_ones(
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(system_tmp))  # where tempfile would put its folders
-    video, audio = tmp_path / "render" / "chunk-0.mp4", tmp_path / "render" / "chunk-0.wav"
+    video, audio = tmp_path / "render" / "chunk-0.mp4", tmp_path / "render" / "audio.m4a"
     video.parent.mkdir()
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=1", "-pix_fmt", "yuv420p", str(video))
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-ar", "48000", str(audio))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-ar", "48000", "-c:a", "aac", str(audio))
     final = tmp_path / "final.mp4"
     killed = tmp_path / ".final.join"  # what a join killed midway leaves
     killed.mkdir()
     (killed / "videos.txt").write_text("file 'gone.mp4'\n")
 
-    join_chunks([video], [audio], final, RenderConfig())
+    join_chunks([video], audio, final)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final.mp4", "render", "system-tmp"]
     assert probe(final, slug="final").duration_s == pytest.approx(1.0, abs=0.1)
 
     with pytest.raises(AveError):  # ffmpeg cannot read a chunk that is not there
-        join_chunks([video.with_name("missing.mp4")], [audio], tmp_path / "other.mp4", RenderConfig())
+        join_chunks([video.with_name("missing.mp4")], audio, tmp_path / "other.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final.mp4", "render", "system-tmp"]
     assert list(system_tmp.iterdir()) == []
+
+
+def test_the_sync_check_compares_only_the_stretch_before_the_next_join(tmp_path: Path) -> None:
+    """A retake said exactly as the first take (synthetic speech does), its first take cut: a short quiet
+    piece before the join into the second take must not be compared past that join, where the second take
+    matches the source's first take 0.15 s away and fakes an offset."""
+    rate = 16000
+    rng = np.random.default_rng(7)
+    source = rng.normal(0, 1e-4, 4 * rate).astype(np.float32)  # a quiet room
+    take = rng.normal(0, 0.3, int(0.6 * rate)).astype(np.float32)
+    for at in (1.0, 2.3):  # the same words twice
+        source[int(at * rate) : int(at * rate) + take.size] = take
+    kept = [(0.0, 0.5), (0.72, 1.0), (2.15, 4.0)]  # the first take cut from its first sample
+    rendered = np.concatenate([source[int(a * rate) : int(b * rate)] for a, b in kept])
+    write_wav(tmp_path / "source.wav", source, rate)
+    write_wav(tmp_path / "final.wav", rendered, rate)
+    source_audio, final_audio = (
+        SourceAudio.open(tmp_path / "source.wav"),
+        SourceAudio.open(tmp_path / "final.wav"),
+    )
+    fooled = sync_offset(final_audio, source_audio, 0.5, 0.72)  # a whole second: into the second take
+    assert fooled is not None and abs(fooled.offset_s) > 0.1 and fooled.correlation > 0.5
+    assert sync_offset(final_audio, source_audio, 0.5, 0.72, length_s=0.28) is None  # quiet: nothing to tell
+    after = sync_offset(final_audio, source_audio, 0.78, 2.15, length_s=1.85)
+    assert after is not None and abs(after.offset_s) < 1e-3 and after.correlation > 0.9

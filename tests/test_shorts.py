@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ave_core.analysis import analyze_content
-from ave_core.audio import analyze_audio, extract_speech_wav
+from ave_core.audio import analyze_audio
 from ave_core.backends import given
 from ave_core.config import (
     AnalysisConfig,
@@ -72,6 +72,7 @@ from ave_core.synth import (
     make_face_talk,
     truth_transcript,
 )
+from ave_core.timebase import decode_source_audio
 from ave_core.timemap import FrameGrid
 from ave_core.vision import analyze_scenes
 from ave_core.word_captions import ass_document, safe_area, word_frame
@@ -98,9 +99,9 @@ class Talk:
         self.source = folder / "talk.mp4"
         self.truth = truth
         self.media = probe(self.source, slug="talk")
-        self.wav = folder / "talk.wav"
-        extract_speech_wav(self.source, self.media, self.wav)
-        self.audio = analyze_audio(self.source, self.wav, self.media, VadConfig(), AudioConfig())
+        self.wav, self.sound = folder / "talk.wav", folder / "talk_48k.wav"
+        decode_source_audio(self.source, self.media, self.sound, self.wav)
+        self.audio = analyze_audio(self.sound, self.wav, self.media, VadConfig(), AudioConfig())
         self.transcript = transcript or truth_transcript(truth)
         self.analysis = analyze_content(
             self.transcript, self.audio, AnalysisConfig(), wav_path=self.wav, duration_s=self.media.duration_s
@@ -417,8 +418,8 @@ def test_the_active_speaker_is_the_face_whose_mouth_moves_with_the_sound(media_d
     folder.mkdir()
     truth = make_face_talk(folder / "talk.mp4", SCRIPT[:3], shots=[two])
     media = probe(folder / "talk.mp4", slug="talk")
-    extract_speech_wav(folder / "talk.mp4", media, folder / "talk.wav")
-    audio = analyze_audio(folder / "talk.mp4", folder / "talk.wav", media, VadConfig(), AudioConfig())
+    decode_source_audio(folder / "talk.mp4", media, folder / "talk_48k.wav", folder / "talk.wav")
+    audio = analyze_audio(folder / "talk_48k.wav", folder / "talk.wav", media, VadConfig(), AudioConfig())
     scenes = analyze_scenes(folder / "talk.mp4", media, ScenesConfig(), folder / "frames")
     frames = short_frames([Piece(0, round(truth.duration * 25))], 25.0, [])
     crop = plan_crop(
@@ -488,7 +489,7 @@ def test_a_rendered_short_is_exact_loud_enough_captioned_and_shows_the_face(
 ) -> None:
     short = selection.shorts[0]
     out = tmp_path / "short-1.mp4"
-    report = render_short(talk.source, talk.media, selection, 1, ShortsLook(), talk.wav, out)
+    report = render_short(talk.source, talk.media, selection, 1, ShortsLook(), talk.sound, talk.wav, out)
     info = stream(out)
     frames = short.end_frame - short.start_frame
     assert (info["width"], info["height"]) == (270, 480) and int(info["nb_read_frames"]) == frames
@@ -513,7 +514,7 @@ def finished_or_reason(talk: Talk, folder: Path, **moments) -> list[str]:
     assert shorts.shorts or shorts.skip_reason
     for short in shorts.shorts:
         out = folder / f"short-{short.number}.mp4"
-        render_short(talk.source, talk.media, shorts, short.number, ShortsLook(), talk.wav, out)
+        render_short(talk.source, talk.media, shorts, short.number, ShortsLook(), talk.sound, talk.wav, out)
         assert stream(out)["height"] == shorts.height
     assert all(not p.name.startswith(".") for p in folder.iterdir())  # no partial or scratch file
     return [s.crop.mode for s in shorts.shorts] or [shorts.skip_reason]

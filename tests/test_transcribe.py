@@ -14,7 +14,7 @@ from ave_core.asr import (
     make_recognizer,
     parse_captions,
 )
-from ave_core.audio import analyze_audio, extract_speech_wav, read_pcm16
+from ave_core.audio import analyze_audio, read_pcm16
 from ave_core.backends import Unavailable
 from ave_core.config import AsrConfig, AudioConfig, VadConfig
 from ave_core.errors import InputError
@@ -22,6 +22,7 @@ from ave_core.evaluation import match_events, normalise_text, word_error_rate
 from ave_core.media import probe
 from ave_core.models import AudioAnalysis, Span, Word, make_producer
 from ave_core.synth import Truth
+from ave_core.timebase import decode_source_audio
 from ave_core.transcript import (
     build_transcript,
     find_retakes,
@@ -242,9 +243,9 @@ def whisper_model() -> str:
 def talk_prepared(talk: tuple[Path, Truth], media_dir: Path) -> tuple[Path, AudioAnalysis, Truth]:
     path, truth = talk
     media = probe(path, slug="talk")
-    wav = media_dir / "talk_asr_16k.wav"
-    extract_speech_wav(path, media, wav)
-    return wav, analyze_audio(path, wav, media, VadConfig(), AudioConfig()), truth
+    full, wav = media_dir / "talk_asr_48k.wav", media_dir / "talk_asr_16k.wav"
+    decode_source_audio(path, media, full, wav)
+    return wav, analyze_audio(full, wav, media, VadConfig(), AudioConfig()), truth
 
 
 def test_faster_whisper_transcribes_the_talk(whisper_model: str, talk_prepared) -> None:

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "ave_core", "config", "envs", "report", "profiles")
 # rules reached only through render's temp() chunks: once the chunks are joined and deleted, Snakemake plans
 # them only when render reruns, so render's param hashes their scripts too
-BEHIND_TEMP = {"render_chunk", "render_loudness"}
+BEHIND_TEMP = {"render_chunk"}
 # jobs that exist only when a video has a short: the finished talk is shorter than shorts.min_s, so there is
 # no short_render job to plan (test_code_hash checks its param hashes its own script like every rule's)
 NO_JOB_HERE = {"short_render"}

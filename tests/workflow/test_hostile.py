@@ -23,12 +23,12 @@ import pytest
 from PIL import Image
 
 from ave_core.director import NOTHING_SPOKEN
-from ave_core.evaluation import covered
+from ave_core.evaluation import covered, sound_onsets, sync_mark_lags, sync_mark_times
 from ave_core.media import probe
 from ave_core.project import slugify
-from ave_core.synth import SAMPLE_RATE, speak
+from ave_core.synth import MARKER_BOX, SAMPLE_RATE, speak
 from ave_core.transcript import NO_SPEECH
-from tests.conftest import ffmpeg
+from tests.conftest import ffmpeg, joined_from_parts
 from tests.workflow.conftest import error_lines, make_project, planned_jobs, run_workflow
 from tests.workflow.test_workflow import AFTER_TRANSCRIPT, STAGES
 
@@ -54,6 +54,8 @@ GOOD = {
     "matroska inside.mp4": "matroska",  # a Matroska file named .mp4
     "日本語 講義.mov": "plain_mp4",  # an MP4 named .mov, and a name without a letter in ASCII
     ODD_NAME: "plain_mp4",
+    # a camera's split files joined with -c copy: each join repeats a part's AAC priming (the time base)
+    "camera parts.mp4": "joined",
     # podcasts: sound only, each edited like a video, with an audiogram for final.mp4
     "voice only.mp4": "voice_only",
     "phone 8k.wav": "phone",
@@ -100,7 +102,7 @@ def write_speech(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def clips(media_dir: Path) -> dict[str, Path]:
+def clips(media_dir: Path, marked_talk) -> dict[str, Path]:
     """The odd-but-good clips, each a few seconds of SPOKEN over a test picture (the silence: 3 hours)."""
     folder = media_dir / "hostile"
     folder.mkdir()
@@ -164,6 +166,7 @@ def clips(media_dir: Path) -> dict[str, Path]:
     made["rotated"] = make(
         "rotated.mp4", "-i", str(made["plain_mp4"]), "-c", "copy", "-metadata:s:v:0", "rotate=90"
     )
+    made["joined"] = joined_from_parts(marked_talk[0], 15, folder / "joined.mp4")
     return made
 
 
@@ -301,6 +304,22 @@ def test_three_hours_of_silence_are_kept_whole_with_the_reasons_recorded(batch: 
     seconds = {stage["rule"]: stage["seconds"] for stage in context["stages"]}
     assert seconds["transcribe"] < 60, "speech recognition must not run over silence"
     assert sum(seconds.values()) < 900, f"three hours of silence took {seconds}"
+
+
+def test_parts_joined_with_copy_are_heard_where_they_are_seen(batch: Batch) -> None:
+    name = "camera parts.mp4"
+    content = batch.context(name)["content"]
+    assert content["media"]["time_base"]["overlap_count"] == 14  # a repeated priming at every join
+    # the sound every stage hears (VAD, transcript, analysis read this WAV) has each word on its sync mark
+    marks = sync_mark_times(batch.project / "input" / name, MARKER_BOX)
+    onsets = sound_onsets(batch.results(name) / "audio_16k.wav")
+    lags = [min(onsets, key=lambda onset: abs(onset - mark)) - mark for mark in marks]
+    assert len(marks) == 12 and all(-0.006 <= lag < 0.046 for lag in lags), lags
+    # and so does the edit: the render's joins, and its words against its picture (marks under B-roll or
+    # a punch-in are not seen, and the plan cuts the fillers' ones)
+    assert content["render"]["max_offset_s"] <= 1 / 25
+    final_lags = sync_mark_lags(batch.results(name) / "final.mp4", MARKER_BOX)
+    assert len(final_lags) >= 5 and all(-1 / 25 <= lag < 2 / 25 for lag in final_lags), final_lags
 
 
 def assert_the_speech_was_heard(content: dict) -> None:

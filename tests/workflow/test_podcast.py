@@ -20,14 +20,8 @@ from tests.workflow.test_workflow import AFTER_AUDIO
 pytestmark = pytest.mark.workflow
 
 OFFLINE = ("--config", "research={backend: offline}")
-RENDER = {
-    "render_loudness",
-    "render_chunk",
-    "render",
-    "export_audio",
-    "review",
-    "context",
-}  # review shows final.mp4
+# the edit's sound and what reads it: the podcast's audiogram chunks, the join, and what reads final.mp4
+RENDER = {"render_audio", "render_chunk", "render", "export_audio", "review", "context"}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +105,29 @@ def test_changing_the_preset_reruns_the_enhancement_and_the_render_only(podcast:
 def test_enhance_off_plans_no_enhancement_and_renders_the_source(podcast: Path) -> None:
     planned = planned_jobs(podcast, *OFFLINE, "enhance={preset: off}")
     assert planned == {(rule, "episode") for rule in RENDER}
+    # the edit's sound is then cut from the source's sound on its time base, the input of a run without the
+    # enhance stage, and the check compares with its 16 kHz twin
+    for override, sound, check in (
+        ("enhance={preset: off}", "audio_48k.wav", "audio_16k.wav"),
+        ("enhance={preset: moderate}", "enhanced.flac", "enhanced_16k.wav"),
+    ):
+        inputs = job_inputs(podcast, "--forceall", *OFFLINE, override)
+        assert f"results/episode/{sound}" in inputs["render_audio"], inputs["render_audio"]
+        assert f"results/episode/{check}" in inputs["render"], inputs["render"]
+
+
+def job_inputs(project: Path, *args: str) -> dict[str, list[str]]:
+    """The input files of each rule's job, as a dry run prints them (one video)."""
+    proc = run_workflow(project, "--dry-run", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    inputs: dict[str, list[str]] = {}
+    rule = None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.startswith(("rule ", "checkpoint ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif rule and line.strip().startswith("input:"):
+            inputs[rule] = line.split(":", 1)[1].strip().split(", ")
+    return inputs
 
 
 def test_listening_to_the_enhanced_sound_reruns_the_analysis(podcast: Path) -> None:

@@ -17,10 +17,11 @@ from tests.workflow.conftest import planned_jobs, run_workflow
 
 pytestmark = pytest.mark.workflow
 
-# a dry run cannot see render_loudness and render_chunk, nor short_render: they follow the `direct` and
-# `shorts_select` checkpoints
+# a dry run cannot see render_chunk, nor short_render: they follow the `direct` and `shorts_select`
+# checkpoints
 OUTPUTS = {
     "broll",
+    "render_audio",
     "render",
     "export_audio",
     "captions",
@@ -72,11 +73,7 @@ def test_good_videos_finish_with_every_artifact(batch) -> None:
     assert set(context["files"]) == {"video", "captions", "timeline", "report"}
     # final.m4a is made from final.mp4, and the review page reads it, after the context: neither is among
     # the context's figures
-    assert {s["rule"] for s in context["stages"]} == (STAGES | {"render_loudness"}) - {
-        "context",
-        "export_audio",
-        "review",
-    }
+    assert {s["rule"] for s in context["stages"]} == STAGES - {"context", "export_audio", "review"}
     assert (results / "final.m4a").is_file()
     render = context["content"]["render"]
     assert render["duration_s"] == render["expected_duration_s"] and render["max_offset_s"] <= 1 / 25
@@ -177,12 +174,12 @@ def test_director_change_plans_only_the_plan(finished_talk: Path) -> None:
 )
 def test_character_change_plans_broll_and_render_only(finished_talk: Path, override: str) -> None:
     """The presenter's look or renderer: broll and the render (its chunks, now that the plan is known, and
-    the join), the two that read broll.json (the report's contact sheet shows the character clips, the
-    context embeds broll.json) and the two that read final.mp4 (the sound exported from it, the review's
-    players of it). Nothing upstream (the plan stays), nor captions, timeline or metadata."""
+    the join), and the two that read broll.json: the report's contact sheet shows the character clips, the
+    context embeds broll.json; and the two that read the new final.mp4 (final.m4a, the review page). Nothing
+    upstream (the plan stays), nor the edit's sound (render_audio), captions, timeline or metadata."""
     planned = planned_jobs(finished_talk, "--config", override)
     assert {rule for rule, _ in planned} == {
-        "broll", "render_chunk", "render", "report_pages", "context", "export_audio", "review"
+        "broll", "render_chunk", "render", "report_pages", "context", "export_audio", "review",
     }  # fmt: skip
 
 
