@@ -13,7 +13,7 @@ from .errors import InputError
 from .models import AudioStream, MediaInfo, SourceFile, VideoStream, make_producer
 from .podcast import is_audio_file
 from .timebase import scan_time_base
-from .tools import ffprobe_binary, last_line, tool_version
+from .tools import ffprobe_binary, float_or_none, int_or_none, last_line, tool_version
 
 # B-frames reorder at most this many frames between decode and presentation order
 _REORDER_DEPTH = 16
@@ -51,7 +51,7 @@ def probe(
         return _audio_only(ffprobe, source, fmt, audio_raw, errors, size, slug, original_name)
     _check_complete(source, [video_raw, *audio_raw], errors)
 
-    duration = _float(fmt.get("duration")) or _stream_duration(video_raw)
+    duration = float_or_none(fmt.get("duration")) or _stream_duration(video_raw)
     if _is_still_image(fmt, video_raw):
         codec = video_raw.get("codec_name", "image")
         raise InputError(
@@ -61,23 +61,38 @@ def probe(
         raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
 
     video = _video_stream(ffprobe, source, video_raw, duration, vfr_tolerance, vfr_sample_frames)
-    container_start = _float(fmt.get("start_time")) or 0.0
-    video.start_s = round(max(0.0, (_float(video_raw.get("start_time")) or 0.0) - container_start), 6)
-    media = MediaInfo(
+    container_start = float_or_none(fmt.get("start_time")) or 0.0
+    video.start_s = round(max(0.0, (float_or_none(video_raw.get("start_time")) or 0.0) - container_start), 6)
+    media = _media_info(
+        ffprobe,
+        source,
+        fmt,
+        size,
+        slug,
+        original_name,
+        duration,
+        video,
+        [_audio_stream(s) for s in audio_raw],
+    )
+    return _with_time_base(ffprobe, source, media, audio_raw, container_start)
+
+
+def _media_info(
+    ffprobe: str, source: Path, fmt: dict[str, Any], size: int, slug: str, original_name: str | None,
+    duration: float, video: VideoStream | None, streams: list[AudioStream],
+) -> MediaInfo:  # fmt: skip
+    """media.json from what the probe found (before the time base is scanned)."""
+    return MediaInfo(
         producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
         source=SourceFile(
-            path=str(source),
-            original_name=original_name or source.name,
-            slug=slug,
-            size_bytes=size,
+            path=str(source), original_name=original_name or source.name, slug=slug, size_bytes=size
         ),
         container=str(fmt.get("format_name", "unknown")),
         duration_s=duration,
-        bit_rate=_int(fmt.get("bit_rate")),
+        bit_rate=int_or_none(fmt.get("bit_rate")),
         video=video,
-        audio_streams=[_audio_stream(s) for s in audio_raw],
+        audio_streams=streams,
     )
-    return _with_time_base(ffprobe, source, media, audio_raw, container_start)
 
 
 def _audio_only(
@@ -94,26 +109,13 @@ def _audio_only(
     picture says it was skipped."""
     _check_complete(source, audio_raw, errors)
     streams = [_audio_stream(s) for s in audio_raw]
-    duration = _float(fmt.get("duration")) or max((s.duration_s or 0.0 for s in streams), default=0.0)
+    duration = float_or_none(fmt.get("duration")) or max((s.duration_s or 0.0 for s in streams), default=0.0)
     if not duration or duration <= 0:
         raise InputError(f"{source}: duration unknown or zero — the file may be damaged; re-export it")
     if all(s.sample_rate <= 0 or s.channels <= 0 for s in streams):
         raise InputError(f"{source}: the audio stream has no sample rate or channels — re-export the file")
-    media = MediaInfo(
-        producer=make_producer("probe", "ffprobe", extra_versions={"ffprobe": tool_version(ffprobe)}),
-        source=SourceFile(
-            path=str(source),
-            original_name=original_name or source.name,
-            slug=slug,
-            size_bytes=size,
-        ),
-        container=str(fmt.get("format_name", "unknown")),
-        duration_s=duration,
-        bit_rate=_int(fmt.get("bit_rate")),
-        video=None,
-        audio_streams=streams,
-    )
-    return _with_time_base(ffprobe, source, media, audio_raw, _float(fmt.get("start_time")) or 0.0)
+    media = _media_info(ffprobe, source, fmt, size, slug, original_name, duration, None, streams)
+    return _with_time_base(ffprobe, source, media, audio_raw, float_or_none(fmt.get("start_time")) or 0.0)
 
 
 def _with_time_base(
@@ -179,8 +181,8 @@ def _check_complete(source: Path, streams: list[dict[str, Any]], errors: str) ->
     """
     damaged = any(sign in errors.lower() for sign in _TRUNCATION_SIGNS)
     for stream in streams:
-        announced = _int(stream.get("nb_frames"))
-        read = _int(stream.get("nb_read_packets"))
+        announced = int_or_none(stream.get("nb_frames"))
+        read = int_or_none(stream.get("nb_read_packets"))
         if announced is None or read is None:
             continue
         if read < 0.98 * announced or (damaged and read < announced):
@@ -193,7 +195,7 @@ def _is_still_image(fmt: dict[str, Any], video: dict[str, Any]) -> bool:
     """A picture (PNG, JPEG, ...) rather than a video: an image demuxer, or one frame of an image codec."""
     if str(fmt.get("format_name", "")).endswith("_pipe") or fmt.get("format_name") == "image2":
         return True
-    frames = _int(video.get("nb_read_packets"))
+    frames = int_or_none(video.get("nb_read_packets"))
     return video.get("codec_name") in _IMAGE_CODECS and (frames or 0) <= 1
 
 
@@ -210,7 +212,7 @@ def _video_stream(
         raise InputError(f"{source}: video stream has no picture size — re-export the file")
     rotation = _rotation(raw)
     swapped = rotation in (90, 270)
-    frame_count = _int(raw.get("nb_read_packets")) or _int(raw.get("nb_frames"))
+    frame_count = int_or_none(raw.get("nb_read_packets")) or int_or_none(raw.get("nb_frames"))
     nominal = _rate(raw.get("r_frame_rate"))
     average = _rate(raw.get("avg_frame_rate"))
     stream_duration = _stream_duration(raw) or duration
@@ -233,7 +235,7 @@ def _video_stream(
         frame_count=frame_count,
         duration_s=_stream_duration(raw),
         pix_fmt=raw.get("pix_fmt"),
-        bit_rate=_int(raw.get("bit_rate")),
+        bit_rate=int_or_none(raw.get("bit_rate")),
     )
 
 
@@ -242,7 +244,7 @@ def _interval_spread(ffprobe: str, source: Path, index: int, sample_frames: int)
     args = [ffprobe, "-v", "error", "-select_streams", str(index), "-read_intervals"]
     args += [f"%+#{sample_frames}", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]
     proc = subprocess.run(args + ["--", str(source)], capture_output=True, text=True, check=False)
-    times = sorted(t for t in (_float(v.strip(",")) for v in proc.stdout.split()) if t is not None)
+    times = sorted(t for t in (float_or_none(v.strip(",")) for v in proc.stdout.split()) if t is not None)
     if len(times) > 2 * _REORDER_DEPTH:
         # packets come in decode order: the last few frames' neighbours lie beyond the sample
         times = times[:-_REORDER_DEPTH]
@@ -282,14 +284,14 @@ def _audio_stream(raw: dict[str, Any]) -> AudioStream:
 
 def _stream_duration(raw: dict[str, Any]) -> float | None:
     """A stream's own length in seconds; Matroska gives it only as a DURATION tag ("00:00:04.046000000")."""
-    seconds = _float(raw.get("duration"))
+    seconds = float_or_none(raw.get("duration"))
     if seconds:
         return seconds
     tags = {str(k).lower(): v for k, v in (raw.get("tags") or {}).items()}
     parts = str(tags.get("duration", "")).split(":")
     if len(parts) != 3:
         return None
-    hours, minutes, rest = (_float(p) for p in parts)
+    hours, minutes, rest = (float_or_none(p) for p in parts)
     if hours is None or minutes is None or rest is None:
         return None
     return hours * 3600 + minutes * 60 + rest or None
@@ -301,17 +303,3 @@ def _rate(value: Any) -> float | None:
     except (ValueError, ZeroDivisionError):
         return None
     return float(rate) if rate > 0 else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

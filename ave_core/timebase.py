@@ -39,7 +39,7 @@ import numpy as np
 from .errors import InputError, ToolError
 from .models import MediaInfo, TimeBase, TimeShift
 from .publish import publishing
-from .tools import ffmpeg_binary, run_tool
+from .tools import ffmpeg_binary, float_or_none, int_or_none, run_tool
 
 SOURCE_AUDIO_RATE = 48000  # the full-band WAV, and the render's rate
 SPEECH_RATE = 16000  # the WAV that VAD, ASR and the sync checks read
@@ -87,7 +87,7 @@ def scan_time_base(
     time_base = _fraction(audio_raw.get("time_base")) or Fraction(1, stream.sample_rate or 1)
     walk = _walk_packets(packets, time_base, container_start_s, stream.codec, tolerance_s)
     if walk is None:  # no packet with a timestamp: trust the stream's start and length
-        start = max(0.0, (_float(audio_raw.get("start_time")) or 0.0) - container_start_s)
+        start = max(0.0, (float_or_none(audio_raw.get("start_time")) or 0.0) - container_start_s)
         walk = _Walk(start, start + (stream.duration_s or end_s), [], [])
     audio_start, audio_end = round(max(0.0, walk.start_s), 6), round(walk.end_s, 6)
     warnings = _missing_sound(audio_start, audio_end, picture_start, picture_end)
@@ -138,7 +138,7 @@ def _audio_packets(ffprobe: str, source: Path, index: int) -> list[tuple[int | N
     for line in proc.stdout.splitlines():
         fields = line.strip().split(",")
         if len(fields) >= 2:
-            packets.append((_int(fields[0]), _int(fields[1])))
+            packets.append((int_or_none(fields[0]), int_or_none(fields[1])))
     return packets
 
 
@@ -397,17 +397,3 @@ def _fraction(value: Any) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return fraction if fraction > 0 else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

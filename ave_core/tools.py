@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,3 +108,19 @@ def tool_version(binary: str) -> str:
     first = proc.stdout.splitlines()[0] if proc.stdout else ""
     parts = first.split()
     return parts[2] if len(parts) > 2 else "unknown"
+
+
+def float_or_none(value: Any) -> float | None:
+    """A field of ffprobe's output as a float, None when it is missing or not a number ("N/A")."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def int_or_none(value: Any) -> int | None:
+    """A field of ffprobe's output as an int, None when it is missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
