@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-import wave
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import synth
 from .espeak import SAMPLE_RATE, Voice, check_word_times, speak_timed
 
 CORPUS_RATE = 16000  # what the pipeline analyses
@@ -272,13 +272,8 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, words: list
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int = CORPUS_RATE) -> None:
-    """16-bit mono WAV."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    """16-bit mono WAV, at the corpus' rate unless told."""
+    synth.write_wav(path, samples, rate)
 
 
 def make_item(

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 SILENCE_LEVEL = 0.01  # |sample| below this counts as silence when trimming an utterance
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """`samples` (floats in [-1, 1]) as a 16-bit mono WAV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
 FILLERS = {"um", "uh", "erm", "hmm"}
 MARKER_BOX = (8, 8, 32, 24)  # x, y, width, height of a sync mark: white left half, black right half
 
@@ -194,11 +206,7 @@ def make_recording(
     bounds = [0.0, *cuts, duration]
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        with wave.open(str(wav), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(SAMPLE_RATE)
-            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        write_wav(wav, samples, SAMPLE_RATE)
         args: list[str] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
         graph = []
         for k in range(shots):
@@ -337,11 +345,7 @@ def make_face_talk(
     faces_truth: list[list[list[int]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        with wave.open(str(wav), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(SAMPLE_RATE)
-            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        write_wav(wav, samples, SAMPLE_RATE)
         args: list[str] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo"]
         args += ["-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
         if audio:
