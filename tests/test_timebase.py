@@ -171,7 +171,7 @@ def test_missing_sound_renders_as_silence_and_says_so(
     assert any(w.startswith(said) for w in case.media.producer.warnings)
     edit = EditMap.from_keep(case.plan.keep)
     start = edit.to_edited_clamped(silent_from_s)
-    end = edit.to_edited_clamped(silent_to_s) if silent_to_s is not None else edit.duration
+    end = edit.to_edited_clamped(silent_to_s) if silent_to_s is not None else edit.duration_s
     sound = decode_mono(case.final, SPEECH_RATE)
     assert end - start > 0.5
     assert np.abs(sound[int(start * SPEECH_RATE) + 160 : int(end * SPEECH_RATE) - 160]).max() < 1e-3
