@@ -60,9 +60,9 @@ GOOD = {
     "voice only.mp4": "voice_only",
     "phone 8k.wav": "phone",
     "stereo talk.mp3": "stereo_mp3",
-    "surround 5.1.flac": "surround_flac",
+    "podcast 5.1.flac": "surround_flac",
 }
-PODCASTS = {"voice only.mp4", "phone 8k.wav", "stereo talk.mp3", "surround 5.1.flac"}
+PODCASTS = {"voice only.mp4", "phone 8k.wav", "stereo talk.mp3", "podcast 5.1.flac"}
 # input name -> (bad_inputs key, the start of the one line its probe must stop with)
 BROKEN = {
     "empty.mp4": ("zero", "empty file (0 bytes) — "),
@@ -72,8 +72,8 @@ BROKEN = {
     "cut 90.mp4": ("truncated_90", "truncated ("),
     "cut tail.mp4": ("truncated_tail", "truncated ("),
     "cut index.mp4": ("truncated_index_at_end", "cannot be read as media (no index (moov atom): "),
-    "empty.mp3": ("zero", "empty file (0 bytes) — "),
-    "notes.mp3": ("text", "cannot be read as media (not a recognised audio/video format — "),
+    "empty podcast.mp3": ("zero", "empty file (0 bytes) — "),
+    "notes podcast.mp3": ("text", "cannot be read as media (not a recognised audio/video format — "),
     "picture.mp4": ("still_image", "a still picture (png), not a video — "),
 }
 CLASHING = ("My Talk.mp4", "my-talk.mkv")  # both become results/my-talk/
@@ -196,6 +196,8 @@ def batch(tmp_path_factory, clips: dict[str, Path], bad_inputs: dict[str, Path])
     files |= {name: bad_inputs[key] for name, (key, _) in BROKEN.items()}
     files |= {"bad captions.mp4": clips["plain_mp4"], CLASHING[0]: clips["one_second"]}
     files[CLASHING[1]] = clips["matroska"]
+    slugs = [slug_of(name) for name in files if name != CLASHING[1]]
+    assert len(set(slugs)) == len(slugs), "only CLASHING may share a slug: name the others apart"
     project = make_project(tmp_path_factory.mktemp("hostile") / "my channel", files)
     (project / "input" / "bad captions.srt").write_text(BAD_CAPTIONS)
     (project / "input" / Path(ODD_NAME).with_suffix(".srt")).write_text(CAPTIONS)
