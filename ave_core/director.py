@@ -249,17 +249,24 @@ def unlabelled_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorC
 
 
 def retake_cuts(ctx: DirectorInput, config: DirectorConfig) -> list[Cut]:
-    """The earlier take of each repeated phrase, up to the start of the take that replaces it."""
-    return [
-        Cut(
-            start=round(r.start, 3),
-            end=round(max(r.start, r.repeated_at - config.margin_s), 3),
-            reason="retake",
-            rationale=f'said again at {r.repeated_at:.1f} s: "{r.text}"',
-            confidence=round(0.5 + 0.4 * r.similarity, 2),
+    """The earlier take of each repeated phrase, up to the start of the take that replaces it, or of another
+    replacing take that starts sooner: a take kept in place of a retake is never cut with it. (A passage said
+    twice gives a retake for each of its phrases; the last phrase's cut would otherwise run over the second
+    take's first phrases, and the edit would lose them both times.)"""
+    replacing = sorted({r.repeated_at for r in ctx.transcript.retakes})
+    cuts = []
+    for r in ctx.transcript.retakes:
+        until = min((at for at in replacing if r.start < at < r.repeated_at), default=r.repeated_at)
+        cuts.append(
+            Cut(
+                start=round(r.start, 3),
+                end=round(max(r.start, until - config.margin_s), 3),
+                reason="retake",
+                rationale=f'said again at {r.repeated_at:.1f} s: "{r.text}"',
+                confidence=round(0.5 + 0.4 * r.similarity, 2),
+            )
         )
-        for r in ctx.transcript.retakes
-    ]
+    return cuts
 
 
 # --- repair ---------------------------------------------------------------------------------

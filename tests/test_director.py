@@ -133,6 +133,21 @@ def test_rules_cut_dead_air_fillers_and_retakes_with_margins(lesson: DirectorInp
         assert cut.rationale and 0 < cut.confidence <= 1
 
 
+def test_a_passage_said_twice_keeps_its_second_take_whole() -> None:
+    first = ((1.0, "Today we look at energy."), (3.0, "Heating uses most of it."), (5.0, "Turn it down."))
+    second = tuple((start + 6.0, text) for start, text in first)
+    words = spoken(*first, *second)
+    phrase_starts = [1.0, 3.0, 5.0]
+    retakes = [
+        Retake(start=at, end=at + 1.2, text=text, repeated_at=at + 6.0, similarity=1.0)
+        for at, (_, text) in zip(phrase_starts, first, strict=True)
+    ]
+    plan = rule_based_plan(context(words, 13.0, retakes), DirectorConfig())
+    for word in words[len(words) // 2 :]:  # the later take: every phrase of it is kept
+        assert removed(plan, word.start, word.end) == 0.0, word
+    assert removed(plan, 1.0, 6.0) == pytest.approx(5.0, abs=0.01)  # the earlier take goes
+
+
 def test_no_kept_word_is_touched_and_keep_is_the_complement(lesson: DirectorInput) -> None:
     plan = rule_based_plan(lesson, DirectorConfig())
     kept = [w for w in lesson.transcript.words if not w.is_filler and not 6.3 <= w.start < 7.45]
