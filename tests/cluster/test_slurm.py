@@ -194,13 +194,23 @@ def test_two_videos_through_the_slurm_executor(cluster: dict[str, str], project:
         assert render["duration_s"] > 3
         assert (results / "final.mp4").stat().st_size > 10_000
         assert len(list((results / "thumbnails").glob("thumb-*.png"))) == 3
+        # the submissions counted below have no short_render: each lesson is shorter than shorts.min_s
+        shorts = json.loads((results / "shorts" / "shorts.json").read_text())
+        assert shorts["shorts"] == [] and shorts["skip_reason"], shorts
+        assert (results / "final.m4a").stat().st_size > 1_000
+        assert (results / "report" / "review.html").is_file()
 
     assert jobs, "no job reached SLURM"
     assert all(state == "COMPLETED" for _, _, state in jobs), jobs
-    # 18 jobs per video without groups. With profiles/slurm's groups, 10 of a video's jobs are 3 group jobs
-    # (prepare, decide, package): 8 single jobs (scenes, transcribe, direct, broll, captions, render_audio, a
-    # render chunk, render) + 3 group jobs per video
-    assert len(jobs) == 2 * (8 + 3), f"{len(jobs)} submissions for 2 videos: {jobs}"
+    # The submissions, from the workflow's rules (default config) and profiles/slurm's groups. A video's jobs
+    # outside any group: scenes, transcribe, direct, broll, captions, render_audio, one render chunk (a lesson
+    # of ~5 s), render, export_audio (final.m4a), shorts_select and shorts (no short_render: a ~5 s lesson is
+    # shorter than shorts.min_s, asserted above): 11. Its group jobs, one per connected part of a group:
+    # prepare (probe -> extract_audio -> enhance, audio), decide (analyze -> research), and package in two
+    # parts, because review shares no file with the others: {thumbnails -> metadata -> report_pages ->
+    # context <- timeline} and {review}: 4. (23 jobs a video without the groups.)
+    single_jobs, group_jobs = 11, 4
+    assert len(jobs) == 2 * (single_jobs + group_jobs), f"{len(jobs)} submissions for 2 videos: {jobs}"
 
     local, local_s = snakemake(local_copy, cluster, "--cores", threads)
     assert local.returncode == 0, local.stderr[-4000:]
