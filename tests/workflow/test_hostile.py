@@ -240,13 +240,13 @@ def test_odd_but_good_video_gets_the_whole_package(batch: Batch, name: str) -> N
             1080,
             1080,
         )
-        assert "energy" in context["content"]["transcript"]["text"].lower()
+        assert_the_speech_was_heard(context["content"])  # not the words: tiny.en mishears 8 kHz sound
         own = Path(name).suffix.lower()
         if own != ".mp4":  # the edit in the podcast's own format too
             assert probe(results / f"final{own}", slug="own").video is None
 
 
-@pytest.mark.parametrize("name", list(GOOD))
+@pytest.mark.parametrize("name", [name for name in GOOD if name != "camera parts.mp4"])
 def test_odd_but_good_video_gets_no_short_and_a_reason(batch: Batch, name: str) -> None:
     # every clip is shorter than shorts.min_s; the three hours of silence hold no word to cut around; a
     # podcast has no picture to cut a short from (said first: however long it is, it gets none)
@@ -326,6 +326,10 @@ def test_parts_joined_with_copy_are_heard_where_they_are_seen(batch: Batch) -> N
     assert content["render"]["max_offset_s"] <= 1 / 25
     final_lags = sync_mark_lags(batch.results(name) / "final.mp4", MARKER_BOX)
     assert len(final_lags) >= 5 and all(-1 / 25 <= lag < 2 / 25 for lag in final_lags), final_lags
+    # the demo's lesson is long enough for a short, cut from the same time base and checked the same way
+    shorts = content["shorts"]
+    assert shorts["skip_reason"] is None and shorts["shorts"], shorts["skip_reason"]
+    assert all(s["render"]["max_offset_s"] <= 1 / 25 for s in shorts["shorts"])
 
 
 def assert_the_speech_was_heard(content: dict) -> None:
