@@ -3,6 +3,8 @@ refined word times, the lexicon choice for a filler spoken about, and hostile au
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,15 @@ def audio_of(wav: Path) -> AudioAnalysis:
 _HEARD: dict[tuple[str, str], RecognizedSpeech] = {}
 
 
+def fresh_process(function, *args):  # noqa: ANN001, ANN002, ANN202
+    """`function(*args)` in a process of its own, as the workflow runs each stage: libespeak-ng keeps state
+    from one utterance to the next in a process (the same text comes out a few samples longer or shorter
+    after other speech), so the alignment's synthetic speech, and what it finds, would depend on which tests
+    ran before."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def edit(wav: Path, model: str, asr: AsrConfig | None = None) -> tuple[Transcript, Plan, AudioAnalysis]:
     """transcript.json and the rule-based plan of a clip; the recogniser runs once per clip and model (the
     transcribe stage's own path from there: build_transcript with the samples)."""
@@ -80,7 +91,7 @@ def edit(wav: Path, model: str, asr: AsrConfig | None = None) -> tuple[Transcrip
     key = (str(wav), model)
     if key not in _HEARD:
         _HEARD[key] = FasterWhisperRecognizer(settings, 2).recognize(samples)
-    transcript = build_transcript(_HEARD[key], audio, settings, samples)
+    transcript = fresh_process(build_transcript, _HEARD[key], audio, settings, samples)
     ctx = DirectorInput(
         audio.duration_s, audio, transcript, Analysis(producer=make_producer("analyze", "test"))
     )
