@@ -195,10 +195,11 @@ def test_syllables_of_written_words() -> None:
 
 @pytest.fixture(scope="session")
 def inline_clips(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, CorpusItem]]:
-    """The same sentences with fillers said inside them, in two voices."""
+    """The same sentences with fillers said inside them, in two voices (each said in a fresh process: see
+    fresh_process)."""
     folder = tmp_path_factory.mktemp("inline")
     return [
-        (folder / f"inline-{k}.wav", make_item(folder, f"inline-{k}", INLINE, voice, "test"))
+        (folder / f"inline-{k}.wav", fresh_process(make_item, folder, f"inline-{k}", INLINE, voice, "test"))
         for k, voice in enumerate(VOICES)
     ]
 
@@ -391,7 +392,7 @@ def _hostile(folder: Path, kind: str) -> tuple[Path, CorpusItem]:
         voice = Voice("de", 150, 50)
     if kind == "whisper":
         voice = Voice("en-us+whisper", 150, 50)
-    item = make_item(folder, kind, sentences, voice, "test")
+    item = fresh_process(make_item, folder, kind, sentences, voice, "test")  # see fresh_process
     wav = folder / f"{kind}.wav"
     samples, rate = read_pcm16(wav)
     if kind == "music":
