@@ -13,6 +13,7 @@ screen, z up. The character faces the camera, so its right arm ("arm.R") is on t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -662,10 +663,8 @@ def _die_with_parent() -> None:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already: nothing left to kill
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

@@ -123,7 +123,7 @@ class Browser:
         self._send("Page.navigate", {"url": path.resolve().as_uri()}, True)
         deadline = time.monotonic() + timeout_s
         while self._receive(deadline).get("method") != "Page.loadEventFired":
-            pass
+            continue  # other events before the load: read on (_receive raises at the deadline)
 
     def evaluate(self, expression: str, timeout_s: float = 60) -> Any:
         """The value of a JavaScript expression in the page (promises awaited)."""

