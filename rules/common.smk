@@ -128,7 +128,7 @@ def enhanced(wildcards=None):
 
 def enhance_settings():
     """The enhance keys the enhance stage uses (for_analysis only chooses who reads its output)."""
-    return {key: section("enhance")[key] for key in ("preset", "denoiser")}
+    return {key: section("enhance")[key] for key in ("preset", "denoiser", "dereverb")}
 
 
 def analysed_audio():

@@ -14,12 +14,14 @@ with stage_logging(snakemake.log[0], "enhance") as log:
         snakemake.output.enhanced,
         snakemake.output.wav,
         preview_html=snakemake.output.preview,
+        dereverb_name=snakemake.params.enhance["dereverb"],
     )
     write_artifact(snakemake.output.enhancement, enhancement)
     log.info(
-        "%s with %s: hum %s, noise floor %s dBFS, reduction at most %s dB, %.1f s",
+        "%s with %s (dereverb %s): hum %s, noise floor %s dBFS, reduction at most %s dB, %.1f s",
         enhancement.preset,
         enhancement.denoiser,
+        enhancement.dereverb,
         enhancement.hum.mains_hz,
         enhancement.noise_floor_db,
         enhancement.reduction_db,
