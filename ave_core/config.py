@@ -75,12 +75,12 @@ class EnhanceConfig(Section):
         description="rnnoise: RNNoise with its model from the pyrnnoise package; afftdn: ffmpeg's FFT "
         "denoiser (see docs/benchmarks.md for how they compare)",
     )
-    dereverb: Literal["off", "wpe"] = Field(
-        "off",
-        description="wpe: take the room's reverberation out (weighted prediction error from the nara-wpe "
-        "package, in 20 s blocks, under 8 kHz) after the hum notches and before the denoiser; off by default: "
-        "on the bench it gained little in a reverberant room and costs as much again as the denoiser (see "
-        "docs/benchmarks-enhance.md)",
+    dereverb: Literal["none", "wpe"] = Field(
+        "none",
+        description="wpe: take the room's reverberation out (weighted prediction error from the "
+        "nara-wpe package, in 20 s blocks, under 8 kHz) after the hum notches and before the denoiser; "
+        "none by default (the word, since YAML reads off as false): on the bench it gained little in a "
+        "reverberant room and costs about as much again as the denoiser (see docs/benchmarks-enhance.md)",
     )
     for_analysis: bool = Field(
         False,

@@ -309,7 +309,7 @@ class Dereverberator(Protocol):
 class NoDereverb:
     """No dereverberation (the default): the sound passes untouched."""
 
-    name = "off"
+    name = "none"
     packages: tuple[str, ...] = ()
 
     def settings(self, rate: int) -> dict[str, str | float | int] | None:
@@ -329,7 +329,7 @@ def wpe_block(samples: np.ndarray, rate: int) -> np.ndarray:
         from nara_wpe.wpe import wpe_v8
     except ImportError as exc:
         raise ToolError(
-            f"nara_wpe cannot be loaded ({exc}) — pip install nara-wpe, or set enhance.dereverb: off"
+            f"nara_wpe cannot be loaded ({exc}) — pip install nara-wpe, or set enhance.dereverb: none"
         ) from exc
     spectrum = stft(samples.astype(np.float64), size=WPE_FFT_SIZE, shift=WPE_SHIFT)  # frames x bins
     bins = min(spectrum.shape[1], int(WPE_MAX_HZ / rate * WPE_FFT_SIZE) + 1)
@@ -646,7 +646,7 @@ def enhance_audio(
     out_path: str | Path,
     speech_wav_path: str | Path,
     preview_html: str | Path | None = None,
-    dereverb_name: str = "off",
+    dereverb_name: str = "none",
 ) -> Enhancement:
     """Write the enhanced sound of the main audio stream (48 kHz mono FLAC at `out_path`, and 16 kHz mono WAV
     for the listening stages at `speech_wav_path`) and return what was done, with every filter's settings.

@@ -310,7 +310,7 @@ class Enhancement(Artifact):
 
     preset: Literal["off", "light", "moderate", "strong"]
     denoiser: str = Field(description="the speech denoiser (enhance.denoiser)")
-    dereverb: str = Field("off", description="the dereverberation (enhance.dereverb): off or wpe")
+    dereverb: str = Field("none", description="the dereverberation (enhance.dereverb): none or wpe")
     skip_reason: str | None = None
     rate_hz: int = 48000
     stream_index: int | None = None

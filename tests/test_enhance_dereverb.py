@@ -1,5 +1,5 @@
 """Dereverberation (enhance.dereverb: wpe): the room's tail comes out, the sound keeps its length and its
-time, blocks join without a seam, `off` leaves the enhancement exactly as it was."""
+time, blocks join without a seam, `none` leaves the enhancement exactly as it was."""
 
 from __future__ import annotations
 
@@ -110,14 +110,14 @@ def test_the_chain_records_wpe_and_keeps_time(tmp_path: Path, clean_speech: np.n
     assert abs(lag) <= 1
 
 
-def test_off_is_the_enhancement_as_it_was(tmp_path: Path, clean_speech: np.ndarray) -> None:  # noqa: F811
+def test_none_is_the_enhancement_as_it_was(tmp_path: Path, clean_speech: np.ndarray) -> None:  # noqa: F811
     source = write_wav(tmp_path / "talk.wav", clean_speech[: 5 * ENHANCE_RATE], ENHANCE_RATE)
     media = probe(source, slug="talk")
     first = enhance_audio(source, media, "moderate", "rnnoise", tmp_path / "a.flac", tmp_path / "a.wav")
     second = enhance_audio(
-        source, media, "moderate", "rnnoise", tmp_path / "b.flac", tmp_path / "b.wav", dereverb_name="off"
+        source, media, "moderate", "rnnoise", tmp_path / "b.flac", tmp_path / "b.wav", dereverb_name="none"
     )
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
-    assert first.dereverb == second.dereverb == "off" and "wpe" not in [f.name for f in second.chain]
-    with pytest.raises(ConfigError, match=r"enhance.dereverb: unknown value 'dfn' — use one of off, wpe"):
+    assert first.dereverb == second.dereverb == "none" and "wpe" not in [f.name for f in second.chain]
+    with pytest.raises(ConfigError, match=r"enhance.dereverb: unknown value 'dfn' — use one of none, wpe"):
         DEREVERBERATORS["dfn"]
