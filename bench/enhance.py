@@ -615,6 +615,19 @@ def report(result: dict) -> str:
             "what "
             "an idle machine gives.",
         ]
+    calls = OUT / "rnnoise_calls.json"
+    if calls.is_file():
+        figures = json.loads(calls.read_text())
+        lines += [
+            "",
+            "Is it Python's per-frame call? (`python -m bench.rnnoise_calls`: 60 s of noise through ave's "
+            "RnnoiseFrames.process against a loop of bare ctypes calls on one buffer, A B A B, best of two): "
+            f"{figures['wrapper_s_per_minute']:.2f} against {figures['bare_s_per_minute']:.2f} s per minute "
+            f"of audio, so {figures['python_share']:.0%} is the wrapper's; the rest is RNNoise's C work, "
+            "which a batched call could not remove (pyrnnoise has none: its library takes one 480-sample frame "
+            "per call, and its build carries no AVX code). The figures were taken on the shared machine and "
+            "vary with its load.",
+        ]
     dereverb = OUT / "enhance_dereverb.json"
     if dereverb.is_file():
         lines += ["", *dereverb_report(json.loads(dereverb.read_text()))]
