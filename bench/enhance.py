@@ -625,8 +625,8 @@ def report(result: dict) -> str:
             f"{figures['wrapper_s_per_minute']:.2f} against {figures['bare_s_per_minute']:.2f} s per minute "
             f"of audio, so {figures['python_share']:.0%} is the wrapper's; the rest is RNNoise's C work, "
             "which a batched call could not remove (pyrnnoise has none: its library takes one 480-sample "
-            "frame per call, and its build carries no AVX code). The figures were taken on the shared machine and "
-            "vary with its load.",
+            "frame per call, and its build carries no AVX code). The figures were taken on the shared "
+            "machine and vary with its load.",
         ]
     dereverb = OUT / "enhance_dereverb.json"
     if dereverb.is_file():
