@@ -685,10 +685,10 @@ def podcast_report(results: list[dict]) -> list[str]:
         "",
     ]
     for result in results:
+        workflow = f"workflow {result['workflow_s'] / 60:.0f} min; " if result["workflow_s"] else ""
         lines += [
             f"{result['hours']:g} h ({result['mp3_mb']:.0f} MB MP3; targets {', '.join(result['targets'])}; "
-            f"workflow {result['workflow_s'] / 60:.0f} min; "
-            f"ffmpeg decode {result['ffmpeg_decode_s']:.1f} s):",
+            f"{workflow}ffmpeg decode {result['ffmpeg_decode_s']:.1f} s):",
             "",
             "| stage | seconds | s per minute of audio | ratio to decode | peak RSS MB |",
             "|---|---|---|---|---|",
@@ -699,6 +699,8 @@ def podcast_report(results: list[dict]) -> list[str]:
                 f"| {stage} | {figures['seconds']:.0f} | {figures['seconds'] / minutes:.2f} | "
                 f"{figures['seconds'] / result['ffmpeg_decode_s']:.1f} | {figures['max_rss_mb']:.0f} |"
             )
+        if result.get("note"):
+            lines += ["", result["note"]]
         lines.append("")
     return lines
 

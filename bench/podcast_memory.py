@@ -76,11 +76,35 @@ def reference_s(path: Path) -> float:
     return time.perf_counter() - start
 
 
+def collect(project: Path, hours: float, note: str) -> dict:
+    """The figures of the stages that finished in a run that was stopped (its project folder kept)."""
+    podcast = project / "input" / f"{NAME}.mp3"
+    return {
+        "hours": hours,
+        "targets": ["stopped before the end: the stages that finished"],
+        "mp3_mb": round(podcast.stat().st_size / 1e6, 1),
+        "workflow_s": 0.0,
+        "ffmpeg_decode_s": round((reference_s(podcast) + reference_s(podcast)) / 2, 2),
+        "stages": {
+            tsv.stem: benchmark_row(tsv) for tsv in sorted((project / "benchmarks" / NAME).glob("*.tsv"))
+        },
+        "note": note,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("hours", nargs="?", type=float, default=6.0)
     parser.add_argument("--target", action="append", help="workflow targets (default: the edit's sound)")
+    parser.add_argument("--collect", type=Path, help="only collect a stopped run's project folder")
+    parser.add_argument("--note", default="", help="with --collect: what was stopped, and what was seen")
     args = parser.parse_args()
+    if args.collect:
+        result = collect(args.collect, args.hours, args.note)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"podcast_memory_{args.hours:g}h.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        return 0
     targets = args.target or [f"results/{NAME}/render/audio.m4a"]
     with tempfile.TemporaryDirectory(prefix="ave-podcast-memory-") as tmp:
         project = Path(tmp) / "show"

@@ -97,8 +97,11 @@ def test_the_enhancement_is_recorded_and_can_be_heard(podcast: Path) -> None:
     assert (folder / "report" / "enhance.html").read_text().count("<audio") == 2
 
 
-def test_changing_the_preset_reruns_the_enhancement_and_the_render_only(podcast: Path) -> None:
-    planned = planned_jobs(podcast, *OFFLINE, "enhance={preset: strong}")
+@pytest.mark.parametrize("change", ["enhance={preset: strong}", "enhance={dereverb: wpe}"])
+def test_changing_the_enhancement_reruns_the_enhancement_and_the_render_only(
+    podcast: Path, change: str
+) -> None:
+    planned = planned_jobs(podcast, *OFFLINE, change)
     assert planned == {(rule, "episode") for rule in {"enhance"} | RENDER}
 
 
