@@ -622,9 +622,9 @@ def report(result: dict) -> str:
             "ms frames "
             "in 1 s blocks, ffmpeg encodes). The time is RNNoise's own, one C call per 10 ms frame; the "
             "machine's "
-            "load average was 10-16 on 2 cores during these runs, so the absolute seconds are several times "
-            "what "
-            "an idle machine gives.",
+            "load average was 5.5-6.5 on 2 cores during this run (an earlier run at a load of 10-16 took "
+            "73-99 s per minute), so the absolute seconds are more than an idle machine gives; the ffmpeg "
+            "decode, well under a second, is a noisy reference at these lengths.",
         ]
     calls = OUT / "rnnoise_calls.json"
     if calls.is_file():
