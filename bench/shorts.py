@@ -13,8 +13,9 @@ espeak-ng speech.
    its frames in which a face found independently (Haar at every frame, with finer steps than the scenes
    stage's 2 Hz samples; for the drawn face, its true box) lies inside the crop; the jitter (mean |second
    difference| of the crop centre, px/frame²) of the smoothed path and of an unsmoothed face-follow (the crop
-   centred on the interpolated face at every frame); crop moves larger than JUMP_SHARE of its width between
-   two frames away from a picture cut.
+   centred on the interpolated face at every frame); moves of an edge of the window shown (the crop, or the
+   wider window where the short zooms out to hold a face wider than the crop) larger than JUMP_SHARE of the
+   crop's width between two frames away from a picture cut; the share of frames zoomed out, and how far.
 2. The shorts chosen on the talks (and on auto-editor's real speech, min_s lowered to fit its 17 s of speech):
    words clipped by a short's edges (against its transcript, and for the generated talks against the true
    utterance edges), the sound level in the first and last 30 ms against the short's speech, the caption
@@ -158,6 +159,7 @@ def crop_figures(clip: Clip) -> dict[str, Any]:
     inside = counted = 0
     widths = []
     whole = crop.mode == "letterbox"  # the whole frame is in the short: every face is
+    windows = crop.width * (np.array(crop.zoom) if crop.zoom else np.ones(len(crop.x)))
     for index, boxes in enumerate(reference[: len(crop.x) or len(reference)]):
         if not boxes:
             continue
@@ -168,10 +170,15 @@ def crop_figures(clip: Clip) -> dict[str, Any]:
             continue
         # with two people on screen the crop shows one of them: a face, whole, is what counts
         inside += any(
-            crop.x[index] - 0.5 <= x and x + w <= crop.x[index] + crop.width + 0.5 for x, _, w, _ in boxes
+            crop.x[index] - 0.5 <= x and x + w <= crop.x[index] + windows[index] + 0.5 for x, _, w, _ in boxes
         )
     xs = np.array(crop.x)
-    moves = np.abs(np.diff(xs)) if xs.size > 1 else np.array([0.0])
+    # an edge of the window shown (the crop, or wider where it zooms out) moving between two frames
+    moves = (
+        np.maximum(np.abs(np.diff(xs)), np.abs(np.diff(xs + windows[: xs.size])))
+        if xs.size > 1
+        else np.array([0.0])
+    )
     cuts = set(frames.cuts)
     away = [i for i, m in enumerate(moves) if i + 1 not in cuts]
     jumps = sum(moves[i] > JUMP_SHARE * crop.width for i in away)
@@ -187,6 +194,8 @@ def crop_figures(clip: Clip) -> dict[str, Any]:
         if widths
         else None,
         "face_inside": round(inside / counted, 4) if counted else None,
+        "zoomed_out_share": crop.zoomed_out_share,
+        "largest_zoom": max(crop.zoom, default=1.0),
         "jitter": crop.jitter_px_per_frame2,
         "unsmoothed_jitter": crop.unsmoothed_jitter_px_per_frame2,
         "picture_cuts": len(cuts),
@@ -412,15 +421,16 @@ def markdown(result: dict[str, Any]) -> str:
         "### The crop that follows the speaker",
         "",
         "| clip | size | crop | mode | frames (with a reference face) | face width / crop width | a face "
-        "whole inside the crop | jitter smoothed / unsmoothed (px/frame²) | jumps away from cuts (cuts) | "
-        "largest move away from cuts |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "whole inside the crop | zoomed out (widest window / crop) | jitter smoothed / unsmoothed "
+        "(px/frame²) | jumps away from cuts (cuts) | largest move away from cuts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["crop"]:
         inside = "–" if row["face_inside"] is None else f"{row['face_inside']:.1%}"
         lines.append(
             f"| {row['clip']} | {row['size']} | {row['crop']} | {row['mode']} | {row['frames']} "
             f"({row['reference_frames']}) | {row['face_over_crop_width']} | {inside} | "
+            f"{row['zoomed_out_share']:.0%} ({row['largest_zoom']:.2f}x) | "
             f"{row['jitter']} / {row['unsmoothed_jitter']} | "
             f"{row['jumps_away_from_cuts']} ({row['picture_cuts']}) | "
             f"{row['largest_move_away_from_cuts_px']} px |"
