@@ -280,6 +280,17 @@ def follow_choice(visible: np.ndarray, min_frames: int) -> np.ndarray:
     return filled
 
 
+def bridge_unseen(boxes: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """The followed boxes with those of frames where no face shows placed on the line between the boxes seen
+    before and after them (held at the ends). A face missed by the detector for longer than TRACK_GAP_S comes
+    back as a new track a little elsewhere; without this the box would hold, then jump to the new track."""
+    if seen.all() or not seen.any():
+        return boxes
+    known = np.flatnonzero(seen)
+    every = np.arange(len(boxes))
+    return np.stack([np.interp(every, known, boxes[known, k]) for k in range(boxes.shape[1])], axis=1)
+
+
 # --- the crop path ----------------------------------------------------------------------------------
 
 
@@ -442,7 +453,9 @@ def plan_crop(
         speakers.append(why)
         visible = np.array([t.shows(times) for t in ranked])
         choice = follow_choice(visible, round(fps))
-        boxes = np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))]
+        boxes = bridge_unseen(
+            np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))], visible.any(axis=0)
+        )
         shown[first:end] = visible.any(axis=0)
         face_boxes[first:end] = boxes
         cx = boxes[:, 0] + boxes[:, 2] / 2

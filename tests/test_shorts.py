@@ -447,6 +447,24 @@ def test_a_rendered_close_up_wider_than_the_crop_keeps_the_whole_face(
     assert rows[0] > (480 - shown_h) / 2 - 2 and rows[-1] < (480 + shown_h) / 2 + 2
 
 
+def test_a_face_the_detector_loses_for_a_while_is_not_jumped_to_when_it_comes_back() -> None:
+    # one face, 320 px wide in a 404 px crop, missed for 2 s (two tracks), found again 40 px to the right
+    samples = [
+        FaceSample(
+            time=k / 2,
+            faces=[] if 8 < k < 13 else [FaceBox(x=300 if k <= 8 else 340, y=60, w=320, h=320)],
+            largest_face_share=0.1,
+        )
+        for k in range(20)
+    ]
+    crop = plan_crop(
+        short_frames([Piece(0, 250)], 25.0, []), 25.0, scenes_with(samples), (1280, 720), (1080, 1920),
+        CropSettings(),
+    )  # fmt: skip
+    assert crop.zoom == [] and crop.face_inside == 1.0
+    assert np.abs(np.diff(crop.x)).max() < 4  # no cut, so no jump: the crop glides to the face's new place
+
+
 def test_a_face_that_stays_inside_the_dead_zone_leaves_the_crop_still() -> None:
     wobble = np.array([640 + 15 * np.sin(k / 3) for k in range(100)])
     path = follow_axis(wobble, 202, 1078, dead_zone_px=40, sigma_frames=12)
