@@ -453,10 +453,9 @@ def plan_crop(
         speakers.append(why)
         visible = np.array([t.shows(times) for t in ranked])
         choice = follow_choice(visible, round(fps))
-        boxes = bridge_unseen(
-            np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))], visible.any(axis=0)
-        )
-        shown[first:end] = visible.any(axis=0)
+        seen = np.asarray(visible.any(axis=0), dtype=bool)
+        boxes = bridge_unseen(np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))], seen)
+        shown[first:end] = seen
         face_boxes[first:end] = boxes
         cx = boxes[:, 0] + boxes[:, 2] / 2
         cy = boxes[:, 1] + boxes[:, 3] / 2 + HEADROOM * crop_h
