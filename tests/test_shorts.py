@@ -442,6 +442,8 @@ def test_a_rendered_close_up_wider_than_the_crop_keeps_the_whole_face(
     expected = 0.8 * truth[middle, 2] * 270 / window[middle]  # the skin's width, scaled to the short
     assert columns.size and columns[0] > 0 and columns[-1] < 269  # the face does not touch either edge...
     assert abs((columns[-1] - columns[0] + 1) - expected) <= 0.05 * expected  # ...and is all there
+    centre = (truth[middle, 0] + truth[middle, 2] / 2 - left[middle]) * 270 / window[middle]
+    assert abs((columns[0] + columns[-1]) / 2 - centre) <= 3  # where the moving window puts it
     rows = np.flatnonzero(skin.sum(axis=1) > 5)
     shown_h = 480 * 202 / window[middle]  # the picture's height in the short; blurred copy above and below
     assert rows[0] > (480 - shown_h) / 2 - 2 and rows[-1] < (480 + shown_h) / 2 + 2
