@@ -34,6 +34,7 @@ from ave_core.models import (
     FaceSample,
     Retake,
     Scenes,
+    ShortCrop,
     ShortWord,
     Shot,
     Transcript,
@@ -42,6 +43,7 @@ from ave_core.models import (
 )
 from ave_core.reframe import (
     CropSettings,
+    crop_filters,
     follow_axis,
     grey_decoder,
     plan_crop,
@@ -447,6 +449,37 @@ def test_a_rendered_close_up_wider_than_the_crop_keeps_the_whole_face(
     rows = np.flatnonzero(skin.sum(axis=1) > 5)
     shown_h = 480 * 202 / window[middle]  # the picture's height in the short; blurred copy above and below
     assert rows[0] > (480 - shown_h) / 2 - 2 and rows[-1] < (480 + shown_h) / 2 + 2
+
+
+def test_a_zooming_crop_fills_the_short_at_the_crops_width_and_shows_a_wider_window_over_blur(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "pattern.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-crf", "0",
+           "-pix_fmt", "yuv444p", str(source))  # fmt: skip
+    crop = ShortCrop(
+        mode="follow", reason="test", width=134, height=240, x=[92.0] * 25 + [50.0] * 25, y=[0.0] * 50,
+        zoom=[1.0] * 25 + [1.6] * 25,
+    )  # fmt: skip
+    chain = crop_filters(crop, (320, 240), (270, 480), 25.0, tmp_path / "crop.cmd")
+
+    def frames(graph: str) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(source), "-filter_complex", f"[0:v]{graph}[v]", "-map", "[v]",
+             "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, np.uint8).reshape(50, 480, 270).astype(float)
+
+    short = frames(chain)
+    full = frames("crop=134:240:92:0,scale=270:480")  # the crop at its own width fills the short
+    assert np.abs(short[10] - full[10]).mean() < 6
+    shown_h = 2 * round(240 * 270 / (134 * 1.6) / 2)  # the wider window, 214 px of source to 270 of short
+    top = (480 - shown_h) // 2
+    wide = frames(f"crop=214:240:50:0,scale=270:{shown_h},pad=270:480:0:{top}")
+    assert np.abs(short[40, top + 4 : top + shown_h - 4] - wide[40, top + 4 : top + shown_h - 4]).mean() < 6
+    band = short[40, : top - 2]  # above it, the blurred copy: no sharp edges
+    assert np.abs(np.diff(band, axis=1)).mean() < 0.25 * np.abs(np.diff(full[40, :top], axis=1)).mean()
 
 
 def test_a_face_the_detector_loses_for_a_while_is_not_jumped_to_when_it_comes_back() -> None:
