@@ -753,10 +753,12 @@ class ShortCrop(Model):
     width: int = Field(description="crop width in source display pixels (the whole frame for letterbox)")
     height: int = Field(description="crop height in source display pixels")
     x: list[float] = Field(
-        default_factory=list, description="the crop's left edge at each frame of the short, source pixels"
+        default_factory=list,
+        description="the left edge of the window shown (the crop, or wider where `zoom` says) at each frame "
+        "of the short, source pixels",
     )
     y: list[float] = Field(
-        default_factory=list, description="the crop's top edge at each frame of the short, source pixels"
+        default_factory=list, description="the window's top edge at each frame of the short, source pixels"
     )
     speaker: str = Field("", description="which face the crop follows, and why that one")
     face_share: float = Field(0.0, ge=0, le=1, description="share of the short's frames showing a face")
@@ -774,6 +776,14 @@ class ShortCrop(Model):
     face_inside: float | None = Field(
         None, description="share of the face samples (scenes.json) in the short whose box is inside the crop"
     )
+    zoom: list[float] = Field(
+        default_factory=list,
+        description="at each frame of the short, the width of the window shown over `width` (1: the crop "
+        "fills the short; above 1: a wider window that holds the face, scaled to the short's width over a "
+        "blurred copy of the frame); empty when the short never zooms out",
+    )
+    zoomed_out_share: float = Field(0.0, ge=0, le=1, description="share of the short's frames zoomed out")
+    zoom_reason: str = Field("", description="why the short zooms out, and how far; empty when it does not")
 
 
 class Short(Model):

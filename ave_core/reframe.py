@@ -6,8 +6,11 @@ linked into tracks; when two or more faces share the stretch, the speaker is the
 moves with the sound (its motion correlated with the audio envelope), else the most prominent. The crop centre
 follows that face's interpolated position through a dead zone (small moves of the face do not move the crop)
 and a zero-phase low-pass (a Gaussian over the whole path, so it neither jitters nor lags), and is kept
-where the face stays inside it. The crop jumps only at picture cuts. Without a face to follow, the picture
-is a centred crop or the whole frame letterboxed over a blurred copy of itself.
+where the face and a margin around it stay inside it. The crop never cuts the face: where the face and its
+margin are wider than the crop, the short zooms out to a wider window that holds them, scaled to the short's
+width over a blurred copy of the frame; the window's width is smoothed like the position. The crop jumps (in
+position or width) only at picture cuts. Without a face to follow, the picture is a centred crop or the whole
+frame letterboxed over a blurred copy of itself.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from .errors import AveError
 from .models import AudioAnalysis, FaceBox, FaceSample, Scenes, ShortCrop
@@ -33,13 +36,14 @@ TRACK_DISTANCE = 0.6  # a face within this many of its widths from a track's las
 TRACK_MIN_SAMPLES = 2  # a face seen in one sample only (when there are more) is a false detection
 POOL_MARGIN_S = 1.0  # faces sampled this far outside a stretch, within its shot, still place it
 FACE_HOLD_S = 0.5  # a track shows its face this long before its first and after its last sample
-FACE_MARGIN = 0.05  # room kept between the face and the crop's edge, as a share of the crop's width
+# room kept on each side of a face, as a share of its width: one scale step of the scenes stage's Haar search
+# (1.2), so that a face whose box came out a step smaller than the face is still held whole
+FACE_MARGIN = 0.1
 HEADROOM = 0.1  # a crop taller than the face needs puts the face this share of its height above centre
 MOUTH_RATE_HZ = 10.0  # frames per second decoded to measure mouth motion
 MOUTH_WIDTH_PX = 320  # the width they are decoded at
 MIN_SPEAKER_R = 0.3  # correlation with the sound a mouth needs to count as the speaker's
 MIN_SPEAKER_LEAD = 0.15  # ... and by how much it must beat the other faces'
-TOO_WIDE = 1.2  # a face this many times wider than the crop cannot be framed in it: letterboxed instead
 
 
 class ReframeError(AveError):
@@ -276,13 +280,29 @@ def follow_choice(visible: np.ndarray, min_frames: int) -> np.ndarray:
     return filled
 
 
+def bridge_unseen(boxes: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """The followed boxes with those of frames where no face shows placed on the line between the boxes seen
+    before and after them (held at the ends). A face missed by the detector for longer than TRACK_GAP_S comes
+    back as a new track a little elsewhere; without this the box would hold, then jump to the new track."""
+    if seen.all() or not seen.any():
+        return boxes
+    known = np.flatnonzero(seen)
+    every = np.arange(len(boxes))
+    return np.stack([np.interp(every, known, boxes[known, k]) for k in range(boxes.shape[1])], axis=1)
+
+
 # --- the crop path ----------------------------------------------------------------------------------
 
 
 def follow_axis(
-    target: np.ndarray, low: float, high: float, dead_zone_px: float, sigma_frames: float
+    target: np.ndarray,
+    low: float | np.ndarray,
+    high: float | np.ndarray,
+    dead_zone_px: float,
+    sigma_frames: float,
 ) -> np.ndarray:
-    """A crop centre that follows `target` (one axis, per frame) within [low, high]: low-passed (a zero-phase
+    """A crop centre that follows `target` (one axis, per frame) within [low, high] (per frame where the
+    window's width changes): low-passed (a zero-phase
     Gaussian: no lag), then held still while the target moves less than the dead zone, then low-passed again
     to round the corners the hold leaves. The hold runs forwards and backwards and the two are averaged, so
     the crop neither trails nor leads a face that keeps moving."""
@@ -316,9 +336,42 @@ def low_pass(values: np.ndarray, sigma_frames: float) -> np.ndarray:
     return smooth[pad : pad + values.size]
 
 
-def keep_inside(centre: np.ndarray, face_low: np.ndarray, face_high: np.ndarray, half: float) -> np.ndarray:
+def window_widths(
+    needed_px: np.ndarray, crop_w: float, frame_w: float, dead_zone_px: float, sigma_frames: float
+) -> np.ndarray:
+    """The width of the window shown at each frame of a stretch: the crop's, or wider where the face and its
+    margin (`needed_px`) are wider than the crop, up to the whole frame. It widens ahead of the need and
+    narrows after it (a running maximum over two sigmas), holds still through changes smaller than the dead
+    zone, is low-passed like the position, and is never narrower than the need."""
+    needed = np.clip(needed_px, crop_w, frame_w)
+    if not needed.size or needed.max() <= crop_w:
+        return np.full(needed.size, float(crop_w))
+    reach = max(1, round(2 * sigma_frames))
+    envelope = maximum_filter1d(needed, size=2 * reach + 1, mode="nearest")
+    widths = low_pass(_hold_above(envelope, dead_zone_px), sigma_frames)
+    for _ in range(2):  # where the low-pass cut into the need, widen back, then smooth lightly
+        widths = low_pass(np.maximum(widths, needed), sigma_frames / 4)
+    return np.clip(np.maximum(widths, needed), crop_w, frame_w)
+
+
+def _hold_above(values: np.ndarray, dead_zone: float) -> np.ndarray:
+    """`values` followed from above: up at once, down only once they fall more than `dead_zone` below."""
+    held = np.empty_like(values)
+    level = float(values[0]) if values.size else 0.0
+    for k, wanted in enumerate(values):
+        if wanted > level:
+            level = float(wanted)
+        elif level - wanted > dead_zone:
+            level = float(wanted) + dead_zone
+        held[k] = level
+    return held
+
+
+def keep_inside(
+    centre: np.ndarray, face_low: np.ndarray, face_high: np.ndarray, half: float | np.ndarray
+) -> np.ndarray:
     """The centre moved, where it must be, so that [face_low, face_high] lies inside centre ± half (a face
-    wider than the crop is centred instead)."""
+    wider than the window is centred instead)."""
     need_low = face_high - half  # the centre must be at least this for the face's far edge to fit
     need_high = face_low + half  # ... and at most this for its near edge
     fits = need_low <= need_high
@@ -379,13 +432,15 @@ def plan_crop(
             y=[0.0] * len(frames.source_times),
         )
     count = len(frames.source_times)
+    frame_w = width - width % 2
     centre_x = np.full(count, width / 2)
     centre_y = np.full(count, height / 2)
+    window_w = np.full(count, float(crop_w))  # the width shown: the crop's, or wider to hold the face
+    needed_w = np.zeros(count)
     raw_x = centre_x.copy()
     shown = np.zeros(count, dtype=bool)
     face_boxes = np.full((count, 4), np.nan)
     speakers: list[str] = []
-    widths: list[float] = []
     shots = sorted(scenes.shots, key=lambda s: s.start)
     for first, end in frames.stretches:
         times = frames.source_times[first:end]
@@ -398,42 +453,37 @@ def plan_crop(
         speakers.append(why)
         visible = np.array([t.shows(times) for t in ranked])
         choice = follow_choice(visible, round(fps))
-        boxes = np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))]
-        shown[first:end] = visible.any(axis=0)
+        seen = np.asarray(visible.any(axis=0), dtype=bool)
+        boxes = bridge_unseen(np.stack([t.at(times) for t in ranked])[choice, np.arange(len(times))], seen)
+        shown[first:end] = seen
         face_boxes[first:end] = boxes
         cx = boxes[:, 0] + boxes[:, 2] / 2
         cy = boxes[:, 1] + boxes[:, 3] / 2 + HEADROOM * crop_h
-        face_w = float(np.median(boxes[:, 2]))
-        widths.append(face_w)
-        room = max(0.0, (crop_w - face_w) / 2 - FACE_MARGIN * crop_w)
-        dead_zone = min(settings.dead_zone * crop_w, room)
+        margin = FACE_MARGIN * boxes[:, 2]
+        face_low, face_high = boxes[:, 0] - margin, boxes[:, 0] + boxes[:, 2] + margin
         sigma = settings.smoothing_s * fps
+        needed = face_high - face_low
+        needed_w[first:end] = needed
+        room = max(0.0, (crop_w - float(np.median(needed))) / 2)
+        dead_zone = min(settings.dead_zone * crop_w, room)
         x = follow_axis(cx, crop_w / 2, width - crop_w / 2, dead_zone, sigma)
-        y = follow_axis(cy, crop_h / 2, height - crop_h / 2, dead_zone, sigma)
+        # where the face and its margin are wider than the crop, the window widens around the smoothed path
+        # (so the path stays smooth and the window takes up the difference); elsewhere the crop suffices
+        around = 2 * np.maximum(x - face_low, face_high - x)
+        wanted = np.where(needed > crop_w, around, crop_w)
+        window = window_widths(wanted, crop_w, frame_w, settings.dead_zone * crop_w, sigma)
+        half_w, half_h = window / 2, np.minimum(height, crop_h * window / crop_w) / 2
+        y = follow_axis(cy, half_h, height - half_h, dead_zone, sigma)
         for _ in range(2):  # where the low-pass cut a corner off the face, move it back, then smooth lightly
-            x = keep_inside(x, boxes[:, 0], boxes[:, 0] + boxes[:, 2], crop_w / 2)
-            x = np.clip(low_pass(x, sigma / 4), crop_w / 2, width - crop_w / 2)
-        centre_x[first:end] = np.clip(
-            keep_inside(x, boxes[:, 0], boxes[:, 0] + boxes[:, 2], crop_w / 2), crop_w / 2, width - crop_w / 2
-        )
+            x = keep_inside(x, face_low, face_high, half_w)
+            x = np.clip(low_pass(x, sigma / 4), half_w, width - half_w)
+        centre_x[first:end] = np.clip(keep_inside(x, face_low, face_high, half_w), half_w, width - half_w)
         centre_y[first:end] = np.clip(
-            keep_inside(y, boxes[:, 1], boxes[:, 1] + boxes[:, 3], crop_h / 2),
-            crop_h / 2,
-            height - crop_h / 2,
+            keep_inside(y, boxes[:, 1], boxes[:, 1] + boxes[:, 3], half_h), half_h, height - half_h
         )
+        window_w[first:end] = window
         raw_x[first:end] = np.clip(cx, crop_w / 2, width - crop_w / 2)
     face_share = round(float(shown.mean()), 4) if count else 0.0
-    face_width = float(np.median(widths)) if widths else 0.0
-    if face_share >= settings.face_min_share and face_width > TOO_WIDE * crop_w:
-        return ShortCrop(
-            mode="letterbox",
-            reason=f"the face ({face_width:.0f} px wide) is wider than a {output[0]}:{output[1]} crop of the "
-            f"picture ({crop_w} px): the whole frame over a blurred copy",
-            width=width,
-            height=height,
-            speaker="; ".join(dict.fromkeys(speakers)),
-            face_share=face_share,
-        )
     if face_share < settings.face_min_share or not count:
         mode = settings.no_face
         reason = (
@@ -447,13 +497,16 @@ def plan_crop(
             )
         centre_x[:], centre_y[:] = width / 2, height / 2
         raw_x[:] = width / 2
+        window_w[:] = crop_w
         speakers = []
     else:
         mode, reason = "follow", f"a face in {face_share:.0%} of the frames: the crop follows it"
-    left = np.round(centre_x - crop_w / 2, 1)
-    top = np.round(centre_y - crop_h / 2, 1)
+    window_h = np.minimum(height, crop_h * window_w / crop_w)
+    left = np.round(centre_x - window_w / 2, 1)
+    top = np.round(centre_y - window_h / 2, 1)
+    zoomed = window_w > crop_w + 0.5
     inside = (
-        _face_inside(scenes.faces, frames, fps, left, top, crop_w, crop_h, face_boxes)
+        _face_inside(scenes.faces, frames, fps, left, top, window_w, window_h, face_boxes)
         if mode == "follow"
         else None
     )
@@ -470,6 +523,21 @@ def plan_crop(
         jitter_px_per_frame2=second_difference(centre_x, frames.cuts),
         unsmoothed_jitter_px_per_frame2=second_difference(raw_x, frames.cuts),
         face_inside=inside,
+        zoom=np.round(window_w / crop_w, 4).tolist() if zoomed.any() else [],
+        zoomed_out_share=round(float(zoomed.mean()), 4) if count else 0.0,
+        zoom_reason=_zoom_reason(zoomed, needed_w, window_w, crop_w, output) if zoomed.any() else "",
+    )
+
+
+def _zoom_reason(
+    zoomed: np.ndarray, needed_w: np.ndarray, window_w: np.ndarray, crop_w: int, output: tuple[int, int]
+) -> str:
+    """shorts.json's account of a short that zooms out: how much of it, how far, and why."""
+    return (
+        f"the face with {FACE_MARGIN:.0%} of its width on each side (up to {needed_w.max():.0f} px) is wider "
+        f"than the {output[0]}:{output[1]} crop ({crop_w} px) in places: {zoomed.mean():.0%} of the frames "
+        f"show a window up to {window_w.max() / crop_w:.2f}x the crop's width, scaled to the short's width "
+        "over a blurred copy of the frame, so the face is never cut"
     )
 
 
@@ -485,9 +553,9 @@ def _pool(samples: Sequence[FaceSample], shots: Sequence, start_s: float, end_s:
 
 def _face_inside(
     samples: Sequence[FaceSample], frames: ShortFrames, fps: float, left: np.ndarray, top: np.ndarray,
-    crop_w: int, crop_h: int, followed: np.ndarray,
+    window_w: np.ndarray, window_h: np.ndarray, followed: np.ndarray,
 ) -> float | None:  # fmt: skip
-    """Share of the followed face's samples, within the short, whose box lies inside the crop."""
+    """Share of the followed face's samples, within the short, whose box lies inside the window shown."""
     times = frames.source_times
     hits = total = 0
     for sample in samples:
@@ -501,9 +569,9 @@ def _face_inside(
         total += 1
         hits += bool(
             left[index] - 0.5 <= box.x
-            and box.x + box.w <= left[index] + crop_w + 0.5
+            and box.x + box.w <= left[index] + window_w[index] + 0.5
             and top[index] - 0.5 <= box.y
-            and box.y + box.h <= top[index] + crop_h + 0.5
+            and box.y + box.h <= top[index] + window_h[index] + 0.5
         )
     return round(hits / total, 4) if total else None
 
@@ -518,13 +586,12 @@ def crop_filters(
     moving crop's per-frame positions are written to `commands` for ffmpeg's sendcmd."""
     out_w, out_h = output
     if crop.mode == "letterbox":
-        small_w, small_h = 2 * max(1, out_w // 16), 2 * max(1, out_h // 16)  # blurred at an eighth
         return (
-            f"split=2[bg0][fg0];[bg0]scale={small_w}:{small_h}:force_original_aspect_ratio=increase,"
-            f"crop={small_w}:{small_h},boxblur=8:2,scale={out_w}:{out_h},setsar=1[bg];"
-            f"[fg0]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease,setsar=1[fg];"
+            f"{_backdrop(output)}[fg0]scale={out_w}:{out_h}:force_original_aspect_ratio=decrease,setsar=1[fg];"
             "[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1"
         )
+    if crop.zoom:
+        return _zooming(crop, source_size, output, fps, commands)
     width, height = source_size
     scale = out_h / crop.height
     if scale <= 1:  # the crop is at least the output's size: crop, then shrink (steps under an output pixel)
@@ -569,6 +636,67 @@ def crop_filters(
 
 
 CROP_MARGIN_PX = 4  # source pixels cut beyond the crop on each side before it is enlarged
+
+
+def _zooming(
+    crop: ShortCrop, source_size: tuple[int, int], output: tuple[int, int], fps: float, commands: Path
+) -> str:
+    """The chain of a crop that zooms out: each frame's window (the crop, or wider where the face needs it)
+    is cut from the source with a few pixels to spare, scaled so the window spans the short's width, and
+    laid over the blurred copy of the frame (the letterbox look) at the offset that puts the window, to a
+    fraction of a source pixel, across the short and centred in its height. A frame at the crop's own width
+    fills the short, as the plain crop does."""
+    width, height = source_size
+    frame_w, frame_h = width - width % 2, height - height % 2
+    out_w, out_h = output
+    steps = []
+    for x, y, zoom in zip(crop.x, crop.y, crop.zoom, strict=True):
+        window_w, window_h = crop.width * zoom, min(frame_h, crop.height * zoom)
+        scale = out_w / window_w
+        shown_h = out_h if zoom <= 1 else min(out_h, 2 * round(window_h * scale / 2))
+        ox = _even(_within(math.floor(x) - CROP_MARGIN_PX, frame_w - 2))
+        oy = _even(_within(math.floor(y) - CROP_MARGIN_PX, frame_h - 2))
+        ow = min(frame_w - ox, _even_up(math.ceil(x + window_w) + CROP_MARGIN_PX - ox))
+        oh = min(frame_h - oy, _even_up(math.ceil(y + window_h) + CROP_MARGIN_PX - oy))
+        big_w, big_h = 2 * math.ceil(ow * scale / 2), 2 * math.ceil(oh * scale / 2)
+        at_x = -round((x - ox) * big_w / ow)
+        at_y = (out_h - shown_h) // 2 - round((y - oy) * big_h / oh)
+        steps.append((ox, oy, ow, oh, big_w, big_h, at_x, at_y))
+    filters = [("crop@outer", "x"), ("crop@outer", "y"), ("crop@outer", "w"), ("crop@outer", "h")]
+    filters += [("scale@zoom", "w"), ("scale@zoom", "h"), ("overlay@zoom", "x"), ("overlay@zoom", "y")]
+    lines = []
+    for k in range(1, len(steps)):
+        moves = [
+            f"{name} {key} {value}"
+            for (name, key), value, before in zip(filters, steps[k], steps[k - 1], strict=True)
+            if value != before
+        ]
+        if moves:
+            lines.append(f"{(k - 0.5) / fps:.6f} " + ", ".join(moves) + ";")
+    send = ""
+    if lines:
+        commands.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        send = f"sendcmd=f='{filter_path(commands)}',"
+    ox, oy, ow, oh, big_w, big_h, at_x, at_y = steps[0]
+    return (
+        f"{_backdrop(output)}[fg0]{send}crop@outer=w={ow}:h={oh}:x={ox}:y={oy},scale@zoom=w={big_w}:h={big_h},setsar=1[fg];"
+        f"[bg][fg]overlay@zoom=x={at_x}:y={at_y}:eval=frame,setsar=1"
+    )
+
+
+def _backdrop(output: tuple[int, int]) -> str:
+    """The start of a chain that shows a picture over a blurred copy of the frame: the frame split into
+    [bg0] and [fg0], and [bg], the frame filling the short, blurred at an eighth of its size."""
+    out_w, out_h = output
+    small_w, small_h = 2 * max(1, out_w // 16), 2 * max(1, out_h // 16)
+    return (
+        f"split=2[bg0][fg0];[bg0]scale={small_w}:{small_h}:force_original_aspect_ratio=increase,"
+        f"crop={small_w}:{small_h},boxblur=8:2,scale={out_w}:{out_h},setsar=1[bg];"
+    )
+
+
+def _even_up(value: int) -> int:
+    return value + value % 2
 
 
 def _within(value: float, high: int) -> int:

@@ -34,6 +34,7 @@ from ave_core.models import (
     FaceSample,
     Retake,
     Scenes,
+    ShortCrop,
     ShortWord,
     Shot,
     Transcript,
@@ -42,6 +43,7 @@ from ave_core.models import (
 )
 from ave_core.reframe import (
     CropSettings,
+    crop_filters,
     follow_axis,
     grey_decoder,
     plan_crop,
@@ -336,6 +338,7 @@ def test_the_crop_follows_a_face_moving_left_to_right_and_stays_in_the_frame(tal
         assert inside.mean() >= 0.98, inside.mean()
         assert crop.face_inside == 1.0
         assert crop.jitter_px_per_frame2 < crop.unsmoothed_jitter_px_per_frame2
+        assert crop.zoom == [] and crop.zoomed_out_share == 0.0  # a face that fits: the crop fills the short
 
 
 def noisy_track(count: int, seconds: float, jump_at: float | None = None) -> list[FaceSample]:
@@ -377,16 +380,124 @@ def test_the_smoothed_crop_does_not_jitter_and_jumps_only_at_the_shot_change() -
     assert crop.face_inside == 1.0
 
 
-def test_a_face_wider_than_the_crop_is_shown_whole_rather_than_cut() -> None:
-    close_up = [
-        FaceSample(time=k / 2, faces=[FaceBox(x=300, y=40, w=620, h=620)], largest_face_share=0.4)
+def test_a_face_wider_than_the_crop_zooms_out_smoothly_and_only_jumps_at_the_cut() -> None:
+    # a face that grows from a third of the 404 px crop to 1.5 times it over 6 s, then a cut to a small face
+    samples = []
+    for k in range(20):
+        t = k / 2
+        w = 250 + 350 * t / 6 if t < 6 else 150
+        x = 700 - w / 2 if t < 6 else 200
+        samples.append(
+            FaceSample(
+                time=t, faces=[FaceBox(x=round(x), y=60, w=round(w), h=round(w))], largest_face_share=0.1
+            )
+        )
+    crop = plan_crop(
+        short_frames([Piece(0, 250)], 25.0, [6.0]), 25.0, scenes_with(samples, cuts=(6.0,)), (1280, 720),
+        (1080, 1920), CropSettings(),
+    )  # fmt: skip
+    assert crop.mode == "follow" and (crop.width, crop.height) == (404, 720)
+    zoom, left = np.array(crop.zoom), np.array(crop.x)
+    assert zoom[0] == 1.0 and zoom[140] > 1.4 and set(zoom[150:]) == {1.0}  # full-bleed where the face fits
+    assert 0.2 < crop.zoomed_out_share < 0.6 and "never cut" in crop.zoom_reason
+    assert np.abs(np.diff(zoom))[149] > 0.3  # the zoom jumps back with the picture at the cut...
+    assert np.delete(np.abs(np.diff(zoom)), 149).max() < 0.01  # ...and changes gently everywhere else
+    assert np.delete(np.abs(np.diff(left)), 149).max() < 4
+    times = np.arange(250) / 25
+    seen = [s.time for s in samples[:12]]
+    face_w = np.interp(times, seen, [s.faces[0].w for s in samples[:12]])
+    face_x = np.interp(times, seen, [s.faces[0].x for s in samples[:12]])
+    shot = times < 6
+    margin = 0.1 * face_w  # the face and a tenth of its width each side are in the window
+    window = crop.width * zoom
+    assert np.all(left[shot] <= face_x[shot] - margin[shot] + 0.5)
+    assert np.all(face_x[shot] + face_w[shot] + margin[shot] <= left[shot] + window[shot] + 0.5)
+    assert crop.face_inside == 1.0 and set(crop.y) == {0.0}
+
+
+def test_a_rendered_close_up_wider_than_the_crop_keeps_the_whole_face(
+    media_dir: Path, tmp_path: Path
+) -> None:
+    # a drawn face 245 px wide in a 640x360 picture, whose 9:16 crop is 202 px wide
+    talk = make_talk(
+        media_dir / "shorts-close-up", SCRIPT[:3],
+        shots=[FaceShot(1.0, (70, 90, 80), [FaceMove(0.42, 0.58, size=0.85)])],
+    )  # fmt: skip
+    shorts = talk.select(min_s=3, max_s=10, **SMALL)
+    short = shorts.shorts[0]
+    crop = short.crop
+    assert crop.mode == "follow" and crop.width == 202 and crop.zoomed_out_share > 0.9, crop.zoom_reason
+    source_frames = [f for a, b in short.source_frames for f in range(a, b)]
+    truth = np.array([talk.truth.faces[f][0] for f in source_frames], dtype=float)
+    left, window = np.array(crop.x), crop.width * np.array(crop.zoom)
+    skin_left, skin_right = truth[:, 0] + 0.1 * truth[:, 2], truth[:, 0] + 0.9 * truth[:, 2]  # drawn_face
+    assert np.all((left <= skin_left) & (skin_right <= left + window))
+    out = tmp_path / "short-1.mp4"
+    render_short(
+        talk.source, talk.media, shorts, 1, ShortsLook(caption_style="none"), talk.sound, talk.wav, out
+    )
+    assert int(stream(out)["nb_read_frames"]) == short.end_frame - short.start_frame
+    middle = (short.end_frame - short.start_frame) // 2
+    (picture,) = frames_of(out, (270, 480), (middle + 0.5) / shorts.fps)
+    skin = np.abs(picture.astype(int) - (225, 180, 150)).max(axis=2) < 25
+    columns = np.flatnonzero(skin.sum(axis=0) > 5)
+    expected = 0.8 * truth[middle, 2] * 270 / window[middle]  # the skin's width, scaled to the short
+    assert columns.size and columns[0] > 0 and columns[-1] < 269  # the face does not touch either edge...
+    assert abs((columns[-1] - columns[0] + 1) - expected) <= 0.05 * expected  # ...and is all there
+    centre = (truth[middle, 0] + truth[middle, 2] / 2 - left[middle]) * 270 / window[middle]
+    assert abs((columns[0] + columns[-1]) / 2 - centre) <= 3  # where the moving window puts it
+    rows = np.flatnonzero(skin.sum(axis=1) > 5)
+    shown_h = 480 * 202 / window[middle]  # the picture's height in the short; blurred copy above and below
+    assert rows[0] > (480 - shown_h) / 2 - 2 and rows[-1] < (480 + shown_h) / 2 + 2
+
+
+def test_a_zooming_crop_fills_the_short_at_the_crops_width_and_shows_a_wider_window_over_blur(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "pattern.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-crf", "0",
+           "-pix_fmt", "yuv444p", str(source))  # fmt: skip
+    crop = ShortCrop(
+        mode="follow", reason="test", width=134, height=240, x=[92.0] * 25 + [50.0] * 25, y=[0.0] * 50,
+        zoom=[1.0] * 25 + [1.6] * 25,
+    )  # fmt: skip
+    chain = crop_filters(crop, (320, 240), (270, 480), 25.0, tmp_path / "crop.cmd")
+
+    def frames(graph: str) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(source), "-filter_complex", f"[0:v]{graph}[v]", "-map", "[v]",
+             "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, np.uint8).reshape(50, 480, 270).astype(float)
+
+    short = frames(chain)
+    full = frames("crop=134:240:92:0,scale=270:480")  # the crop at its own width fills the short
+    assert np.abs(short[10] - full[10]).mean() < 6
+    shown_h = 2 * round(240 * 270 / (134 * 1.6) / 2)  # the wider window, 214 px of source to 270 of short
+    top = (480 - shown_h) // 2
+    wide = frames(f"crop=214:240:50:0,scale=270:{shown_h},pad=270:480:0:{top}")
+    assert np.abs(short[40, top + 4 : top + shown_h - 4] - wide[40, top + 4 : top + shown_h - 4]).mean() < 6
+    band = short[40, : top - 2]  # above it, the blurred copy: no sharp edges
+    assert np.abs(np.diff(band, axis=1)).mean() < 0.25 * np.abs(np.diff(full[40, :top], axis=1)).mean()
+
+
+def test_a_face_the_detector_loses_for_a_while_is_not_jumped_to_when_it_comes_back() -> None:
+    # one face, 320 px wide in a 404 px crop, missed for 2 s (two tracks), found again 40 px to the right
+    samples = [
+        FaceSample(
+            time=k / 2,
+            faces=[] if 8 < k < 13 else [FaceBox(x=300 if k <= 8 else 340, y=60, w=320, h=320)],
+            largest_face_share=0.1,
+        )
         for k in range(20)
     ]
     crop = plan_crop(
-        short_frames([Piece(0, 250)], 25.0, []), 25.0, scenes_with(close_up), (1280, 720), (1080, 1920),
-        CropSettings(no_face="centre"),
+        short_frames([Piece(0, 250)], 25.0, []), 25.0, scenes_with(samples), (1280, 720), (1080, 1920),
+        CropSettings(),
     )  # fmt: skip
-    assert crop.mode == "letterbox" and "wider than a 1080:1920 crop" in crop.reason
+    assert crop.zoom == [] and crop.face_inside == 1.0
+    assert np.abs(np.diff(crop.x)).max() < 4  # no cut, so no jump: the crop glides to the face's new place
 
 
 def test_a_face_that_stays_inside_the_dead_zone_leaves_the_crop_still() -> None:
