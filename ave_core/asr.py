@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .audio import LISTENING_WINDOW_S, quiet_window_bounds
 from .backends import Backend, Backends, Unavailable
 from .config import AsrConfig
 from .errors import AveError, InputError
@@ -70,22 +71,17 @@ def _need_samples(samples: np.ndarray | None, recognizer: str) -> np.ndarray:
     return samples
 
 
-RECOGNITION_WINDOW_S = 600.0  # a recogniser hears at most this much at once: its features take memory
-SPLIT_SEARCH_S = 60.0  # a window ends at the quietest moment of its last minute
-QUIET_S = 0.3  # ... measured over this long
-
-
 def recognize_in_windows(
     recognizer: SpeechRecognizer,
     samples: np.ndarray,
     rate: int = 16000,
-    window_s: float = RECOGNITION_WINDOW_S,
+    window_s: float = LISTENING_WINDOW_S,
 ) -> RecognizedSpeech:
     """The recogniser's words for samples of any length, heard a window of at most `window_s` at a time
     (faster-whisper computes the features of everything it is given at once: about 60 MB a minute), each
     window ending at the quietest moment of its last minute (a pause, not a word), their times on the
     samples' clock."""
-    bounds = window_bounds(samples, rate, window_s)
+    bounds = quiet_window_bounds(samples, rate, window_s)
     heard = []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         speech = recognizer.recognize(samples[start:end])
@@ -98,19 +94,6 @@ def recognize_in_windows(
     first = heard[0]
     segments = [segment for speech in heard for segment in speech.segments]
     return RecognizedSpeech(first.language, segments, first.backend, first.model, first.timed_by_a_person)
-
-
-def window_bounds(samples: np.ndarray, rate: int, window_s: float) -> list[int]:
-    """Sample indices where the recognition windows start, and the end: each window at most `window_s`
-    long, cut at the quietest QUIET_S of the SPLIT_SEARCH_S before its limit."""
-    bounds, size, quiet = [0], int(window_s * rate), max(1, int(QUIET_S * rate))
-    while samples.size - bounds[-1] > size:
-        limit = bounds[-1] + size
-        search = samples[max(bounds[-1] + 1, limit - int(SPLIT_SEARCH_S * rate)) : limit].astype(np.float64)
-        running = np.concatenate([[0.0], np.cumsum(search**2)])
-        energy = running[quiet:] - running[:-quiet] if search.size > quiet else running[1:]
-        bounds.append(limit - search.size + int(np.argmin(energy)) + min(quiet, search.size) // 2)
-    return [*bounds, samples.size]
 
 
 def cuda_available() -> bool:
