@@ -35,6 +35,7 @@ CEPSTRA = 13  # c0 (level) and 12 shape coefficients
 GAP_COST = 0.6  # cost of one audio frame absorbed by a gap, in units of the median matched-frame distance
 BAND_S = 1.5  # the path stays this close to the recogniser's timeline
 SYNTH_VOICE = Voice("en-us", 160, 50)
+MEL_BLOCK_FRAMES = 3000  # 30 s of frames per block of the spectrum
 
 
 @dataclass
@@ -73,10 +74,15 @@ def log_mel(samples: np.ndarray, rate: int) -> np.ndarray:
     fft_size = 1 << (size - 1).bit_length()
     padded = np.concatenate([np.zeros(size // 2), samples.astype(np.float64), np.zeros(size)])
     count = max(1, int(np.ceil(samples.size / hop)))
-    index = np.arange(size)[None, :] + hop * np.arange(count)[:, None]
-    frames = padded[index] * np.hanning(size)[None, :]
-    power = np.abs(np.fft.rfft(frames, fft_size, axis=1)) ** 2
-    return np.log(power @ _mel_filters(rate, fft_size).T + 1e-9)
+    window, filters = np.hanning(size)[None, :], _mel_filters(rate, fft_size).T
+    mel = np.empty((count, MEL_BANDS))
+    # a block of frames at a time: the frames and their spectra of an hour would take gigabytes
+    for first in range(0, count, MEL_BLOCK_FRAMES):
+        last = min(count, first + MEL_BLOCK_FRAMES)
+        index = np.arange(size)[None, :] + hop * np.arange(first, last)[:, None]
+        power = np.abs(np.fft.rfft(padded[index] * window, fft_size, axis=1)) ** 2
+        mel[first:last] = np.log(power @ filters + 1e-9)
+    return mel
 
 
 def _mel_filters(rate: int, fft_size: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .audio import LISTENING_WINDOW_S, quiet_window_bounds
 from .backends import Backend, Backends, Unavailable
 from .config import AsrConfig
 from .errors import AveError, InputError
@@ -68,6 +69,31 @@ def _need_samples(samples: np.ndarray | None, recognizer: str) -> np.ndarray:
     if samples is None:
         raise AsrModelError(f"{recognizer} recognises speech from the audio: it was given none")
     return samples
+
+
+def recognize_in_windows(
+    recognizer: SpeechRecognizer,
+    samples: np.ndarray,
+    rate: int = 16000,
+    window_s: float = LISTENING_WINDOW_S,
+) -> RecognizedSpeech:
+    """The recogniser's words for samples of any length, heard a window of at most `window_s` at a time
+    (faster-whisper computes the features of everything it is given at once: about 60 MB a minute), each
+    window ending at the quietest moment of its last minute (a pause, not a word), their times on the
+    samples' clock."""
+    bounds = quiet_window_bounds(samples, rate, window_s)
+    heard = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        speech = recognizer.recognize(samples[start:end])
+        offset = start / rate
+        for segment in speech.segments:
+            segment.start, segment.end = segment.start + offset, segment.end + offset
+            for word in segment.words:
+                word.start, word.end = word.start + offset, word.end + offset
+        heard.append(speech)
+    first = heard[0]
+    segments = [segment for speech in heard for segment in speech.segments]
+    return RecognizedSpeech(first.language, segments, first.backend, first.model, first.timed_by_a_person)
 
 
 def cuda_available() -> bool:

@@ -28,6 +28,9 @@ from .tools import ffmpeg_binary, run_tool, tool_version
 SILENT_LUFS = -70.0  # the absolute gate of EBU R128: nothing measurable below it
 ENVELOPE_FLOOR_DB = -100.0
 ENVELOPE_BLOCK_WINDOWS = 4096  # envelope windows computed at once
+LISTENING_WINDOW_S = 600.0  # the VAD and the recogniser hear at most this much at once (memory)
+SPLIT_SEARCH_S = 60.0  # a window ends at the quietest moment of its last minute
+QUIET_S = 0.3  # ... measured over this long
 
 
 def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, str]:
@@ -70,8 +73,24 @@ def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
-def detect_speech(samples: np.ndarray, rate: int, settings: VadConfig) -> list[Span]:
-    """Speech segments found by Silero VAD (the model inside the faster-whisper package)."""
+def quiet_window_bounds(samples: np.ndarray, rate: int, window_s: float = LISTENING_WINDOW_S) -> list[int]:
+    """Sample indices where windows of at most `window_s` start, and the end: each window cut at the
+    quietest QUIET_S of the SPLIT_SEARCH_S before its limit (a pause, not a word)."""
+    bounds, size, quiet = [0], int(window_s * rate), max(1, int(QUIET_S * rate))
+    while samples.size - bounds[-1] > size:
+        limit = bounds[-1] + size
+        search = samples[max(bounds[-1] + 1, limit - int(SPLIT_SEARCH_S * rate)) : limit].astype(np.float64)
+        running = np.concatenate([[0.0], np.cumsum(search**2)])
+        energy = running[quiet:] - running[:-quiet] if search.size > quiet else running[1:]
+        bounds.append(limit - search.size + int(np.argmin(energy)) + min(quiet, search.size) // 2)
+    return [*bounds, samples.size]
+
+
+def detect_speech(
+    samples: np.ndarray, rate: int, settings: VadConfig, window_s: float = LISTENING_WINDOW_S
+) -> list[Span]:
+    """Speech segments found by Silero VAD (the model inside the faster-whisper package), a window of at
+    most `window_s` at a time (it copies all it is given several times over: gigabytes for hours)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if samples.size == 0:
@@ -82,11 +101,14 @@ def detect_speech(samples: np.ndarray, rate: int, settings: VadConfig) -> list[S
         min_silence_duration_ms=settings.min_silence_ms,
         speech_pad_ms=settings.speech_pad_ms,
     )
-    chunks = get_speech_timestamps(samples, options, sampling_rate=rate)
     duration = samples.size / rate
-    return [
-        Span(start=round(c["start"] / rate, 3), end=round(min(c["end"] / rate, duration), 3)) for c in chunks
-    ]
+    spans: list[Span] = []
+    bounds = quiet_window_bounds(samples, rate, window_s)
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        for chunk in get_speech_timestamps(samples[first:last], options, sampling_rate=rate):
+            start, end = (first + chunk["start"]) / rate, min((first + chunk["end"]) / rate, duration)
+            spans.append(Span(start=round(start, 3), end=round(end, 3)))
+    return spans
 
 
 def silences_between(speech: list[Span], duration: float) -> list[Span]:

@@ -90,14 +90,17 @@ class Canvas:
 
 
 Builder = Callable[["Composition", BrollSlot, Analysis, Canvas], None]
+Content = Callable[[BrollSlot, Analysis], tuple[object, ...]]
 
 
 @dataclass(frozen=True)
 class ClipKind:
-    """How one kind of B-roll is drawn (layers added to an empty composition) and whether it is an overlay."""
+    """How one kind of B-roll is drawn (layers added to an empty composition), whether it is an overlay, and
+    what its picture depends on (`content`: two slots with equal content on one canvas look the same)."""
 
     build: Builder
     has_alpha: bool
+    content: Content
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class MovisRenderer:
     name = "movis"
     packages: tuple[str, ...] = ("movis", "PySide6")
 
+    def __init__(self) -> None:
+        self._drawn: dict[tuple[object, ...], BrollClip] = {}  # a graphic shown again is rendered once
+
     def render(
         self,
         slot: BrollSlot,
@@ -183,6 +189,9 @@ class MovisRenderer:
         if kind is None:
             return None
         spec = CLIP_KINDS[kind]
+        key = (kind, canvas, spec.content(slot, analysis))
+        if key in self._drawn:
+            return self._drawn[key].model_copy(update={"text": slot.text, "start": slot.start})
         path = out_dir / f"broll-{index:02d}-{kind}{ENCODINGS[spec.has_alpha][0]}"
         started = time.perf_counter()
         removed = render_clip(spec, slot, analysis, canvas, path)
@@ -190,11 +199,12 @@ class MovisRenderer:
             "%s: %.2f s of video in %.2f s; removed %.1f MB of movis frame cache",
             path.name, canvas.duration_s, time.perf_counter() - started, removed / 1e6,
         )  # fmt: skip
-        return BrollClip(
+        self._drawn[key] = BrollClip(
             path=f"{out_dir.name}/{path.name}", kind=kind, text=slot.text, start=slot.start,
             duration=round(canvas.duration_s, 3), width=canvas.width, height=canvas.height,
             has_alpha=spec.has_alpha, backend=self.name,
         )  # fmt: skip
+        return self._drawn[key]
 
     def covers(self, slot: BrollSlot, canvas: Canvas) -> tuple[float, float]:
         return 0.0, 0.0  # a lower third lies under a cutaway's content, at the bottom
@@ -804,8 +814,20 @@ def build_lower_third(composition: Composition, slot: BrollSlot, analysis: Analy
         slide_in(item, canvas, dx=0.05 * w, fade_out=True)
 
 
+def chart_content(slot: BrollSlot, analysis: Analysis) -> tuple[object, ...]:
+    """What a chart shows: its sentence and its bars."""
+    number = chart_number(slot, analysis)
+    assert number is not None  # drawn_kind checked
+    return caption_text(number, slot), tuple(chart_bars(number, analysis))
+
+
+def term_content(slot: BrollSlot, analysis: Analysis) -> tuple[object, ...]:
+    """What a title card or a lower third shows: its term."""
+    return (slot.text.strip(),)
+
+
 CLIP_KINDS: dict[ClipKindName, ClipKind] = {
-    "chart": ClipKind(build_chart, has_alpha=False),
-    "title_card": ClipKind(build_title_card, has_alpha=False),
-    "lower_third": ClipKind(build_lower_third, has_alpha=True),
+    "chart": ClipKind(build_chart, has_alpha=False, content=chart_content),
+    "title_card": ClipKind(build_title_card, has_alpha=False, content=term_content),
+    "lower_third": ClipKind(build_lower_third, has_alpha=True, content=term_content),
 }

@@ -68,6 +68,9 @@ class Frames:
         return index / FRAME_HZ
 
 
+FEATURE_BLOCK_FRAMES = 3000  # 30 s of frames per block
+
+
 def frame_features(samples: np.ndarray, rate: int = 16000) -> Frames:
     """Energy, voicing, pitch, spectral flux and band shares of every 10 ms frame."""
     hop = rate // FRAME_HZ
@@ -76,7 +79,24 @@ def frame_features(samples: np.ndarray, rate: int = 16000) -> Frames:
         [np.zeros(size // 2, np.float32), samples.astype(np.float32), np.zeros(size, np.float32)]
     )
     count = max(1, int(np.ceil(samples.size / hop)))
-    index = np.arange(size)[None, :] + hop * np.arange(count)[:, None]
+    # a block of frames at a time: the frames, spectra and autocorrelations of an hour take gigabytes
+    blocks = [
+        _block_features(padded, np.arange(first, min(count, first + FEATURE_BLOCK_FRAMES)), hop, size, rate)
+        for first in range(0, count, FEATURE_BLOCK_FRAMES)
+    ]
+    energy, voicing, f0, low_share, high_share, log_bands = (
+        np.concatenate([block[k] for block in blocks]) for k in range(6)
+    )
+    flux = np.concatenate([[0.0], np.mean(np.abs(np.diff(log_bands, axis=0)), axis=1)])
+    return Frames(energy.astype(np.float32), voicing.astype(np.float32), f0, flux, low_share, high_share)
+
+
+def _block_features(
+    padded: np.ndarray, frame_numbers: np.ndarray, hop: int, size: int, rate: int
+) -> tuple[np.ndarray, ...]:
+    """frame_features' per-frame measures of some frames: energy, voicing, f0, low and high band shares,
+    and the log band energies the flux is taken from."""
+    index = np.arange(size)[None, :] + hop * frame_numbers[:, None]
     frames = padded[index] * np.hanning(size)[None, :].astype(np.float32)
     energy = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
     fft_size = 1 << (2 * size - 1).bit_length()
@@ -88,7 +108,7 @@ def frame_features(samples: np.ndarray, rate: int = 16000) -> Frames:
     low_lag, high_lag = int(rate / PITCH_MAX_HZ), int(rate / PITCH_MIN_HZ)
     lags = autocorr[:, low_lag:high_lag]
     best = np.argmax(lags, axis=1)
-    voicing = np.clip(lags[np.arange(count), best], 0, 1)
+    voicing = np.clip(lags[np.arange(frame_numbers.size), best], 0, 1)
     f0 = np.where(voicing > VOICING_THRESHOLD, rate / (best + low_lag), 0.0)
     freqs = np.fft.rfftfreq(fft_size, 1 / rate)
     total = np.sum(power, axis=1) + 1e-12
@@ -102,9 +122,7 @@ def frame_features(samples: np.ndarray, rate: int = 16000) -> Frames:
         ],
         axis=1,
     )
-    log_bands = 10 * np.log10(bands + 1e-10)
-    flux = np.concatenate([[0.0], np.mean(np.abs(np.diff(log_bands, axis=0)), axis=1)])
-    return Frames(energy.astype(np.float32), voicing.astype(np.float32), f0, flux, low_share, high_share)
+    return energy, voicing, f0, low_share, high_share, 10 * np.log10(bands + 1e-10)
 
 
 def levels(frames: Frames) -> tuple[float, float]:

@@ -278,14 +278,26 @@ def _loudnorm(measured: Loudness, config: RenderConfig) -> str:
 
 
 @dataclass(frozen=True)
+class BrollPlacement:
+    """A B-roll clip's part in one chunk: from `skip_s` into the clip, shown `shown_s` from `at_s` (edited
+    seconds from the chunk's start). A clip that runs over a chunk's end goes on in the next chunk."""
+
+    path: str
+    at_s: float
+    shown_s: float
+    has_alpha: bool
+    skip_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class ChunkJob:
-    """One render chunk: which pieces, where it starts in the edit, and where B-roll goes in it."""
+    """One render chunk: which pieces, where it starts in the edit, and where B-roll goes in it (cutaways
+    before overlays)."""
 
     index: int
     pieces: tuple[Piece, ...]
     start_s: float
-    # clip path, edited start within the chunk, duration, whether it has alpha; cutaways before overlays
-    broll: tuple[tuple[str, float, float, bool], ...]
+    broll: tuple[BrollPlacement, ...]
 
 
 def chunk_jobs(
@@ -308,9 +320,15 @@ def chunk_jobs(
     for index, group in enumerate(grouped):
         length = sum(p.frames for p in group) / fps
         inside = tuple(
-            (path, at - cursor, min(duration, cursor + length - at), has_alpha)
+            BrollPlacement(
+                path,
+                max(at, cursor) - cursor,
+                min(at + duration, cursor + length) - max(at, cursor),
+                has_alpha,
+                skip_s=max(0.0, cursor - at),
+            )  # fmt: skip
             for path, at, duration, has_alpha in placements
-            if cursor <= at < cursor + length
+            if at < cursor + length and at + duration > cursor + 0.5 / fps
         )
         jobs.append(ChunkJob(index, tuple(group), cursor, inside))
         cursor += length
@@ -383,18 +401,18 @@ def render_chunk(
         chains = piece_chains(pieces, media, (width, height), config, origin)
     label = "vcat"
     first_broll = 1 + extra_inputs.count("-i")
-    for k, (path, at, duration, has_alpha) in enumerate(job.broll):
-        extra_inputs += ["-i", path]
-        stream = k + first_broll
+    for k, placed in enumerate(job.broll):
+        extra_inputs += ["-i", placed.path]
+        stream, at, shown = k + first_broll, placed.at_s, placed.shown_s
         # an overlay of another size is scaled to the picture, any border around it transparent
-        border = "black@0" if has_alpha else "black"
+        border = "black@0" if placed.has_alpha else "black"
         chains.append(
             f"[{stream}:v]fps={fps:.6f},scale={width}:{height}:force_original_aspect_ratio=decrease,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={border},setsar=1,trim=duration={duration:.3f},"
-            f"setpts=PTS-STARTPTS+{at:.6f}/TB[b{k}]"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={border},setsar=1,"
+            f"trim=start={placed.skip_s:.6f}:duration={shown:.6f},setpts=PTS-STARTPTS+{at:.6f}/TB[b{k}]"
         )
         chains.append(
-            f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + duration:.6f})'[o{k}]"
+            f"[{label}][b{k}]overlay=eof_action=pass:enable='between(t,{at:.6f},{at + shown:.6f})'[o{k}]"
         )
         label = f"o{k}"
     burned = video_out.with_name(f"{video_out.stem}.captions.srt")

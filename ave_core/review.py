@@ -6,6 +6,10 @@ The excerpts are cut by ffmpeg (H.264 and AAC in MP4, which every phone and brow
 the page as data: URIs: the page is a single file that opens offline, from a mail, on a phone, and inside
 `snakemake --report`. Media fragments (`final.mp4#t=12,15`) would weigh nothing but need the videos beside
 the page, which neither a phone nor the report has.
+
+Where the excerpts cover most of a file (a cut every few seconds), cutting each one would decode most of the
+file's full-size picture several times over (from the keyframe before each excerpt): the file is then made
+small once, with a keyframe where each excerpt starts, and the excerpts are copied out of that proxy.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from .editscript import ScriptLine, ScriptToken, describe_cut, format_time, scri
 from .models import Chapter, Cut, MediaInfo, Plan, Span, Word
 from .publish import write_text_atomic
 from .timemap import EditMap
-from .tools import ffmpeg_binary, run_tool
+from .tools import ffmpeg_binary, ffprobe_binary, run_tool
 
 REASON_ORDER = ("creator", "retake", "filler", "silence")  # the colour a merged cut shows
 CRF = 30  # the excerpts are for judging a cut, not for watching: small beats sharp
 AUDIO_BITRATE = "48k"  # mono speech; the sound is most of an excerpt's bytes
+PROXY_SHARE = 0.5  # excerpts covering more of a file than this are copied out of a small proxy of it
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,18 @@ def excerpt_spans(
     return excerpts
 
 
+def _small_streams(width: int, video_stream: str | None, audio_stream: str | None) -> list[str]:
+    """ffmpeg output options of an excerpt's streams: the picture scaled to `width`, mono AAC."""
+    args: list[str] = []
+    if video_stream is not None:
+        args += ["-map", video_stream, "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
+        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
+    if audio_stream is not None:
+        # ffmpeg's fast AAC coder: a third of the default one's time, enough to judge a cut by
+        args += ["-map", audio_stream, "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+    return args
+
+
 def cut_excerpt(
     source: str | Path,
     span: Span,
@@ -70,13 +87,78 @@ def cut_excerpt(
     are ffmpeg -map specifiers ("0:1", "0:a:0"), None for none."""
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
     args += ["-ss", f"{span.start:.3f}", "-i", source, "-t", f"{max(span.duration_s, 0.04):.3f}"]
-    if video_stream is not None:
-        args += ["-map", video_stream, "-vf", f"scale='min({width},iw)':-2,setsar=1,format=yuv420p"]
-        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
-    if audio_stream is not None:
-        args += ["-map", audio_stream, "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+    args += _small_streams(width, video_stream, audio_stream)
     args += ["-movflags", "+faststart", "-f", "mp4", out]
     run_tool(args, what=f"{source}: cutting the excerpt at {span.start:.2f} s", writes=out)
+
+
+def make_proxy(
+    source: str | Path,
+    starts_s: Sequence[float],
+    out: Path,
+    width: int,
+    video_stream: str | None,
+    audio_stream: str | None,
+) -> list[float]:
+    """The whole of `source` as the excerpts are made (one decode of its picture), with a keyframe at each
+    of `starts_s`; returns the proxy's keyframe times."""
+    args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", "-i", source]
+    args += _small_streams(width, video_stream, audio_stream)
+    if video_stream is not None and starts_s:
+        # no B-frames: a copied excerpt then ends on the frame its duration asks for
+        args += ["-bf", "0", "-force_key_frames", ",".join(f"{t:.3f}" for t in sorted(set(starts_s)))]
+    run_tool([*args, "-f", "mp4", out], what=f"{source}: making the review's small copy", writes=out)
+    if video_stream is None:
+        return []
+    packets = run_tool(
+        [ffprobe_binary(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+         "-of", "csv=p=0", out], what=f"{out}: reading the keyframes of the review's small copy",
+    ).stdout  # fmt: skip
+    return sorted(
+        float(time) for time, flags in (line.split(",", 1) for line in packets.split()) if "K" in flags
+    )
+
+
+def copy_excerpts(proxy: Path, keyframes_s: Sequence[float], jobs: Sequence[tuple[Span, Path]]) -> None:
+    """Excerpts copied out of the proxy, each from its keyframe at (or a frame after) its span's start, all
+    by one ffmpeg (a process costs more than copying a few seconds)."""
+    inputs: list[str | Path] = []
+    outputs: list[str | Path] = []
+    for index, (span, out) in enumerate(jobs):
+        start = span.start
+        at_or_after = [k for k in keyframes_s if start - 1e-3 <= k < start + 0.1]
+        before = [k for k in keyframes_s if k <= start]
+        if at_or_after or before:
+            start = at_or_after[0] if at_or_after else before[-1]
+        inputs += ["-ss", f"{start:.6f}", "-t", f"{max(span.end - start, 0.04):.3f}", "-i", proxy]
+        outputs += ["-map", f"{index}", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", out]
+    args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *inputs, *outputs]
+    run_tool(args, what=f"{proxy}: copying {len(jobs)} excerpts", writes=jobs[0][1] if jobs else None)
+
+
+Streams = tuple[str | None, str | None]  # ffmpeg -map specifiers of the picture and the sound, or None
+COPY_BATCH = 40  # excerpts copied by one ffmpeg
+
+
+def cut_excerpts(
+    path: str | Path,
+    streams: Streams,
+    duration_s: float,
+    jobs: Sequence[tuple[Span, Path]],
+    width: int,
+    proxy_share: float,
+    proxy: Path,
+) -> None:
+    """One file's excerpts: copied out of a small proxy of it when they cover more than `proxy_share` of
+    it, else each cut from the file itself (a few cuts in a long recording)."""
+    shown_s = sum(span.duration_s for span, _ in jobs)
+    if not (duration_s > 0 and shown_s > proxy_share * duration_s):
+        for span, out in jobs:
+            cut_excerpt(path, span, out, width, *streams)
+        return
+    keyframes = make_proxy(path, [span.start for span, _ in jobs], proxy, width, *streams)
+    for first in range(0, len(jobs), COPY_BATCH):
+        copy_excerpts(proxy, keyframes, jobs[first : first + COPY_BATCH])
 
 
 def _reason_class(reason: str) -> str:
@@ -100,8 +182,10 @@ def build_review(
     video_width: int = 320,
     chapters: Sequence[Chapter] = (),
     threads: int = 2,
+    proxy_share: float = PROXY_SHARE,
 ) -> str:
-    """The review page as one self-contained HTML document."""
+    """The review page as one self-contained HTML document. A file whose excerpts cover more than
+    `proxy_share` of it has them copied out of a small proxy of it (one decode), else each is cut alone."""
     excerpts = excerpt_spans(plan, media.duration_s, context_s, max_cut_shown_s)
     main_audio = media.main_audio()
     # the source's own streams (the default audio track of several); the render's first of each kind
@@ -111,22 +195,28 @@ def build_review(
     )
     final_streams = ("0:v:0" if media.video else None, "0:a:0" if main_audio else None)
     mime = "video/mp4" if media.video else "audio/mp4"
-    players: dict[tuple[int, str], str] = {}
-    with tempfile.TemporaryDirectory(prefix="ave-review-") as tmp:
-        jobs = []
+    players: dict[tuple[int, str], str] = {}  # (cut number, "source" or "edited") -> data: URI
+    edited_s = EditMap.from_keep(plan.keep).duration_s
+    with tempfile.TemporaryDirectory(prefix="ave-review-") as folder:
+        tmp = Path(folder)
+        source_jobs = [(e.source, tmp / f"source-{e.number}.mp4") for e in excerpts]
+        edited_jobs = [
+            (e.edited, tmp / f"edited-{e.number}.mp4") for e in excerpts if e.edited.duration_s > 0
+        ]
+        with ThreadPoolExecutor(max(1, threads)) as pool:  # the two files side by side
+            done = [
+                pool.submit(cut_excerpts, source_path, source_streams, media.duration_s, source_jobs,
+                            video_width, proxy_share, tmp / "proxy-source.mp4"),
+                pool.submit(cut_excerpts, final_path, final_streams, edited_s, edited_jobs, video_width,
+                            proxy_share, tmp / "proxy-edited.mp4"),
+            ]  # fmt: skip
+            for future in done:
+                future.result()
         for excerpt in excerpts:
-            jobs.append((excerpt.number, "source", source_path, excerpt.source, source_streams))
-            if excerpt.edited.duration_s > 0:
-                jobs.append((excerpt.number, "edited", final_path, excerpt.edited, final_streams))
-
-        def run(job: tuple[int, str, str | Path, Span, tuple[str | None, str | None]]) -> None:
-            number, kind, path, span, streams = job
-            out = Path(tmp) / f"{kind}-{number}.mp4"
-            cut_excerpt(path, span, out, video_width, *streams)
-            players[(number, kind)] = _data_uri(out, mime)
-
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            list(pool.map(run, jobs))
+            for kind in ("source", "edited"):
+                out = tmp / f"{kind}-{excerpt.number}.mp4"
+                if out.exists():
+                    players[(excerpt.number, kind)] = _data_uri(out, mime)
     lines = script_lines(words, plan, media.duration_s, chapters)
     return _page(video, plan, media, lines, excerpts, players, mime)
 

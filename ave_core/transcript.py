@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .align import Alignment, align_words
-from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, uses_captions
+from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, recognize_in_windows, uses_captions
 from .audio import read_pcm16
 from .config import AsrConfig
 from .disfluency import (
@@ -430,5 +430,5 @@ def transcribe_video(
         return empty_transcript(NO_SPEECH)
     recognizer = make_recognizer(asr, sidecar, cpu_threads)
     samples = None if from_captions else read_pcm16(wav_path)[0]
-    speech = recognizer.recognize(samples)
+    speech = recognizer.recognize(None) if samples is None else recognize_in_windows(recognizer, samples)
     return build_transcript(speech, audio, asr, samples)

@@ -1,7 +1,9 @@
 """The scenes stage: shots (PySceneDetect), faces (OpenCV Haar cascades), picture quality and keyframes.
 
-Everything comes from one decode of the video with PyAV. Frames are scaled to the analysis width and
-turned upright, so boxes and keyframes are in display orientation; times come from each frame's
+Everything comes from one decode of the video with PyAV. Every frame is scaled to the size PySceneDetect
+itself detects cuts at (its `compute_downscale_factor`: about 256 pixels across) for the detector; only the
+frames sampled for faces and quality (`scenes.face_sample_hz`) are also made at the analysis width. Frames
+are turned upright, so boxes and keyframes are in display orientation; times come from each frame's
 presentation timestamp, so variable-frame-rate videos get correct seconds.
 """
 
@@ -29,6 +31,7 @@ from scenedetect import (
     ThresholdDetector,
 )
 from scenedetect.common import FrameTimecode, Timecode
+from scenedetect.scene_manager import compute_downscale_factor
 
 from .backends import Registry
 from .config import ScenesConfig
@@ -87,13 +90,30 @@ class Quality:
 
 @dataclass
 class _Frame:
-    """A decoded frame: upright, at analysis size, with its time in seconds from the start of the file."""
+    """A decoded frame, upright, with its time in seconds from the start of the file: `image` at the size
+    cuts are detected at, `sample` at analysis size once it is made (for the frames sampled)."""
 
     index: int
     time: float
     duration_s: float | None
     image: np.ndarray
+    decoded: av.VideoFrame | None = None  # until the frame has been fed: its sample is made from it
+    rotation: int = 0
+    sample: np.ndarray | None = None
     quality: Quality | None = None
+
+    def make_sample(self, max_width: int) -> np.ndarray:
+        """The frame at analysis size (at most `max_width` across), upright."""
+        if self.sample is None:
+            if self.decoded is None:
+                return self.image
+            self.sample = _upright_image(self.decoded, self.rotation, max_width)
+        return self.sample
+
+    @property
+    def best_image(self) -> np.ndarray:
+        """The largest picture of the frame there is: its sample, else the detection image."""
+        return self.sample if self.sample is not None else self.image
 
 
 @dataclass(frozen=True)
@@ -145,8 +165,8 @@ def analyze_scenes(
         sample_hz=settings.face_sample_hz,
     )
     warnings: list[str] = []
-    for frame in _decode(source, media.video, settings.analysis_width, frame_rate, warnings):
-        analysis.feed(frame)
+    for frame in _decode(source, media.video, frame_rate, warnings):
+        analysis.feed(frame, settings.analysis_width)
     if not analysis.times:
         raise InputError(f"{source}: no decodable video frames — the video track is damaged; re-export it")
     analysis.finish()
@@ -232,10 +252,8 @@ def _pick_highlights(samples: Sequence[_Sample], count: int) -> list[VisualHighl
 # --- decoding --------------------------------------------------------------------------------
 
 
-def _decode(
-    source: Path, video: VideoStream, max_width: int, frame_rate: Fraction, warnings: list[str]
-) -> Iterator[_Frame]:
-    """Every frame of the video stream in output order, upright and at most `max_width` wide."""
+def _decode(source: Path, video: VideoStream, frame_rate: Fraction, warnings: list[str]) -> Iterator[_Frame]:
+    """Every frame of the video stream in output order, upright, at the size PySceneDetect detects at."""
     try:
         container = av.open(str(source))
     except (av.error.FFmpegError, OSError) as exc:
@@ -256,8 +274,9 @@ def _decode(
                 origin = float(frame.time or 0.0)
             # a frame without a timestamp follows the previous one at the average rate
             time = float(frame.time) - origin if frame.time is not None else time + 1 / float(frame_rate)
-            image = _upright_image(frame, video.rotation, max_width)
-            yield _Frame(index=index, time=time, duration_s=_duration_s(frame), image=image)
+            # bilinear, as PySceneDetect scales its frames (and six times cheaper than area averaging)
+            image = _upright_image(frame, video.rotation, detection_width(video), cv2.INTER_LINEAR)
+            yield _Frame(index, time, _duration_s(frame), image, decoded=frame, rotation=video.rotation)
         if damaged:
             warnings.append(f"{len(damaged)} damaged video packets skipped")
 
@@ -275,14 +294,23 @@ def _decoded_frames(
         yield from (frame for frame in frames if isinstance(frame, av.VideoFrame))
 
 
+def detection_width(video: VideoStream) -> int:
+    """The display width frames are detected at: PySceneDetect's own choice for the video's size (its
+    longer side brought to about 256 pixels), so ave finds the cuts the bare detector finds."""
+    width, height = video.display_width, video.display_height
+    return max(2, round(width / compute_downscale_factor(max(width, height))))
+
+
 def _duration_s(frame: av.VideoFrame) -> float | None:
     return float(frame.duration * frame.time_base) if frame.duration and frame.time_base else None
 
 
-def _upright_image(frame: av.VideoFrame, rotation: int, max_width: int) -> np.ndarray:
+def _upright_image(
+    frame: av.VideoFrame, rotation: int, max_width: int, interpolation: int = cv2.INTER_AREA
+) -> np.ndarray:
     """The frame as BGR, scaled so its display width is at most `max_width`, turned upright."""
     width, height = _analysis_size(frame.width, frame.height, rotation, max_width)
-    image = _to_bgr(frame, width, height)
+    image = _to_bgr(frame, width, height, interpolation)
     turn = _UPRIGHT_TURNS.get(rotation)
     return image if turn is None else cv2.rotate(image, turn)
 
@@ -300,7 +328,7 @@ def _even(value: float) -> int:
     return max(2, 2 * round(value / 2))
 
 
-def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+def _to_bgr(frame: av.VideoFrame, width: int, height: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
     """The frame as a BGR array of the given size."""
     even = frame.width % 2 == 0 and frame.height % 2 == 0 and width % 2 == 0 and height % 2 == 0
     if frame.format.name != "yuv420p" or not even:
@@ -319,7 +347,7 @@ def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     ):
         pixels: np.ndarray = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)[:h, :w]
         if (w, h) != (out_w, out_h):
-            pixels = cv2.resize(pixels, (out_w, out_h), interpolation=cv2.INTER_AREA)
+            pixels = cv2.resize(pixels, (out_w, out_h), interpolation=interpolation)
         planes.append(pixels.reshape(-1))
     i420 = np.concatenate(planes).reshape(height * 3 // 2, width)
     return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
@@ -349,13 +377,15 @@ class _Analysis:
         self.last_duration_s: float | None = None
         self._next_sample_s = -math.inf
 
-    def feed(self, frame: _Frame) -> None:
+    def feed(self, frame: _Frame, sample_width: int) -> None:
         """Detect, sample and keep what one frame contributes."""
         self.times.append(frame.time)
         self.last_duration_s = frame.duration_s
         if frame.time >= self._next_sample_s:
+            frame.make_sample(sample_width)
             self.samples.append(self._sample(frame))
             self._next_sample_s = (math.floor(frame.time * self.sample_hz + 1e-9) + 1) / self.sample_hz
+        frame.decoded = None  # the decoder's frame is not kept: the picker holds seconds of frames
         self.picker.add(frame)
         for cut in self.detector.process_frame(self._timecode(frame.time), frame.image):
             self.picker.cut(self._frame_index(cut))
@@ -391,8 +421,9 @@ class _Analysis:
         return shots
 
     def _sample(self, frame: _Frame) -> _Sample:
-        grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        frame.quality = measure_quality(frame.image, grey)
+        image = frame.best_image
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        frame.quality = measure_quality(image, grey)
         faces = self.face_finder.find(grey)
         return _Sample(
             index=frame.index,
@@ -473,12 +504,12 @@ class _KeyframePicker:
         if frame is None:
             return None  # only when the detector reported a cut far later than it happened
         name = f"shot-{len(self.keyframes) + 1:03d}.jpg"
-        encoded, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        encoded, jpeg = cv2.imencode(".jpg", frame.best_image, [cv2.IMWRITE_JPEG_QUALITY, 90])
         if not encoded:
             raise ToolError(f"{self.frames_dir / name}: OpenCV could not encode the keyframe")
         # written by Python, not cv2.imwrite: a full disk is then an OSError that says so
         write_bytes_atomic(self.frames_dir / name, jpeg.tobytes())
-        quality = frame.quality or measure_quality(frame.image)
+        quality = frame.quality or measure_quality(frame.best_image)
         return _Keyframe(path=f"{self.frames_dir.name}/{name}", time=frame.time, quality=quality)
 
 

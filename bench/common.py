@@ -138,3 +138,16 @@ def keep_sections(doc: Path, text: str) -> str:
         if end != -1 and match.group(0) not in text:
             kept.append(old[match.start() : end + len(closing)])
     return text.rstrip("\n") + "".join(f"\n\n{section}" for section in kept) + "\n"
+
+
+def replace_section(doc: Path, markers: tuple[str, str], text: str) -> None:
+    """Put `text` (which starts with markers[0] and ends with markers[1]) into `doc` in place of the section
+    there, or at its end; the rest of the file stays as it is."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if markers[0] in old and markers[1] in old:
+        before, rest = old.split(markers[0], 1)
+        after = rest.split(markers[1], 1)[1].lstrip("\n")
+        new = before + text.rstrip("\n") + "\n" + ("\n" + after if after else "")
+    else:
+        new = old.rstrip("\n") + ("\n\n" if old else "") + text.rstrip("\n") + "\n"
+    doc.write_text(new, encoding="utf-8")

@@ -156,3 +156,16 @@ def test_real_long_pause_auto_editor_example(shared_dev: Path, tmp_path: Path) -
     speech = detect_speech(samples, rate, VadConfig())
     assert overlap((17.6, 39.7), speech) < 0.5
     assert overlap((1.4, 12.9), speech) > 8.0
+
+
+def test_speech_found_window_by_window_is_the_speech_found_at_once(talk: tuple[Path, Truth], tmp_path: Path):
+    """The VAD hears a long recording a window at a time (memory): windows of 5 s, each ending in a pause,
+    find the same utterances as one pass over the whole talk, on the same clock."""
+    samples, rate = decode_16k(talk[0], tmp_path)
+    assert samples.size / rate > 15
+    whole = detect_speech(samples, rate, VadConfig())
+    windowed = detect_speech(samples, rate, VadConfig(), window_s=5.0)
+    assert len(windowed) == len(whole)
+    for a, b in zip(whole, windowed, strict=True):
+        # Silero's state restarts at each window: edges may move by a few of its 32 ms frames
+        assert abs(a.start - b.start) <= 0.1 and abs(a.end - b.end) <= 0.1, (a, b)

@@ -217,3 +217,24 @@ def test_a_chart_without_a_number_becomes_a_title_card_with_a_warning():
     assert drawn_kind(slot, make_analysis())[0] == "title_card"
     empty = BrollSlot(start=5.0, end=7.0, kind="title_card", text=" ")
     assert drawn_kind(empty, make_analysis())[0] is None
+
+
+def test_a_graphic_shown_again_is_rendered_once(tmp_path):
+    """A talk that says the same number or term twice gets one clip file for it, laid at both places."""
+    analysis = make_analysis()
+    slots = [
+        BrollSlot(start=10.0, end=11.0, kind="title_card", text="Insulation", reason="key concept"),
+        BrollSlot(start=20.0, end=21.0, kind="title_card", text="Insulation ", reason="said again"),
+        BrollSlot(start=30.0, end=31.0, kind="title_card", text="Windows", reason="another term"),
+        BrollSlot(start=40.0, end=43.0, kind="title_card", text="Insulation", reason="a longer slot"),
+        BrollSlot(start=70.0, end=71.0, kind="chart", text="60 %", reason="a percent"),
+        BrollSlot(start=80.0, end=81.0, kind="chart", text="60%", reason="the same percent again"),
+    ]
+    broll = render_broll(make_plan(slots), analysis, tmp_path / "broll", 160, 90, FPS)
+    paths = [clip.path for clip in broll.clips]
+    # the same term or number on the same canvas is one file; a longer slot is another clip
+    assert paths[0] == paths[1] and paths[4] == paths[5]
+    assert len(set(paths)) == 4 and paths[3] != paths[0]
+    assert [clip.start for clip in broll.clips] == [10.0, 20.0, 30.0, 40.0, 70.0, 80.0]
+    assert [clip.text for clip in broll.clips][:2] == ["Insulation", "Insulation "]
+    assert sorted(p.name for p in (tmp_path / "broll").iterdir()) == sorted(Path(p).name for p in set(paths))

@@ -262,3 +262,52 @@ def test_the_sync_check_compares_only_the_stretch_before_the_next_join(tmp_path:
     assert sync_offset(final_audio, source_audio, 0.5, 0.72, length_s=0.28) is None  # quiet: nothing to tell
     after = sync_offset(final_audio, source_audio, 0.78, 2.15, length_s=1.85)
     assert after is not None and abs(after.offset_s) < 1e-3 and after.correlation > 0.9
+
+
+def test_a_broll_clip_over_a_chunk_boundary_goes_on_in_the_next_chunk(
+    talk_media, cuts_of_talk, tmp_path: Path
+) -> None:
+    """A cutaway that starts 1 s before a chunk ends is shown whole: its second half (blue) in the next
+    chunk, from where the first chunk left it, not cut off at the join."""
+    from ave_core.models import Broll, BrollClip
+
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk)
+    config = RenderConfig(chunk_s=4.0, preset="ultrafast")
+    boundary = chunk_jobs(plan, media, config, None, tmp_path)[1].start_s
+    edited, start = 0.0, None  # the source time shown 1 s before the boundary
+    for span in plan.keep:
+        if start is None and edited + span.duration_s > boundary - 1.0:
+            start = span.start + (boundary - 1.0 - edited)
+        edited += span.duration_s
+    assert start is not None
+    clip = tmp_path / "broll" / "red-then-blue.mp4"
+    clip.parent.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=320x180:r=25:d=1", "-f", "lavfi",
+           "-i", "color=c=blue:s=320x180:r=25:d=1", "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
+           "-map", "[v]", "-pix_fmt", "yuv420p", str(clip))  # fmt: skip
+    broll = Broll(
+        producer=make_producer("broll", "test"),
+        clips=[BrollClip(path="broll/red-then-blue.mp4", kind="title_card", text="x", start=start,
+                         duration=2.0, width=320, height=180)],
+    )  # fmt: skip
+    full, _ = source_sound(source, media, tmp_path)
+    render_audio(full, media, plan, config, tmp_path / "audio.m4a")
+    videos = []
+    for job in chunk_jobs(plan, media, config, broll, tmp_path):
+        videos.append(tmp_path / f"chunk-{job.index}.mp4")
+        render_chunk(source, media, job, config, videos[-1])
+    final = tmp_path / "final.mp4"
+    join_chunks(videos, tmp_path / "audio.m4a", final)
+
+    def colour(t: float) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-ss", f"{t:.3f}", "-i", str(final), "-frames:v", "1", "-vf", "scale=8:8",
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).mean(axis=0)
+
+    red, blue, after = colour(boundary - 0.5), colour(boundary + 0.5), colour(boundary + 1.5)
+    assert red[0] > 150 and red[2] < 80, red
+    assert blue[2] > 150 and blue[0] < 80, blue  # the clip's second half, in the next chunk
+    assert not (after[2] > 150 and after[0] < 80), after  # and gone when it ends

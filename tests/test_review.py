@@ -53,9 +53,11 @@ def edited_copy(source: Path, keep: list[Span], out: Path) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def reviewed(talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory):
-    """A plan cutting the talk's fillers and its longest pause, the edited video, and the review page."""
+@pytest.fixture(scope="module", params=[1.0, 0.0], ids=["each excerpt cut alone", "copied from a proxy"])
+def reviewed(talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory, request):
+    """A plan cutting the talk's fillers and its longest pause, the edited video, and the review page: its
+    excerpts cut one by one from the files, and copied out of a small proxy of each (what a cut every few
+    seconds gets)."""
     source, truth = talk
     folder = tmp_path_factory.mktemp("review")
     cuts = [Cut(start=u.start - 0.05, end=u.end + 0.05, reason="filler", rationale=u.text, confidence=0.9)
@@ -71,7 +73,10 @@ def reviewed(talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory)
              for u in truth.utterances for i, w in enumerate(u.text.split())]  # fmt: skip
     final = edited_copy(source, keep, folder / "final.mp4")
     media = probe(source, slug="talk")
-    page = build_review("talk", plan, words, media, source, final, context_s=CONTEXT_S, video_width=240)
+    page = build_review(
+        "talk", plan, words, media, source, final, context_s=CONTEXT_S, video_width=240,
+        proxy_share=request.param,
+    )  # fmt: skip
     write_review(folder / "review.html", page)
     return plan, folder / "review.html", media
 

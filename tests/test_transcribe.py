@@ -319,3 +319,52 @@ def test_openai_whisper_missing_checkpoint_is_named(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(AsrModelError, match=r"asr.model '.*missing.pt'"):
         make_recognizer(AsrConfig(backend="openai-whisper", model=str(tmp_path / "missing.pt")), None)
+
+
+class BurstRecognizer:
+    """A stand-in recogniser that 'hears' each tone burst of what it is given as one word (times on the
+    samples it was given), and counts how much it was given at once."""
+
+    name = "bursts"
+
+    def __init__(self) -> None:
+        self.longest_s = 0.0
+
+    def recognize(self, samples):
+        import numpy as np
+
+        from ave_core.asr import RecognizedSegment, RecognizedSpeech, RecognizedWord
+
+        self.longest_s = max(self.longest_s, samples.size / 16000)
+        whole = samples[: samples.size // 160 * 160]
+        loud = np.abs(whole).reshape(-1, 160).max(axis=1) > 0.1  # 10 ms frames
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(int), [0]])))
+        words = [
+            RecognizedWord("tone", a / 100, b / 100, 1.0)
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+        ]
+        segments = [RecognizedSegment(w.start, w.end, w.word, [w]) for w in words]
+        return RecognizedSpeech("en", segments, self.name, "none")
+
+
+def test_long_audio_is_heard_in_windows_that_end_in_a_pause_on_one_clock() -> None:
+    """25 s of 0.4 s tone bursts heard 6 s at most at a time: every burst is heard once, whole, at its
+    own time (no window ends inside a burst), and no window is longer than asked."""
+    import numpy as np
+
+    from ave_core.asr import recognize_in_windows
+
+    rate, starts = 16000, np.arange(0.35, 24.5, 0.9)
+    samples = np.zeros(25 * rate, np.float32)
+    for start in starts:
+        first = int(start * rate)
+        samples[first : first + int(0.4 * rate)] = 0.5 * np.sin(np.arange(int(0.4 * rate)) * 0.2)
+    recognizer = BurstRecognizer()
+    speech = recognize_in_windows(recognizer, samples, rate, window_s=6.0)
+    words = [w for s in speech.segments for w in s.words]
+    assert recognizer.longest_s <= 6.0
+    assert len(words) == len(starts)
+    for word, start in zip(words, starts, strict=True):
+        assert word.start == pytest.approx(start, abs=0.011) and word.end == pytest.approx(
+            start + 0.4, abs=0.011
+        )
