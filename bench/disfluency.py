@@ -44,7 +44,7 @@ from ave_core.evaluation import covered
 from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, make_producer
 from ave_core.text import squashed
 from ave_core.transcript import aligned_word_times, build_transcript, prepare_words
-from bench.common import DEV, OUT, REPO, decode_16k, model_path
+from bench.common import DEV, OUT, REPO, decode_16k, model_path, replace_section
 
 FOLDER = OUT / "disfluency"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -582,12 +582,7 @@ def write_doc() -> None:
     from ave_core.disfluency_model import TRAINED as training
 
     section = doc_section(test["test"], tune, test.get("real"), training, tune_default)
-    text = DOC.read_text() if DOC.is_file() else ""
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1 :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
+    replace_section(DOC, (BEGIN, END), section)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ from ave_core.timemap import FrameGrid, output_fps
 from ave_core.transcript import transcribe_video
 from ave_core.vision import analyze_scenes
 from ave_core.word_captions import word_frame
-from bench.common import DEV, OUT, REPO, SHARED, model_path
+from bench.common import DEV, OUT, REPO, SHARED, model_path, replace_section
 
 DOC = REPO / "docs" / "benchmarks.md"
 SECTION = ("<!-- bench/shorts.py: begin -->", "<!-- bench/shorts.py: end -->")
@@ -483,18 +483,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Put the section into docs/benchmarks.md, replacing the one there (bench/eval.py keeps it)."""
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    if SECTION[0] in doc:
-        before, rest = doc.split(SECTION[0], 1)
-        after = rest.split(SECTION[1], 1)[1].lstrip("\n")
-        doc = before + text + ("\n" + after if after else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -539,7 +527,7 @@ def main() -> None:
     result = {"note": note, "crop": crop, "shorts": shorts}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "shorts.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_section(markdown(result))
+    replace_section(DOC, SECTION, markdown(result))
     print(markdown(result))
 
 

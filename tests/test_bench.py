@@ -25,3 +25,16 @@ def test_the_stage_order_is_the_workflows_own() -> None:
     order = workflow_rules()
     assert sorted(order) == sorted(rule for rule, _, _ in rule_blocks() if rule != "all")
     assert order.index("probe") < order.index("transcribe") < order.index("direct") < order.index("render")
+
+
+def test_a_benchmark_replaces_its_own_section_and_nothing_else(tmp_path) -> None:
+    from bench.common import replace_section
+
+    markers = ("<!-- bench/x.py: begin -->", "<!-- bench/x.py: end -->")
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nintro\n")
+    replace_section(doc, markers, f"{markers[0]}\nfirst\n{markers[1]}\n")
+    assert doc.read_text() == f"# Benchmarks\n\nintro\n\n{markers[0]}\nfirst\n{markers[1]}\n"
+    doc.write_text(doc.read_text() + "\n## after\n")
+    replace_section(doc, markers, f"{markers[0]}\nsecond\n{markers[1]}")
+    assert doc.read_text() == f"# Benchmarks\n\nintro\n\n{markers[0]}\nsecond\n{markers[1]}\n\n## after\n"
