@@ -302,8 +302,8 @@ def test_a_broll_clip_over_a_chunk_boundary_goes_on_in_the_next_chunk(
 
     def colour(t: float) -> np.ndarray:
         raw = subprocess.run(
-            ["ffmpeg", "-v", "error", "-ss", f"{t:.3f}", "-i", str(final), "-frames:v", "1", "-vf", "scale=8:8",
-             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True,
+            ["ffmpeg", "-v", "error", "-ss", f"{t:.3f}", "-i", str(final), "-frames:v", "1",
+             "-vf", "scale=8:8", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True,
         ).stdout  # fmt: skip
         return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).mean(axis=0)
 
