@@ -861,8 +861,8 @@ def detect_disfluencies(
         d
         for d in found
         if not any(
-            i in evidence.mentioned and words[i].start - 0.05 <= d.start and d.end <= words[i].end + 0.05
-            for i in range(len(words))
+            words[i].start - 0.05 <= d.start and d.end <= words[i].end + 0.05
+            for i in sorted(evidence.mentioned)
         )
     ]
     return merge_detections(found, reliability(conditions))

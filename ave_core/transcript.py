@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,11 +103,18 @@ def clip_to_speech(words: Sequence[Word], speech: Sequence[Span]) -> list[Word]:
     Whisper stretches words into the pauses beside them (a word can even swallow a dropped "uh");
     the VAD hears where the sound starts and stops, so cuts planned on these times do not clip words.
     """
+    ends = [s.end for s in speech]  # the VAD's segments are in order and do not overlap
     refined = []
     for word in words:
-        overlaps = [(min(word.end, s.end) - max(word.start, s.start), s) for s in speech]
-        best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
-        if best[1] is None or best[0] <= 0:
+        best: tuple[float, Span | None] = (0.0, None)
+        # the segments that can overlap the word: from the first that ends after it starts
+        for span in speech[bisect.bisect_right(ends, word.start) :]:
+            if span.start >= word.end:
+                break
+            overlap = min(word.end, span.end) - max(word.start, span.start)
+            if overlap > best[0]:
+                best = (overlap, span)
+        if best[1] is None:
             refined.append(word)
             continue
         start, end = max(word.start, best[1].start), min(word.end, best[1].end)
@@ -118,10 +126,14 @@ def voiced_without_words(speech: Sequence[Span], words: Sequence[Word], min_s: f
     """Parts of the VAD speech spans that no word covers, at least `min_s` long."""
     stretches: list[Span] = []
     ordered = sorted(words, key=lambda w: w.start)
+    starts = [w.start for w in ordered]
+    longest = max((w.end - w.start for w in ordered), default=0.0)
     for span in speech:
         cursor = span.start
-        for word in ordered:
-            if word.end <= cursor or word.start >= span.end:
+        # words starting before span.start - longest end before the span: they cannot cover any of it
+        first = bisect.bisect_left(starts, span.start - longest)
+        for word in ordered[first : bisect.bisect_left(starts, span.end)]:
+            if word.end <= cursor:
                 continue
             if word.start - cursor >= min_s:
                 stretches.append(Span(start=round(cursor, 3), end=round(word.start, 3)))
@@ -210,11 +222,15 @@ def _immediate_repeats(words: Sequence[Word], settings: AsrConfig) -> list[Retak
     tokens = [squashed(words[i].word) for i in spoken]
     # a take never spans the end of a sentence
     ends_sentence = [bool(re.search(r"[.!?]$", words[i].word)) for i in spoken]
+    starts = [words[i].start for i in spoken]
     retakes: list[Retake] = []
     i = 0
     while i < len(spoken):
         found = 0
-        for k in range((len(spoken) - i) // 2, settings.retake_min_words - 1, -1):
+        # the second take starts within the window: only so many words on (an hour's words are not compared
+        # with every later "the")
+        reach = bisect.bisect_right(starts, starts[i] + settings.retake_window_s, lo=i) - 1 - i
+        for k in range(min((len(spoken) - i) // 2, reach), settings.retake_min_words - 1, -1):
             if tokens[i] != tokens[i + k] or any(ends_sentence[i : i + k - 1]):
                 continue
             similarity = _similarity(tokens[i : i + k], tokens[i + k : i + 2 * k])
