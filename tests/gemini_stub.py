@@ -296,6 +296,9 @@ class GeminiStub:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(payload)))
+                # said, as a server that closes says it: else the client may send its next request on this
+                # connection as it closes, and count a connection failure (seen under load in CI)
+                self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.flush()
                 started = time.monotonic()
