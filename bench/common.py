@@ -151,3 +151,18 @@ def replace_section(doc: Path, markers: tuple[str, str], text: str) -> None:
     else:
         new = old.rstrip("\n") + ("\n\n" if old else "") + text.rstrip("\n") + "\n"
     doc.write_text(new, encoding="utf-8")
+
+
+def looped_under_noise(
+    talk: Path, out: Path, seconds: float, noise_amplitude: float, codec: list[str]
+) -> Path:
+    """`talk` said again and again for `seconds` under pink noise, as 44.1 kHz stereo encoded with `codec`
+    (ffmpeg output options): a long podcast made in one ffmpeg run."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(talk),
+         "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude={noise_amplitude}:seed=5", "-filter_complex",
+         "[0:a]aresample=44100[s];[s][1:a]amix=inputs=2:duration=first:normalize=0,aformat=channel_layouts=stereo",
+         "-t", str(seconds), "-ar", "44100", *codec, str(out)],
+        check=True,
+    )  # fmt: skip
+    return out

@@ -16,11 +16,10 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from ave_core.synth import DEMO_SCRIPT, SAMPLE_RATE, build_speech
-from bench.common import OUT, REPO
+from ave_core.synth import DEMO_SCRIPT, SAMPLE_RATE, build_speech, write_wav
+from bench.common import OUT, REPO, ffmpeg_decode_s, looped_under_noise
 
 CHILD = """
 import json, resource, sys, time
@@ -38,33 +37,17 @@ print(json.dumps({
 
 
 def make_podcast(folder: Path, minutes: float) -> Path:
-    import wave
-
-    import numpy as np
-
     samples, _, _ = build_speech(DEMO_SCRIPT, lead_in=0.5)
     talk = folder / "talk.wav"
-    with wave.open(str(talk), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
-        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    write_wav(talk, samples, SAMPLE_RATE)
     out = folder / f"podcast-{minutes:g}min.wav"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(talk),
-         "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.06:seed=5", "-filter_complex",
-         "[0:a]aresample=44100[s];[s][1:a]amix=inputs=2:duration=first:normalize=0,aformat=channel_layouts=stereo",
-         "-t", str(minutes * 60), "-ar", "44100", "-c:a", "pcm_s16le", str(out)],
-        check=True,
-    )  # fmt: skip
+    looped_under_noise(talk, out, minutes * 60, 0.06, ["-c:a", "pcm_s16le"])
     talk.unlink()
     return out
 
 
 def reference_s(path: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
-    return time.perf_counter() - start
+    return ffmpeg_decode_s(path)[0]
 
 
 def main() -> int:

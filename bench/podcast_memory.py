@@ -22,13 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
-import numpy as np
-
-from ave_core.synth import DEMO_SCRIPT, SAMPLE_RATE, build_speech
-from bench.common import OUT, benchmark_row, snakemake
+from ave_core.synth import DEMO_SCRIPT, SAMPLE_RATE, build_speech, write_wav
+from bench.common import OUT, benchmark_row, ffmpeg_decode_s, looped_under_noise, snakemake
 
 NAME = "podcast"
 
@@ -44,11 +41,7 @@ def make_podcast(folder: Path, hours: float) -> Path:
     """input/podcast.mp3 of `hours` and input/podcast.srt with the words at their times."""
     samples, utterances, _ = build_speech(DEMO_SCRIPT, lead_in=0.5)
     talk = folder / "talk.wav"
-    with wave.open(str(talk), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
-        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    write_wav(talk, samples, SAMPLE_RATE)
     total_s = hours * 3600
     talk_s = samples.size / SAMPLE_RATE
     cues = []
@@ -59,21 +52,13 @@ def make_podcast(folder: Path, hours: float) -> Path:
                 cues.append(f"{len(cues) + 1}\n{srt_time(start)} --> {srt_time(end)}\n{utterance.text}\n")
     (folder / f"{NAME}.srt").write_text("\n".join(cues), encoding="utf-8")
     out = folder / f"{NAME}.mp3"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(talk),
-         "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.03:seed=5", "-filter_complex",
-         "[0:a]aresample=44100[s];[s][1:a]amix=inputs=2:duration=first:normalize=0,aformat=channel_layouts=stereo",
-         "-t", str(total_s), "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k", str(out)],
-        check=True,
-    )  # fmt: skip
+    looped_under_noise(talk, out, total_s, 0.03, ["-c:a", "libmp3lame", "-b:a", "64k"])
     talk.unlink()
     return out
 
 
 def reference_s(path: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
-    return time.perf_counter() - start
+    return ffmpeg_decode_s(path)[0]
 
 
 def collect(project: Path, hours: float, note: str) -> dict:
