@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
 from .config import DirectorConfig
@@ -39,6 +39,7 @@ from .editscript import (
     script_words,
     transcript_id,
 )
+from .fcpxml import FcpxmlError, read_fcpxml_clips
 from .models import Cut, EditDecision, MediaInfo, Plan, PlanEdits, Span, Word, complement
 from .project import slugify
 from .text import shorten
@@ -46,8 +47,8 @@ from .timemap import FrameGrid
 
 EDITS_FOLDER = "edits"
 SCRIPT_SUFFIX = ".md"
-TIMELINE_ADAPTERS = {".otio": "otio_json", ".fcpxml": "otio_fcpx_xml_lite_adapter", ".xml": "fcp_xml"}
-EDIT_SUFFIXES = (SCRIPT_SUFFIX, *TIMELINE_ADAPTERS)
+TIMELINE_ADAPTERS = {".otio": "otio_json", ".xml": "fcp_xml"}  # .fcpxml: ave_core.fcpxml (exact times)
+EDIT_SUFFIXES = (SCRIPT_SUFFIX, *TIMELINE_ADAPTERS, ".fcpxml")
 PAD_S = 0.02  # a struck word's cut reaches this far into a kept pause beside it (less than STRUCK_MIN_S)
 PAUSE_KEEP_SHARE = 0.2  # a struck pause with a token keeps at most this share of itself next to a kept word
 KEPT_STRUCK_SHARE = 0.5  # a struck pause re-cut with the machine's breath still loses this share of itself
@@ -757,12 +758,11 @@ def read_timeline_ranges(
     data: bytes, label: str, source_name: str, video: str
 ) -> tuple[list[Span], list[str]]:
     """The source ranges (seconds) the clips of a timeline's first video track play, read through
-    OpenTimelineIO's adapter for the file's kind; EditError names the file, line and fix when it cannot be
-    followed (not readable, no clips, media of another video)."""
+    OpenTimelineIO's adapter for the file's kind (ave's own reader for FCPXML); EditError names the file,
+    line and fix when it cannot be followed (not readable, no clips, media of another video)."""
     import opentimelineio as otio
 
     suffix = Path(label).suffix.lower()
-    adapter = TIMELINE_ADAPTERS[suffix]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -771,9 +771,61 @@ def read_timeline_ranges(
     if not text.strip():
         raise EditError(f"{label}: empty — export the timeline from your NLE again, or delete the file")
     _check_syntax(text, suffix, label)
+    if suffix == ".fcpxml":
+        clips = _fcpxml_clips(text, label)
+    else:
+        clips = _otio_clips(text, suffix, label)
+    if not clips:
+        raise EditError(f"{label}: the timeline holds no clip — export the edited timeline of {video} again")
+    ranges, warnings = [], []
+    for number, clip in enumerate(clips, start=1):
+        if clip.url:
+            name = PurePosixPath(otio.url_utils.filepath_from_url(clip.url).replace("\\", "/")).name
+            if name != source_name:
+                found = _line_of(text, clip.url) or _line_of(text, name)
+                where = f"{label}:{found}" if found else label
+                raise EditError(
+                    f"{where}: clip {number} plays '{name}', not '{source_name}' — this timeline edits "
+                    f"another video: name it after that video, or export the timeline of {video}"
+                )
+        else:
+            warnings.append(f"{label}: clip {number} has no media path; taken as {source_name}")
+        if clip.retimed:
+            warnings.append(f"{label}: clip {number} is retimed; ave plays it at normal speed")
+        ranges.append(
+            Span(
+                start=max(0.0, round(clip.start_s, 6)), end=max(0.0, round(clip.start_s + clip.duration_s, 6))
+            )
+        )
+    return ranges, warnings
+
+
+@dataclass(frozen=True)
+class _TimelineClip:
+    url: str | None
+    start_s: float  # from the source file's first frame
+    duration_s: float
+    retimed: bool = False
+
+
+def _fcpxml_clips(text: str, label: str) -> list[_TimelineClip]:
+    """The clips of the primary storyline (or, when it holds none, of the lowest lane that has some)."""
+    try:
+        placed = read_fcpxml_clips(text)
+    except FcpxmlError as exc:
+        raise EditError(f"{label}: {exc} — export the timeline again") from exc
+    lanes = sorted({c.lane for c in placed}, key=lambda lane: (lane != 0, lane < 0, abs(lane)))
+    chosen = [c for c in placed if lanes and c.lane == lanes[0]]
+    return [_TimelineClip(c.url, float(c.source_s), float(c.duration_s), c.retimed) for c in chosen]
+
+
+def _otio_clips(text: str, suffix: str, label: str) -> list[_TimelineClip]:
+    """The clips of a timeline's first video track (or audio track, without video) through OpenTimelineIO."""
+    import opentimelineio as otio
+
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # an adapter prints its progress
-            timeline = otio.adapters.read_from_string(text, adapter_name=adapter)
+            timeline = otio.adapters.read_from_string(text, adapter_name=TIMELINE_ADAPTERS[suffix])
     except Exception as exc:  # each adapter raises its own kinds
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EditError(
@@ -799,36 +851,20 @@ def read_timeline_ranges(
         ),
         [],
     )
-    if not clips:
-        raise EditError(f"{label}: the timeline holds no clip — export the edited timeline of {video} again")
-    ranges, warnings = [], []
-    for number, clip in enumerate(clips, start=1):
+    found = []
+    for clip in clips:
         reference = clip.media_reference
-        url = getattr(reference, "target_url", None)
-        if url:
-            name = Path(otio.url_utils.filepath_from_url(url)).name
-            if name != source_name:
-                found = _line_of(text, url) or _line_of(text, name)
-                where = f"{label}:{found}" if found else label
-                raise EditError(
-                    f"{where}: clip {number} plays '{name}', not '{source_name}' — this timeline edits "
-                    f"another video: name it after that video, or export the timeline of {video}"
-                )
-        else:
-            warnings.append(f"{label}: clip {number} has no media path; taken as {source_name}")
         source_range = clip.source_range or clip.available_range()
-        offset = 0.0
         available = getattr(reference, "available_range", None)
-        if available is not None:
-            offset = available.start_time.to_seconds()
-        start = source_range.start_time.to_seconds() - offset
-        ranges.append(
-            Span(
-                start=max(0.0, round(start, 6)),
-                end=max(0.0, round(start + source_range.duration.to_seconds(), 6)),
+        offset = available.start_time.to_seconds() if available is not None else 0.0
+        found.append(
+            _TimelineClip(
+                getattr(reference, "target_url", None),
+                source_range.start_time.to_seconds() - offset,
+                source_range.duration.to_seconds(),
             )
         )
-    return ranges, warnings
+    return found
 
 
 def _check_syntax(text: str, suffix: str, label: str) -> None:

@@ -615,3 +615,204 @@ def test_a_timeline_in_final_cuts_own_shape_is_followed(
     assert [(round(k.start * FPS, 6), round(k.end * FPS, 6)) for k in followed.keep] == frames
     (creator,) = [c for c in followed.cuts if c.source == "creator"]
     assert abs(creator.start - frames[1][1] / FPS) < 1e-6
+
+
+# --- timelines in the shapes Premiere and Resolve export ----------------------------------------------
+
+
+def premiere_xml(ranges: list[tuple[int, int]], timebase: int = 25, ntsc: bool = False) -> str:
+    """An FCP 7 XML (xmeml 4) in the shape Premiere Pro exports: the file described in full in the first clip
+    and referred to by id after it, a Windows path under file://localhost/, the camera's timecode starting
+    at 1:00:00:00, each video clip linked to its sound on an audio track. `ranges` are kept source frames."""
+    rate = f"<rate><timebase>{timebase}</timebase><ntsc>{'TRUE' if ntsc else 'FALSE'}</ntsc></rate>"
+    hour = timebase * 3600 - (timebase * 3600 // 1000 if ntsc else 0)
+    full_file = f"""<file id="file-1">
+              <name>lesson 1.mp4</name>
+              <pathurl>file://localhost/C%3a/Users/me/Videos/lesson%201.mp4</pathurl>
+              {rate}
+              <duration>{round(DURATION * timebase)}</duration>
+              <timecode>{rate}<string>01:00:00:00</string><frame>{hour}</frame>
+                <displayformat>NDF</displayformat></timecode>
+              <media><video><samplecharacteristics>{rate}<width>1920</width><height>1080</height>
+                </samplecharacteristics></video>
+                <audio><samplecharacteristics><depth>16</depth><samplerate>48000</samplerate>
+                </samplecharacteristics><channelcount>2</channelcount></audio></media>
+            </file>"""
+
+    def items(kind: str, first_id: int) -> str:
+        out, record = [], 0
+        for index, (first, end) in enumerate(ranges):
+            own, other = (
+                first_id + index,
+                (len(ranges) if kind == "video" else -len(ranges)) + first_id + index,
+            )
+            described = full_file if index == 0 and kind == "video" else '<file id="file-1"/>'
+            out.append(
+                f"""<clipitem id="clipitem-{own}">
+            <masterclipid>masterclip-1</masterclipid><name>lesson 1.mp4</name><enabled>TRUE</enabled>
+            <duration>{round(DURATION * timebase)}</duration>{rate}
+            <start>{record}</start><end>{record + end - first}</end><in>{first}</in><out>{end}</out>
+            <pproTicksIn>{first * 254016000000 // timebase}</pproTicksIn>
+            {described}
+            <link><linkclipref>clipitem-{own}</linkclipref><mediatype>{kind}</mediatype>
+              <trackindex>1</trackindex><clipindex>{index + 1}</clipindex></link>
+            <link><linkclipref>clipitem-{other}</linkclipref>
+              <mediatype>{"audio" if kind == "video" else "video"}</mediatype>
+              <trackindex>1</trackindex><clipindex>{index + 1}</clipindex></link>
+          </clipitem>"""
+            )
+            record += end - first
+        return "\n".join(out)
+
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE xmeml>
+<xmeml version="4">
+  <sequence id="sequence-1" TL.SQAudioVisibleBase="0" TL.SQVideoVisibleBase="0" explodedTracks="true">
+    <uuid>5a1e0f3c-0000-4000-8000-000000000001</uuid>
+    <duration>{sum(end - first for first, end in ranges)}</duration>{rate}
+    <name>{VIDEO} trimmed</name>
+    <media>
+      <video>
+        <format><samplecharacteristics>{rate}<width>1920</width><height>1080</height></samplecharacteristics>
+        </format>
+        <track TL.SQTrackShy="0" MZ.TrackTargeted="1">
+          {items("video", 1)}
+        </track>
+      </video>
+      <audio>
+        <numOutputChannels>2</numOutputChannels>
+        <track premiereTrackType="Stereo">
+          {items("audio", 1 + len(ranges))}
+        </track>
+      </audio>
+    </media>
+    <timecode>{rate}<string>00:00:00:00</string><frame>0</frame><displayformat>NDF</displayformat></timecode>
+  </sequence>
+</xmeml>
+"""
+
+
+def resolve_fcpxml(
+    ranges: list[tuple[int, int]], frame: tuple[int, int] = (1, 25), lane: bool = False
+) -> str:
+    """An FCPXML 1.9 in the shape DaVinci Resolve exports: times as fractions of the frame duration
+    (1001/30000s at 29.97), the timeline starting at 01:00:00:00, the media path in a media-rep, and (with
+    `lane`) the clips on track V2 connected to a gap on the empty V1. `ranges` are kept source frames."""
+    step, scale = frame
+
+    def time(frames: int) -> str:
+        return f"{frames * step}/{scale}s"
+
+    hour = round(3600 * scale / step)
+    on_lane = ' lane="1"' if lane else ""
+    clips, record = [], hour
+    for first, end in ranges:
+        clips.append(
+            f'<asset-clip{on_lane} ref="r1" offset="{time(record)}" '
+            f'name="lesson 1.mp4" start="{time(first)}" duration="{time(end - first)}" format="r0" '
+            'tcFormat="NDF" enabled="1">\n  <adjust-transform anchor="0 0" scale="1 1" position="0 0"/>\n'
+            "</asset-clip>"
+        )
+        record += end - first
+    body = "\n".join(clips)
+    if lane:
+        span = f'offset="{time(hour)}" start="{time(hour)}" duration="{time(record - hour)}"'
+        body = f'<gap name="Gap" {span}>\n{body}\n</gap>'
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE fcpxml>
+
+<fcpxml version="1.9">
+    <resources>
+        <format id="r0" name="FFVideoFormat1080p" frameDuration="{step}/{scale}s" width="1920" height="1080"/>
+        <asset id="r1" name="lesson 1.mp4" start="0/1s" duration="{time(round(DURATION * scale / step))}"
+            hasVideo="1" format="r0" hasAudio="1" audioSources="1" audioChannels="2" audioRate="48000">
+            <media-rep kind="original-media" src="file:///C:/Users/me/Videos/lesson%201.mp4"/>
+        </asset>
+    </resources>
+    <library>
+        <event name="Timeline 1 (Resolve)">
+            <project name="Timeline 1 (Resolve)">
+                <sequence format="r0" duration="{time(record - hour)}" tcStart="{time(hour)}" tcFormat="NDF">
+                    <spine>
+{body}
+                    </spine>
+                </sequence>
+            </project>
+        </event>
+    </library>
+</fcpxml>
+"""
+
+
+@pytest.mark.parametrize(
+    ("suffix", "write"),
+    [
+        ("xml", lambda frames: premiere_xml(frames)),
+        ("fcpxml", lambda frames: resolve_fcpxml(frames)),
+        ("fcpxml", lambda frames: resolve_fcpxml(frames, lane=True)),
+    ],
+    ids=["premiere", "resolve", "resolve-on-V2"],
+)
+def test_timelines_in_premieres_and_resolves_shape_are_followed(
+    lesson: DirectorInput, machine: Plan, tmp_path: Path, suffix: str, write
+) -> None:
+    frames = [(round(k.start * FPS), round(k.end * FPS)) for k in machine.keep if k.duration_s > 0]
+    frames[1] = (frames[1][0], frames[1][1] - 10)  # the second clip's end trimmed by 10 frames
+    path = tmp_path / f"{VIDEO}.{suffix}"
+    path.write_text(write(frames))
+    followed = follow_creator(machine, edit_context(lesson), [str(path)])
+    assert [(round(k.start * FPS, 6), round(k.end * FPS, 6)) for k in followed.keep] == frames
+    # the trim may cut into words (said so); nothing else is to be said of an ordinary export
+    new = [w for w in followed.producer.warnings if w not in machine.producer.warnings]
+    assert all(": the timeline cuts into the word " in w for w in new), new
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        ("xml", premiere_xml([(30, 90), (300, 330), (9000, 9030)], timebase=30, ntsc=True)),
+        ("fcpxml", resolve_fcpxml([(30, 90), (300, 330), (9000, 9030)], frame=(1001, 30000))),
+        ("fcpxml", resolve_fcpxml([(30, 90), (300, 330), (9000, 9030)], frame=(1001, 30000), lane=True)),
+    ],
+    ids=["premiere", "resolve", "resolve-on-V2"],
+)
+def test_ntsc_timelines_keep_their_exact_times(suffix: str, text: str) -> None:
+    """At 29.97 fps frame 9000 starts at 300.3 s; OpenTimelineIO's FCPXML adapters counted 29 frames a
+    second and put it at 290.3 s."""
+    from ave_core.edits import read_timeline_ranges
+
+    ranges, warnings = read_timeline_ranges(text.encode(), f"edits/{VIDEO}.{suffix}", "lesson 1.mp4", VIDEO)
+    expected = [
+        (first * 1001 / 30000, end * 1001 / 30000) for first, end in [(30, 90), (300, 330), (9000, 9030)]
+    ]
+    assert [t for r in ranges for t in (r.start, r.end)] == pytest.approx(
+        [t for pair in expected for t in pair], abs=1e-6
+    )
+    assert warnings == []
+
+
+def test_an_fcpxml_clip_with_its_media_inside_and_a_compound_clip(tmp_path: Path) -> None:
+    """Final Cut writes some media as a <clip> holding a <video> whose own offset and start place the
+    clip's window in the file; a compound clip (ref-clip) cannot be followed and says so."""
+    from ave_core.edits import read_timeline_ranges
+
+    base = resolve_fcpxml([(25, 75)])
+    wrapped = base.replace(
+        '<asset-clip ref="r1" offset="90000/25s" name="lesson 1.mp4" start="25/25s" duration="50/25s"',
+        '<clip name="lesson 1" offset="90000/25s" start="7/1s" duration="50/25s"><video ref="r1" '
+        'offset="5s" start="1s" duration="16s"/></clip><asset-clip ref="r1" offset="0s" start="0s" '
+        'duration="0s" lane="2"',
+    )
+    assert "<clip " in wrapped
+    ranges, _ = read_timeline_ranges(wrapped.encode(), f"edits/{VIDEO}.fcpxml", "lesson 1.mp4", VIDEO)
+    # 7 s into the clip is 1 + (7 - 5) s into the file
+    assert [(r.start, r.end) for r in ranges] == [(3.0, 5.0)]
+    compound = (
+        base.replace("<asset-clip ", "<ref-clip ")
+        .replace('name="lesson 1.mp4" start', 'name="Compound 1" start')
+        .replace("</asset-clip>", "</ref-clip>")
+    )
+    path = tmp_path / f"{VIDEO}.fcpxml"
+    with pytest.raises(EditError) as failure:
+        read_timeline_ranges(compound.encode(), str(path), "lesson 1.mp4", VIDEO)
+    assert str(failure.value).startswith(f"{path}: it plays a compound clip ('Compound 1'); break it apart")
