@@ -143,10 +143,14 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160) -> np.nd
 
 
 def build_speech(
-    script: list[tuple[str, float]], lead_in: float = 1.0, repeat: int = 1
+    script: list[tuple[str, float]],
+    lead_in: float = 1.0,
+    repeat: int = 1,
+    voice: str = "en-us",
+    words_per_minute: int = 160,
 ) -> tuple[np.ndarray, list[Utterance], list[tuple[float, float]]]:
     """The whole soundtrack, its utterances and its pauses; the script is spoken `repeat` times."""
-    spoken = {text: speak(text) for text in dict.fromkeys(t for t, _ in script)}
+    spoken = {text: speak(text, voice, words_per_minute) for text in dict.fromkeys(t for t, _ in script)}
     pieces = [np.zeros(int(lead_in * SAMPLE_RATE), dtype=np.float32)]
     cursor = len(pieces[0])
     utterances: list[Utterance] = []
@@ -191,6 +195,8 @@ def make_recording(
     audio: bool = True,
     crf: int = 28,
     markers: bool = False,
+    voice: str = "en-us",
+    words_per_minute: int = 160,
 ) -> Truth:
     """Write a talking-head-like video of `script` to `output` and its truth to OUTPUT.truth.json.
 
@@ -199,7 +205,9 @@ def make_recording(
     """
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    samples, utterances, pauses = build_speech(script or DEMO_SCRIPT, repeat=repeat)
+    samples, utterances, pauses = build_speech(
+        script or DEMO_SCRIPT, repeat=repeat, voice=voice, words_per_minute=words_per_minute
+    )
     duration = round(samples.size / SAMPLE_RATE, 4)
     # shot cuts on whole frames, spread evenly but not on round numbers
     cuts = [round(round(duration * k / shots * fps + 0.37 * k) / fps, 4) for k in range(1, shots)]
