@@ -390,3 +390,74 @@ def _take(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.full(offsets.size, np.inf)
     out[inside] = values[offsets[inside]]
     return out
+
+
+def align_in_windows(
+    words: Sequence[Word], samples: np.ndarray, bounds: Sequence[int], rate: int = 16000
+) -> Alignment | None:
+    """align_words over a long recording, one listening window at a time (`bounds`: sample indices from 0
+    to samples.size, split where it is quiet, as the recogniser listened), joined into one Alignment.
+
+    Aligning an hour at once held the whole transcript's synthetic speech and the recording in float64: 2 GB
+    for two hours. Each window's features are normalised over that window; the joined distance scale is the
+    windows' median. None when any window with words cannot be aligned."""
+    hop = int(round(rate * HOP_S))
+    inner = {hop * round(b / hop) for b in bounds}  # on whole frames, so the windows' frames join exactly
+    edges = [0, *sorted(b for b in inner if rate <= b <= samples.size - rate), samples.size]
+    if len(edges) <= 2:
+        return align_words(words, samples, rate)
+    total_frames = int(np.ceil(samples.size / hop))
+    features = np.zeros((total_frames, 2 * (CEPSTRA - 1) + 1), np.float32)
+    parts: list[tuple[int, float, Alignment]] = []
+    taken = 0
+    for first, last in zip(edges[:-1], edges[1:], strict=True):
+        offset = first / rate
+        end = taken
+        while end < len(words) and (
+            last == samples.size or (words[end].start + words[end].end) / 2 < last / rate
+        ):
+            end += 1
+        inside = words[taken:end]
+        shifted = [_shifted(w, -offset) for w in inside]
+        window = samples[first:last]
+        part = align_words(shifted, window, rate) if shifted else None
+        if shifted and part is None:
+            return None
+        frames = part.audio_features if part is not None else cepstral_features(window, rate)[0]
+        row = first // hop
+        count = min(frames.shape[0], total_frames - row)
+        features[row : row + count] = frames[:count]
+        if part is not None:
+            part.audio_features = np.zeros((0, 0), np.float32)  # joined below
+            parts.append((taken, offset, part))
+        taken += len(inside)
+    return _joined(parts, features)
+
+
+def _shifted(word: Word, by: float) -> Word:
+    update = {"start": word.start + by, "end": word.end + by}
+    if word.start_raw is not None:
+        update["start_raw"] = word.start_raw + by
+    if word.end_raw is not None:
+        update["end_raw"] = word.end_raw + by
+    return word.model_copy(update=update)
+
+
+def _joined(parts: Sequence[tuple[int, float, Alignment]], features: np.ndarray) -> Alignment:
+    """The windows' alignments as one: word indices and times made global."""
+    spans = [(a + offset, b + offset) for _, offset, part in parts for a, b in part.spans_s]
+    gaps = [(k + first, a + offset, b + offset) for first, offset, part in parts for k, a, b in part.gaps]
+    counts = [len(part.spans_s) for _, _, part in parts]
+    main = parts[int(np.argmax(counts))][2]  # the synthetic side's normalisation of the longest window
+    return Alignment(
+        spans_s=spans,
+        costs=[c for _, _, part in parts for c in part.costs],
+        gaps=gaps,
+        path_cost=float(np.average([p.path_cost for _, _, p in parts], weights=counts)),
+        synth_s=[s for _, _, part in parts for s in part.synth_s],
+        audio_features=features,
+        word_features=[f for _, _, part in parts for f in part.word_features],
+        synth_norm=main.synth_norm,
+        voice=main.voice,
+        scale=float(np.median([p.scale for _, _, p in parts])),
+    )

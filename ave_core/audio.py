@@ -62,14 +62,27 @@ def ebur128_loudness(stderr: str, source: str | Path) -> Loudness:
     )
 
 
+READ_BLOCK_FRAMES = 1 << 20  # samples read from a WAV at a time
+
+
 def read_pcm16(wav_path: str | Path) -> tuple[np.ndarray, int]:
     """Samples as float32 in [-1, 1] and the sample rate of a mono 16-bit WAV."""
     with wave.open(str(wav_path), "rb") as handle:
         if handle.getsampwidth() != 2 or handle.getnchannels() != 1:
             raise InputError(f"{wav_path}: expected 16-bit mono WAV — delete it and rerun")
         rate = handle.getframerate()
-        frames = handle.readframes(handle.getnframes())
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+        count = handle.getnframes()
+        # read block by block into the result: the whole file as bytes, then as float32 twice (the cast and
+        # the scaling), held 3.45 GB at the peak for a 6-hour recording instead of the result's 1.38 GB
+        samples = np.empty(count, np.float32)
+        done = 0
+        while done < count:
+            block = np.frombuffer(handle.readframes(min(READ_BLOCK_FRAMES, count - done)), dtype="<i2")
+            if block.size == 0:  # a header that promises more than the file holds
+                samples = samples[:done]
+                break
+            np.multiply(block, 1 / 32768.0, out=samples[done : done + block.size], casting="unsafe")
+            done += block.size
     return samples, rate
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import Alignment, align_words
+from .align import Alignment, align_in_windows
 from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, recognize_in_windows, uses_captions
-from .audio import read_pcm16
+from .audio import quiet_window_bounds, read_pcm16
 from .config import AsrConfig
 from .disfluency import (
     DETECTORS,
@@ -334,7 +334,7 @@ def aligned_word_times(words: list[Word], samples: np.ndarray) -> tuple[list[Wor
     transcript does not describe the audio well enough (or the voice is too unlike the synthetic one),
     and the alignment is not used at all."""
     try:
-        alignment = align_words(words, samples)
+        alignment = align_in_windows(words, samples, quiet_window_bounds(samples, 16000))
     except ToolError as exc:
         return words, None, f"word times refined from the energy envelope only: {exc}"
     if alignment is None:

@@ -301,6 +301,26 @@ def test_alignment_puts_word_edges_within_40_ms_and_finds_the_dropped_fillers(he
         assert any(a <= filler.start + 0.05 and filler.end - 0.05 <= b for _, a, b in alignment.gaps), filler
 
 
+def test_a_long_recording_is_aligned_window_by_window_as_well_as_at_once(held_out_talk) -> None:
+    """Hours are aligned one listening window at a time (memory); the joined result must place the words
+    and the dropped fillers as the alignment of the whole does."""
+    from ave_core.align import align_in_windows, align_words
+    from ave_core.audio import quiet_window_bounds
+
+    samples, item = held_out_talk
+    words = _recognised_like(item, {"filler"}, shift_s=0.12)
+    bounds = quiet_window_bounds(samples, 16000, window_s=samples.size / 16000 / 3.5)
+    assert len(bounds) >= 4  # three windows or more
+    whole, joined = align_words(words, samples), align_in_windows(words, samples, bounds)
+    assert whole is not None and joined is not None
+    assert len(joined.spans_s) == len(words) and joined.audio_features.shape == whole.audio_features.shape
+    moved = [abs(a - b) for (a, _), (b, _) in zip(joined.spans_s, whole.spans_s, strict=True)]
+    moved += [abs(a - b) for (_, a), (_, b) in zip(joined.spans_s, whole.spans_s, strict=True)]
+    assert np.median(moved) <= 0.01 and np.percentile(moved, 90) <= 0.03, sorted(moved)[-5:]
+    for filler in (t for t in item.words if t.kind == "filler"):
+        assert any(a <= filler.start + 0.05 and filler.end - 0.05 <= b for _, a, b in joined.gaps), filler
+
+
 def test_the_short_dtw_finds_the_same_path_as_the_traced_one() -> None:
     from ave_core.align import _reference_distance, sequence_distance
 
