@@ -111,9 +111,10 @@ def _walk(
         if spine_like and child.get("lane") is None:
             cursor = offset + duration
         start = parse_time(child.get("start"))
-        retimed = child.find("timeMap") is not None or child.find("conform-rate") is not None
+        retimed = child.find("timeMap") is not None  # a speed change (conform-rate only matches frame rates)
         if child.tag in MEDIA:
             asset = _asset_of(child, child, assets)
+            start = parse_time(child.get("start"), asset.start_s)  # none: from the start of its media
             placed.append(PlacedClip(record, lane, asset.url, start - asset.start_s, duration, retimed))
             if child.tag == "asset-clip":
                 _walk(child, record, start, lane, assets, placed)  # its connected clips
@@ -122,7 +123,8 @@ def _walk(
             own = next((c for c in child if c.tag in MEDIA and c.get("lane") is None), None)
             if own is not None:  # the clip's own media, seen through its window [start, start + duration)
                 asset = _asset_of(own, child, assets)
-                source = start - parse_time(own.get("offset")) + parse_time(own.get("start")) - asset.start_s
+                inner = parse_time(own.get("start"), asset.start_s)
+                source = start - parse_time(own.get("offset")) + inner - asset.start_s
                 placed.append(PlacedClip(record, lane, asset.url, source, duration, retimed))
             _walk(child, record, start, lane, assets, placed, skip=own)
             continue

@@ -816,3 +816,13 @@ def test_an_fcpxml_clip_with_its_media_inside_and_a_compound_clip(tmp_path: Path
     with pytest.raises(EditError) as failure:
         read_timeline_ranges(compound.encode(), str(path), "lesson 1.mp4", VIDEO)
     assert str(failure.value).startswith(f"{path}: it plays a compound clip ('Compound 1'); break it apart")
+
+
+def test_an_fcpxml_clip_without_a_start_plays_from_the_start_of_its_media() -> None:
+    from ave_core.edits import read_timeline_ranges
+
+    text = final_cut_pro_xml([(0, 50), (100, 150)])  # the camera's timecode: the asset starts at 3600 s
+    text = text.replace(' start="90000/25s" duration="50/25s"', ' duration="50/25s"', 1)
+    assert text.count(' start="90000/25s"') == 1  # the asset's own start is left
+    ranges, _ = read_timeline_ranges(text.encode(), f"edits/{VIDEO}.fcpxml", "lesson 1.mp4", VIDEO)
+    assert [(r.start, r.end) for r in ranges] == [(0.0, 2.0), (4.0, 6.0)]
