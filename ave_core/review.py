@@ -181,7 +181,6 @@ def build_review(
     max_cut_shown_s: float = 6.0,
     video_width: int = 320,
     chapters: Sequence[Chapter] = (),
-    threads: int = 2,
     proxy_share: float = PROXY_SHARE,
 ) -> str:
     """The review page as one self-contained HTML document. A file whose excerpts cover more than
@@ -203,7 +202,8 @@ def build_review(
         edited_jobs = [
             (e.edited, tmp / f"edited-{e.number}.mp4") for e in excerpts if e.edited.duration_s > 0
         ]
-        with ThreadPoolExecutor(max(1, threads)) as pool:  # the two files side by side
+        # the two files side by side: the review is the last job, when the other cores have done their work
+        with ThreadPoolExecutor(2) as pool:
             done = [
                 pool.submit(cut_excerpts, source_path, source_streams, media.duration_s, source_jobs,
                             video_width, proxy_share, tmp / "proxy-source.mp4"),

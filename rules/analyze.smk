@@ -120,7 +120,7 @@ rule transcribe:
         "benchmarks/{video}/transcribe.tsv"
     conda:
         "../envs/asr.yaml"
-    threads: 2
+    threads: job_threads
     resources:
         mem_mb=scaled(2000, per_input_gb=2000),
         runtime=scaled(15, per_input_gb=400),

@@ -13,9 +13,10 @@ rule broll:
         "logs/{video}/broll.log",
     benchmark:
         "benchmarks/{video}/broll.tsv"
+    priority: RENDER_PATH_PRIORITY
     conda:
         "../envs/outputs.yaml"
-    threads: 2
+    threads: job_threads
     resources:
         mem_mb=scaled(2000),
         # minutes: Blender took about 2 min for a 3 s character clip at 720p on 2 busy cores
@@ -40,6 +41,7 @@ rule render_audio:
         "logs/{video}/render_audio.log",
     benchmark:
         "benchmarks/{video}/render_audio.tsv"
+    priority: RENDER_PATH_PRIORITY
     conda:
         "../envs/core.yaml"
     resources:
@@ -67,9 +69,10 @@ rule render_chunk:
         "logs/{video}/render_chunk-{chunk}.log",
     benchmark:
         "benchmarks/{video}/render_chunk-{chunk}.tsv"
+    priority: RENDER_PATH_PRIORITY
     conda:
         "../envs/core.yaml"
-    threads: 2
+    threads: job_threads
     resources:
         mem_mb=scaled(2000),
         runtime=scaled(20, per_input_gb=10),
@@ -95,6 +98,7 @@ rule render:
         "logs/{video}/render.log",
     benchmark:
         "benchmarks/{video}/render.tsv"
+    priority: RENDER_PATH_PRIORITY
     conda:
         "../envs/core.yaml"
     resources:
@@ -333,9 +337,10 @@ rule review:
         "logs/{video}/review.log",
     benchmark:
         "benchmarks/{video}/review.tsv"
+    priority: RENDER_PATH_PRIORITY
     conda:
         "../envs/core.yaml"
-    threads: 2
+    threads: job_threads
     resources:
         mem_mb=scaled(1000),
         runtime=scaled(10, per_input_gb=5),

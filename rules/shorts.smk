@@ -49,7 +49,7 @@ rule short_render:
         "benchmarks/{video}/short_render-{n}.tsv"
     conda:
         "../envs/shorts.yaml"
-    threads: 2
+    threads: job_threads
     resources:
         mem_mb=scaled(2000),
         runtime=scaled(20, per_input_gb=10),

@@ -19,7 +19,6 @@ with stage_logging(snakemake.log[0], "review") as log:
         config.max_cut_shown_s,
         config.video_width,
         read_artifact(snakemake.input.analysis, Analysis).chapters,
-        threads=snakemake.threads,
     )
     write_review(snakemake.output.review, page)
     log.info("%d cuts reviewed, page %.1f MB", len(plan.cuts), len(page.encode("utf-8")) / 1e6)
