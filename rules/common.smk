@@ -273,7 +273,8 @@ def job_threads(wildcards):
     cores, at least one. On 2 cores two one-thread jobs side by side beat one two-thread job at a time (each
     job keeps about one core busy): with the render path first (below), bench.floor's 15-minute talk took
     279.6 s against 382.5 s, 2.58x the ffmpeg floor instead of 3.35x; the recogniser alone took 46 s on one
-    thread against 60 s on two. Measured on 2 cores only. profiles/slurm sets more for the nodes."""
+    thread against 60 s on two. Measured on 2 cores only. profiles/slurm sets more for the nodes.
+    """
     try:
         cores = workflow.cores
     except WorkflowError:  # no --cores given (a dry run, a cluster run without one)
