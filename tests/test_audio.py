@@ -169,3 +169,31 @@ def test_speech_found_window_by_window_is_the_speech_found_at_once(talk: tuple[P
     for a, b in zip(whole, windowed, strict=True):
         # Silero's state restarts at each window: edges may move by a few of its 32 ms frames
         assert abs(a.start - b.start) <= 0.1 and abs(a.end - b.end) <= 0.1, (a, b)
+
+
+def test_the_mapped_samples_read_as_the_loaded_ones(tmp_path: Path) -> None:
+    """open_pcm16 maps the WAV instead of loading it (memory on hours): after ffmpeg's LIST chunk, and on a
+    file cut short of what its header says, its samples are read_pcm16's, and the audio stage's passes
+    over them give the same figures."""
+    from ave_core.audio import as_float32, energy_envelope, open_pcm16, quiet_window_bounds, read_pcm16
+
+    wav = tmp_path / "tone.wav"
+    ffmpeg(
+        "-f", "lavfi", "-i", "sine=f=330:r=16000:d=7,volume=0.5",
+        "-f", "lavfi", "-i", "anoisesrc=r=16000:d=7:a=0.05",
+        "-filter_complex", "[0][1]amix=inputs=2,volume='if(between(t,3,3.4),0.01,1)':eval=frame",
+        "-ac", "1", "-c:a", "pcm_s16le", "-metadata", "title=a LIST chunk", str(wav),
+    )  # fmt: skip
+    assert b"LIST" in wav.read_bytes()[:200]
+    loaded, rate = read_pcm16(wav)
+    mapped, mapped_rate = open_pcm16(wav)
+    assert mapped.dtype == np.int16 and mapped_rate == rate and np.array_equal(as_float32(mapped[:]), loaded)
+    assert energy_envelope(mapped, rate, 20).rms_db == energy_envelope(loaded, rate, 20).rms_db
+    bounds = quiet_window_bounds(mapped, rate, window_s=4.0)
+    assert bounds == quiet_window_bounds(loaded, rate, window_s=4.0)
+    assert 3.0 * rate <= bounds[1] <= 3.4 * rate  # the window is cut in the quiet stretch
+    short = tmp_path / "short.wav"
+    short.write_bytes(wav.read_bytes()[:-3001])  # the header still promises every sample
+    truncated, _ = open_pcm16(short)
+    assert truncated.size == (short.stat().st_size - (wav.stat().st_size - 2 * loaded.size)) // 2
+    assert np.array_equal(as_float32(truncated[:]), loaded[: truncated.size])
