@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .audio import as_float32
 from .espeak import SAMPLE_RATE as SYNTH_RATE
 from .espeak import Voice, speak_tokens
 from .models import Word
@@ -397,6 +398,7 @@ def align_in_windows(
 ) -> Alignment | None:
     """align_words over a long recording, one listening window at a time (`bounds`: sample indices from 0
     to samples.size, split where it is quiet, as the recogniser listened), joined into one Alignment.
+    `samples` may be int16 mapped from the file (audio.open_pcm16).
 
     Aligning an hour at once held the whole transcript's synthetic speech and the recording in float64: 2 GB
     for two hours. Each window's features are normalised over that window; the joined distance scale is the
@@ -405,7 +407,7 @@ def align_in_windows(
     inner = {hop * round(b / hop) for b in bounds}  # on whole frames, so the windows' frames join exactly
     edges = [0, *sorted(b for b in inner if rate <= b <= samples.size - rate), samples.size]
     if len(edges) <= 2:
-        return align_words(words, samples, rate)
+        return align_words(words, as_float32(samples), rate)
     total_frames = int(np.ceil(samples.size / hop))
     features = np.zeros((total_frames, 2 * (CEPSTRA - 1) + 1), np.float32)
     parts: list[tuple[int, float, Alignment]] = []
@@ -419,7 +421,7 @@ def align_in_windows(
             end += 1
         inside = words[taken:end]
         shifted = [_shifted(w, -offset) for w in inside]
-        window = samples[first:last]
+        window = as_float32(samples[first:last])
         part = align_words(shifted, window, rate) if shifted else None
         if shifted and part is None:
             return None

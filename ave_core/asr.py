@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .audio import LISTENING_WINDOW_S, quiet_window_bounds
+from .audio import LISTENING_WINDOW_S, as_float32, quiet_window_bounds
 from .backends import Backend, Backends, Unavailable
 from .config import AsrConfig
 from .errors import AveError, InputError
@@ -84,7 +84,7 @@ def recognize_in_windows(
     bounds = quiet_window_bounds(samples, rate, window_s)
     heard = []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        speech = recognizer.recognize(samples[start:end])
+        speech = recognizer.recognize(as_float32(samples[start:end]))
         offset = start / rate
         for segment in speech.segments:
             segment.start, segment.end = segment.start + offset, segment.end + offset

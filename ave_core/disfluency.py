@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
+from .audio import as_float32
 from .models import AudioCondition, Disfluency, Evidence, Span, Word
 from .text import squashed
 
@@ -75,15 +76,18 @@ def frame_features(samples: np.ndarray, rate: int = 16000) -> Frames:
     """Energy, voicing, pitch, spectral flux and band shares of every 10 ms frame."""
     hop = rate // FRAME_HZ
     size = int(WINDOW_S * rate)
-    padded = np.concatenate(
-        [np.zeros(size // 2, np.float32), samples.astype(np.float32), np.zeros(size, np.float32)]
-    )
     count = max(1, int(np.ceil(samples.size / hop)))
-    # a block of frames at a time: the frames, spectra and autocorrelations of an hour take gigabytes
-    blocks = [
-        _block_features(padded, np.arange(first, min(count, first + FEATURE_BLOCK_FRAMES)), hop, size, rate)
-        for first in range(0, count, FEATURE_BLOCK_FRAMES)
-    ]
+    # a block of frames at a time, each from its own stretch of the samples (float32, zeros past either
+    # end): the frames, spectra and autocorrelations of an hour take gigabytes, and `samples` may be int16
+    # mapped from the file (audio.open_pcm16)
+    blocks = []
+    for first in range(0, count, FEATURE_BLOCK_FRAMES):
+        numbers = np.arange(first, min(count, first + FEATURE_BLOCK_FRAMES))
+        low, high = first * hop - size // 2, int(numbers[-1]) * hop - size // 2 + size
+        stretch = np.zeros(high - low, np.float32)
+        taken = as_float32(samples[max(low, 0) : min(high, samples.size)])
+        stretch[max(0, -low) : max(0, -low) + taken.size] = taken
+        blocks.append(_block_features(stretch, numbers - first, hop, size, rate))
     energy, voicing, f0, low_share, high_share, log_bands = (
         np.concatenate([block[k] for block in blocks]) for k in range(6)
     )

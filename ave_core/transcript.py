@@ -13,7 +13,7 @@ import numpy as np
 
 from .align import Alignment, align_in_windows
 from .asr import RECOGNIZERS, RecognizedSpeech, make_recognizer, recognize_in_windows, uses_captions
-from .audio import quiet_window_bounds, read_pcm16
+from .audio import open_pcm16, quiet_window_bounds
 from .config import AsrConfig
 from .disfluency import (
     DETECTORS,
@@ -445,6 +445,6 @@ def transcribe_video(
         # a transcript of nothing but hallucinations
         return empty_transcript(NO_SPEECH)
     recognizer = make_recognizer(asr, sidecar, cpu_threads)
-    samples = None if from_captions else read_pcm16(wav_path)[0]
+    samples = None if from_captions else open_pcm16(wav_path)[0]  # int16 from the file, a window at a time
     speech = recognizer.recognize(None) if samples is None else recognize_in_windows(recognizer, samples)
     return build_transcript(speech, audio, asr, samples)
