@@ -550,6 +550,7 @@ def report(result: dict) -> str:
         "python -m bench.enhance_scale 2 10 # seconds per minute and peak memory on long podcasts",
         "python -m bench.enhance_workflow   # the whole workflow on a noisy talk, both enhance.for_analysis",
         "python -m bench.enhance --dereverb # RNNoise alone against WPE + RNNoise (room, clean, pink)",
+        "python -m bench.enhance --desk-room # the same, in the room heard from a desk microphone",
         "python -m bench.rnnoise_calls      # RNNoise's per-frame wrapper against bare C calls",
         "python -m bench.podcast_memory 6   # a 6-hour podcast: peak RSS and seconds of every stage",
         "python -m bench.enhance --report   # this page",
