@@ -329,6 +329,23 @@ DEREVERB_VARIANTS = ("moderate/rnnoise", "moderate/rnnoise+wpe")
 DESK_ROOM = "desk room"  # the same room from a desk microphone: direct sound as loud as the reverberation
 
 
+def dereverb_row(
+    clip: Clip, kind: str, snr: float | None, noisy: np.ndarray, clean16: np.ndarray, folder: Path
+) -> dict:
+    """One mix's row of the dereverberation pass: the noisy mix and every variant, scored against the clean
+    speech, one variant after the other (the cost of one is the other's reference)."""
+    noisy16 = resample(noisy, ENHANCE_RATE, RATE)
+    row = {"clip": clip.name, "part": clip.part, "noise": kind, "snr_db": snr,
+           "seconds_audio": round(noisy.size / ENHANCE_RATE, 3),
+           "noisy": quality(clean16, noisy16)}  # fmt: skip
+    for variant in DEREVERB_VARIANTS:
+        denoiser, _, dereverb = variant.split("/")[1].partition("+")
+        enhanced16, seconds, _ = enhance(noisy, "moderate", denoiser, folder, dereverb or "none")
+        row[variant] = {**quality(clean16, enhanced16), "seconds": round(seconds, 3)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def run_desk_room(previous: dict) -> dict:
     """The dereverberation pass's rows for the desk room at every SNR, added to `previous` (its own random
     sequence per clip, so the other mixes stay those of `run`)."""
@@ -340,16 +357,7 @@ def run_desk_room(previous: dict) -> dict:
             clean16 = resample(clip.samples, ENHANCE_RATE, RATE)
             for snr in SNRS_DB:
                 noisy = mix(clip.samples, DESK_ROOM, snr, rng)
-                noisy16 = resample(noisy, ENHANCE_RATE, RATE)
-                row = {"clip": clip.name, "part": clip.part, "noise": DESK_ROOM, "snr_db": snr,
-                       "seconds_audio": round(noisy.size / ENHANCE_RATE, 3),
-                       "noisy": quality(clean16, noisy16)}  # fmt: skip
-                for variant in DEREVERB_VARIANTS:
-                    denoiser, _, dereverb = variant.split("/")[1].partition("+")
-                    enhanced16, seconds, _ = enhance(noisy, "moderate", denoiser, folder, dereverb or "none")
-                    row[variant] = {**quality(clean16, enhanced16), "seconds": round(seconds, 3)}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                rows.append(dereverb_row(clip, DESK_ROOM, snr, noisy, clean16, folder))
     return {**previous, "rows": rows, "variants": list(DEREVERB_VARIANTS)}
 
 
@@ -366,16 +374,7 @@ def run_dereverb() -> dict:
                 noisy = mix(clip.samples, kind, snr, rng)  # every mix, so that the sequence is run's
                 if (kind, snr) not in DEREVERB_CONDITIONS:
                     continue
-                noisy16 = resample(noisy, ENHANCE_RATE, RATE)
-                row = {"clip": clip.name, "part": clip.part, "noise": kind, "snr_db": snr,
-                       "seconds_audio": round(noisy.size / ENHANCE_RATE, 3),
-                       "noisy": quality(clean16, noisy16)}  # fmt: skip
-                for variant in DEREVERB_VARIANTS:
-                    denoiser, _, dereverb = variant.split("/")[1].partition("+")
-                    enhanced16, seconds, _ = enhance(noisy, "moderate", denoiser, folder, dereverb or "none")
-                    row[variant] = {**quality(clean16, enhanced16), "seconds": round(seconds, 3)}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                rows.append(dereverb_row(clip, kind, snr, noisy, clean16, folder))
     return {"rows": rows, "variants": list(DEREVERB_VARIANTS)}
 
 

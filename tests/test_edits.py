@@ -566,60 +566,6 @@ def test_a_re_anchored_word_must_lie_near_its_lines_time(lesson: DirectorInput, 
     )
 
 
-def final_cut_pro_xml(ranges: list[tuple[int, int]], timecode_frame: int = 25 * 3600) -> str:
-    """An FCPXML in Final Cut Pro's own shape, written here rather than through OpenTimelineIO: clips as
-    asset-clips on the spine, the media in the asset's media-rep, times as frame fractions, and the camera's
-    timecode starting at 1:00:00:00 (so a clip's start is an hour past the file's first frame). `ranges` are
-    the kept (first, end) frames of the source at 25 fps."""
-    clips, offset = [], 0
-    for first, end in ranges:
-        clips.append(
-            f'<asset-clip ref="r2" offset="{offset}/25s" name="lesson 1" '
-            f'start="{timecode_frame + first}/25s" duration="{end - first}/25s" format="r1" tcFormat="NDF"/>'
-        )
-        offset += end - first
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE fcpxml>
-<fcpxml version="1.9">
-  <resources>
-    <format id="r1" name="FFVideoFormat1080p25" frameDuration="100/2500s" width="1920" height="1080"/>
-    <asset id="r2" name="lesson 1" start="{timecode_frame}/25s" duration="{round(DURATION * FPS)}/25s"
-        hasVideo="1" hasAudio="1" format="r1" audioSources="1" audioChannels="2">
-      <media-rep kind="original-media" src="file:///Users/me/Movies/lesson%201.mp4"/>
-    </asset>
-  </resources>
-  <library>
-    <event name="ave">
-      <project name="{VIDEO} trimmed">
-        <sequence format="r1" duration="{offset}/25s" tcStart="0s" tcFormat="NDF">
-          <spine>
-            {chr(10).join(clips)}
-          </spine>
-        </sequence>
-      </project>
-    </event>
-  </library>
-</fcpxml>
-"""
-
-
-def test_a_timeline_in_final_cuts_own_shape_is_followed(
-    lesson: DirectorInput, machine: Plan, tmp_path: Path
-) -> None:
-    frames = [(round(k.start * FPS), round(k.end * FPS)) for k in machine.keep if k.duration_s > 0]
-    assert len(frames) >= 3
-    frames[1] = (frames[1][0], frames[1][1] - 10)  # the second clip's end trimmed by 10 frames
-    path = tmp_path / f"{VIDEO}.fcpxml"
-    path.write_text(final_cut_pro_xml(frames))
-    followed = follow_creator(machine, edit_context(lesson), [str(path)])
-    assert [(round(k.start * FPS, 6), round(k.end * FPS, 6)) for k in followed.keep] == frames
-    (creator,) = [c for c in followed.cuts if c.source == "creator"]
-    assert abs(creator.start - frames[1][1] / FPS) < 1e-6
-
-
-# --- timelines in the shapes Premiere and Resolve export ----------------------------------------------
-
-
 def premiere_xml(ranges: list[tuple[int, int]], timebase: int = 25, ntsc: bool = False) -> str:
     """An FCP 7 XML (xmeml 4) in the shape Premiere Pro exports: the file described in full in the first clip
     and referred to by id after it, a Windows path under file://localhost/, the camera's timecode starting
@@ -692,31 +638,43 @@ def premiere_xml(ranges: list[tuple[int, int]], timebase: int = 25, ntsc: bool =
 """
 
 
-def resolve_fcpxml(
-    ranges: list[tuple[int, int]], frame: tuple[int, int] = (1, 25), lane: bool = False
+def fcpxml_export(
+    ranges: list[tuple[int, int]],
+    frame: tuple[int, int] = (1, 25),
+    *,
+    camera_timecode: bool = False,
+    timeline_at_hour: bool = True,
+    lane: bool = False,
+    media: str = "file:///C:/Users/me/Videos/lesson%201.mp4",
 ) -> str:
-    """An FCPXML 1.9 in the shape DaVinci Resolve exports: times as fractions of the frame duration
-    (1001/30000s at 29.97), the timeline starting at 01:00:00:00, the media path in a media-rep, and (with
-    `lane`) the clips on track V2 connected to a gap on the empty V1. `ranges` are kept source frames."""
+    """An FCPXML 1.9 written here rather than through OpenTimelineIO: times as fractions of the frame duration
+    (`frame`: 1001/30000s at 29.97), the media path in a media-rep. `camera_timecode`: the file's timecode
+    starts at 1:00:00:00, so a clip's start is an hour past its first frame (Final Cut); `timeline_at_hour`:
+    the timeline starts at 01:00:00:00 (Resolve); `lane`: the clips on track V2, connected to a gap on the
+    empty V1 (Resolve). `ranges` are kept (first, end) source frames."""
     step, scale = frame
 
     def time(frames: int) -> str:
         return f"{frames * step}/{scale}s"
 
     hour = round(3600 * scale / step)
+    whole = time(round(DURATION * scale / step))
+    source_start = hour if camera_timecode else 0
+    timeline_start = hour if timeline_at_hour else 0
     on_lane = ' lane="1"' if lane else ""
-    clips, record = [], hour
+    clips, record = [], timeline_start
     for first, end in ranges:
         clips.append(
-            f'<asset-clip{on_lane} ref="r1" offset="{time(record)}" '
-            f'name="lesson 1.mp4" start="{time(first)}" duration="{time(end - first)}" format="r0" '
+            f'<asset-clip{on_lane} ref="r1" offset="{time(record)}" name="lesson 1.mp4" '
+            f'start="{time(source_start + first)}" duration="{time(end - first)}" format="r0" '
             'tcFormat="NDF" enabled="1">\n  <adjust-transform anchor="0 0" scale="1 1" position="0 0"/>\n'
             "</asset-clip>"
         )
         record += end - first
     body = "\n".join(clips)
     if lane:
-        span = f'offset="{time(hour)}" start="{time(hour)}" duration="{time(record - hour)}"'
+        length = time(record - timeline_start)
+        span = f'offset="{time(timeline_start)}" start="{time(timeline_start)}" duration="{length}"'
         body = f'<gap name="Gap" {span}>\n{body}\n</gap>'
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE fcpxml>
@@ -724,15 +682,16 @@ def resolve_fcpxml(
 <fcpxml version="1.9">
     <resources>
         <format id="r0" name="FFVideoFormat1080p" frameDuration="{step}/{scale}s" width="1920" height="1080"/>
-        <asset id="r1" name="lesson 1.mp4" start="0/1s" duration="{time(round(DURATION * scale / step))}"
+        <asset id="r1" name="lesson 1.mp4" start="{time(source_start)}" duration="{whole}"
             hasVideo="1" format="r0" hasAudio="1" audioSources="1" audioChannels="2" audioRate="48000">
-            <media-rep kind="original-media" src="file:///C:/Users/me/Videos/lesson%201.mp4"/>
+            <media-rep kind="original-media" src="{media}"/>
         </asset>
     </resources>
     <library>
-        <event name="Timeline 1 (Resolve)">
-            <project name="Timeline 1 (Resolve)">
-                <sequence format="r0" duration="{time(record - hour)}" tcStart="{time(hour)}" tcFormat="NDF">
+        <event name="ave">
+            <project name="{VIDEO} trimmed">
+                <sequence format="r0" duration="{time(record - timeline_start)}"
+                    tcStart="{time(timeline_start)}" tcFormat="NDF">
                     <spine>
 {body}
                     </spine>
@@ -742,6 +701,37 @@ def resolve_fcpxml(
     </library>
 </fcpxml>
 """
+
+
+def final_cut_pro_xml(ranges: list[tuple[int, int]]) -> str:
+    """In Final Cut Pro's shape: the camera's timecode from 1:00:00:00, the timeline from zero, a Mac path."""
+    return fcpxml_export(
+        ranges, camera_timecode=True, timeline_at_hour=False, media="file:///Users/me/Movies/lesson%201.mp4"
+    )
+
+
+def resolve_fcpxml(
+    ranges: list[tuple[int, int]], frame: tuple[int, int] = (1, 25), lane: bool = False
+) -> str:
+    """In DaVinci Resolve's shape: the timeline from 01:00:00:00, a Windows path, maybe on V2 over a gap."""
+    return fcpxml_export(ranges, frame, lane=lane)
+
+
+def test_a_timeline_in_final_cuts_own_shape_is_followed(
+    lesson: DirectorInput, machine: Plan, tmp_path: Path
+) -> None:
+    frames = [(round(k.start * FPS), round(k.end * FPS)) for k in machine.keep if k.duration_s > 0]
+    assert len(frames) >= 3
+    frames[1] = (frames[1][0], frames[1][1] - 10)  # the second clip's end trimmed by 10 frames
+    path = tmp_path / f"{VIDEO}.fcpxml"
+    path.write_text(final_cut_pro_xml(frames))
+    followed = follow_creator(machine, edit_context(lesson), [str(path)])
+    assert [(round(k.start * FPS, 6), round(k.end * FPS, 6)) for k in followed.keep] == frames
+    (creator,) = [c for c in followed.cuts if c.source == "creator"]
+    assert abs(creator.start - frames[1][1] / FPS) < 1e-6
+
+
+# --- timelines in the shapes Premiere and Resolve export ----------------------------------------------
 
 
 @pytest.mark.parametrize(
