@@ -23,13 +23,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
 from .audio import as_float32
 from .models import AudioCondition, Disfluency, Evidence, Span, Word
-from .text import squashed
+from .text import squashed, word_family
 
 if TYPE_CHECKING:
     from .align import Alignment
@@ -106,11 +107,18 @@ def _block_features(
     fft_size = 1 << (2 * size - 1).bit_length()
     spectrum = np.fft.rfft(frames, fft_size, axis=1)
     power = np.abs(spectrum) ** 2
-    # normalised autocorrelation for pitch
+    # normalised autocorrelation for pitch, divided by the window's own (Boersma 1993): the Hann window
+    # alone halves a periodic frame's peak at a 100 Hz lag, so a low voice read as half unvoiced
     autocorr = np.fft.irfft(power, fft_size, axis=1)[:, :size]
     autocorr /= np.maximum(autocorr[:, :1], 1e-12)
     low_lag, high_lag = int(rate / PITCH_MAX_HZ), int(rate / PITCH_MIN_HZ)
-    lags = autocorr[:, low_lag:high_lag]
+    corrected = (
+        autocorr[:, low_lag - 1 : high_lag + 1]
+        / _window_autocorrelation(size, fft_size)[low_lag - 1 : high_lag + 1]
+    )
+    # only a peak counts: the autocorrelation of a rumble falls steadily from its first lag
+    inner = corrected[:, 1:-1]
+    lags = np.where((inner >= corrected[:, :-2]) & (inner >= corrected[:, 2:]), inner, 0.0)
     best = np.argmax(lags, axis=1)
     voicing = np.clip(lags[np.arange(frame_numbers.size), best], 0, 1)
     f0 = np.where(voicing > VOICING_THRESHOLD, rate / (best + low_lag), 0.0)
@@ -127,6 +135,13 @@ def _block_features(
         axis=1,
     )
     return energy, voicing, f0, low_share, high_share, 10 * np.log10(bands + 1e-10)
+
+
+@lru_cache(maxsize=4)
+def _window_autocorrelation(size: int, fft_size: int) -> np.ndarray:
+    """The Hann window's normalised autocorrelation at every lag below `size`."""
+    window = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(size), fft_size)) ** 2, fft_size)[:size]
+    return np.asarray(window / window[0], np.float32)
 
 
 def levels(frames: Frames) -> tuple[float, float]:
@@ -450,15 +465,40 @@ class AcousticFillers:
         return found
 
 
+def repair_cue(fragment: Sequence[str], restart: Sequence[str]) -> str | None:
+    """How a restart that begins with a fragment's first word repairs it, from the words alone: the
+    fragment said twice ("the dough the dough"), said again with one word added ("try to try not to") or
+    with one word changed for another form of it or another modal ("we go we went", "you should you
+    can"); None for a phrase that simply goes on ("to the shop to buy", "we know we can")."""
+    k = len(fragment)
+    if list(restart[:k]) == list(fragment):
+        return "said twice"
+    if len(restart) == k + 1 and any(
+        list(restart[:j]) + list(restart[j + 1 :]) == list(fragment) for j in range(1, k + 1)
+    ):
+        return "said again with a word added"
+    changed = [j for j in range(1, k) if j >= len(restart) or restart[j] != fragment[j]]
+    if (
+        len(restart) >= k
+        and len(changed) == 1
+        and word_family(restart[changed[0]]) == word_family(fragment[changed[0]])
+    ):
+        return f'"{fragment[changed[0]]}" changed to "{restart[changed[0]]}"'
+    return None
+
+
 class RepeatsAndFalseStarts:
     """ "the the" (a word said twice, the first copy cut) and "we go we went" (a fragment abandoned and
     restarted with the same first word)."""
 
     name = "repeats"
 
-    def __init__(self, max_fragment_words: int = 3, max_gap_s: float = 1.0) -> None:
+    def __init__(
+        self, max_fragment_words: int = 3, max_gap_s: float = 1.0, min_retake_words: int = 3
+    ) -> None:
         self.max_fragment_words = max_fragment_words
         self.max_gap_s = max_gap_s
+        self.min_retake_words = min_retake_words  # a phrase this long said twice is find_retakes' to cut
 
     def detect(self, evidence: DetectionInput) -> list[Disfluency]:
         words = evidence.words
@@ -479,15 +519,22 @@ class RepeatsAndFalseStarts:
                 gap = words[spoken[restart]].start - words[fragment[-1]].end
                 if gap > self.max_gap_s:
                     continue
-                same = tokens[n:restart] == tokens[restart : restart + k]
                 if k == 1 and tokens[n] in _LEGIT_REPEATS:
                     continue
-                if same and k > 1:
+                said_again = tokens[restart : restart + k + 1]
+                for m in range(len(said_again)):  # the restart ends with its sentence
+                    if re.search(r"[.!?]$", words[spoken[restart + m]].word):
+                        said_again = said_again[: m + 1]
+                        break
+                repair = repair_cue(tokens[n:restart], said_again)
+                if repair == "said twice" and k >= self.min_retake_words:
                     continue  # a whole phrase said again: a retake (find_retakes)
                 kind = "repeat" if k == 1 else "false_start"
                 confidence = (0.85 if k == 1 else 0.7) * (1.0 if gap < 0.5 else 0.8)
-                if k > 1 and not re.search(r"[,\-—]$", words[fragment[-1]].word) and gap < 0.2:
+                broken_off = re.search(r"[,\-—]$", words[fragment[-1]].word) or gap >= 0.2
+                if k > 1 and not broken_off and repair is None:
                     # "to the shop to buy": a phrase that goes on, not one broken off ("we go, we went")
+                    # nor one said again with a word changed or added ("we go we went", "try to try not to")
                     confidence *= 0.5
                 text = " ".join(words[i].word.strip() for i in fragment)
                 found.append(
@@ -503,7 +550,7 @@ class RepeatsAndFalseStarts:
                                 detector=self.name,
                                 score=round(confidence, 3),
                                 detail=f'"{text}" then "{words[spoken[restart]].word.strip()}" again '
-                                f"{max(gap, 0.0):.2f} s later",
+                                f"{max(gap, 0.0):.2f} s later" + (f" ({repair})" if k > 1 and repair else ""),
                             )
                         ],
                     )
@@ -705,6 +752,7 @@ class AlignedDisfluencies:
         )
 
 
+WORD_DETECTORS = {"lexicon", "repeats"}  # the detectors that read only the recogniser's words
 DETECTORS: dict[str, type] = {
     "lexicon": LexiconFillers,
     "acoustic": AcousticFillers,
@@ -714,6 +762,10 @@ DETECTORS: dict[str, type] = {
 
 
 # --- conditions and fusion ------------------------------------------------------------------
+
+
+UNSURE_RECOGNISER = "unsure recogniser"
+SPEECH_EDGE_FRAMES = 30  # 0.3 s each side of the VAD's speech is still speech for the music check
 
 
 def assess_conditions(
@@ -727,7 +779,7 @@ def assess_conditions(
         if mean_probability < 0.6:
             conditions.append(
                 AudioCondition(
-                    name="unsure recogniser",
+                    name=UNSURE_RECOGNISER,
                     measure=round(mean_probability, 3),
                     factor=round(max(0.3, mean_probability / 0.6), 3),
                     message=f"the recogniser's mean word probability is {mean_probability:.2f}: another "
@@ -776,7 +828,9 @@ def assess_conditions(
                     "for fillers are missing",
                 )
             )
-    outside = ~in_speech & (frames.energy_db > floor + 10)
+    # music shows between the speech, not at its edges, where the VAD leaves a word's tail outside
+    near_speech = np.convolve(in_speech, np.ones(2 * SPEECH_EDGE_FRAMES + 1), mode="same") > 0
+    outside = ~near_speech & (frames.energy_db > floor + 10)
     if outside.sum() > FRAME_HZ:  # more than a second of sound outside speech
         tonal = float(np.mean(frames.voicing[outside] > VOICING_THRESHOLD))
         if tonal > 0.5:
@@ -797,7 +851,9 @@ def reliability(conditions: Sequence[AudioCondition]) -> float:
     return float(np.prod([c.factor for c in conditions])) if conditions else 1.0
 
 
-def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Disfluency]:
+def merge_detections(
+    found: Sequence[Disfluency], scale: float = 1.0, words_only_scale: float | None = None
+) -> list[Disfluency]:
     """Detections of the same kind that overlap become one: evidence joined, confidences combined as
     independent evidence (1 - product of 1 - c) when another detector found it, else the higher; times
     from the most precise (a word's, then the audio's); then every confidence is multiplied by `scale`."""
@@ -828,7 +884,9 @@ def merge_detections(found: Sequence[Disfluency], scale: float = 1.0) -> list[Di
         match.evidence = [*match.evidence, *item.evidence]
         match.confidence = round(min(1.0, combined), 3)
     for item in merged:
-        item.confidence = round(item.confidence * scale, 3)
+        from_words = all(e.detector in WORD_DETECTORS for e in item.evidence)
+        factor = words_only_scale if from_words and words_only_scale is not None else scale
+        item.confidence = round(item.confidence * factor, 3)
     return merged
 
 
@@ -869,4 +927,7 @@ def detect_disfluencies(
             for i in sorted(evidence.mentioned)
         )
     ]
-    return merge_detections(found, reliability(conditions))
+    # what makes the sound hard to hear weighs on what was heard in it; findings read from the words alone
+    # (a filler or a repeat the recogniser wrote) only on how sure the recogniser was of its words
+    words_only = reliability([c for c in conditions if c.name == UNSURE_RECOGNISER])
+    return merge_detections(found, reliability(conditions), words_only)

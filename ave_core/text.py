@@ -65,6 +65,72 @@ def fold_plural(word: str) -> str:
     return word
 
 
+# forms of one verb that share no spelling rule (English's common irregular verbs), for word_family
+_IRREGULAR_FAMILIES = (
+    "be am is are was were been being 's 're 'm",
+    "have has had having 've 'd",
+    "do does did done doing",
+    "go goes went gone going",
+    "say says said saying",
+    "get gets got gotten getting",
+    "make makes made making",
+    "know knows knew known knowing",
+    "think thinks thought thinking",
+    "take takes took taken taking",
+    "see sees saw seen seeing",
+    "come comes came coming",
+    "give gives gave given giving",
+    "find finds found finding",
+    "tell tells told telling",
+    "feel feels felt feeling",
+    "leave leaves left leaving",
+    "bring brings brought bringing",
+    "begin begins began begun beginning",
+    "keep keeps kept keeping",
+    "write writes wrote written writing",
+    "run runs ran running",
+    "buy buys bought buying",
+    "pay pays paid paying",
+    "meet meets met meeting",
+    "sit sits sat sitting",
+    "stand stands stood standing",
+    "speak speaks spoke spoken speaking",
+    "teach teaches taught teaching",
+    "put puts putting",
+    "set sets setting",
+    "let lets letting",
+    "hear hears heard hearing",
+    "hold holds held holding",
+    "lose loses lost losing",
+    "send sends sent sending",
+    "spend spends spent spending",
+    "build builds built building",
+    "eat eats ate eaten eating",
+    "drive drives drove driven driving",
+    "grow grows grew grown growing",
+    "show shows showed shown showing",
+    "fall falls fell fallen falling",
+    "read reads reading",
+)
+# auxiliaries a speaker swaps for one another when restarting ("you should, you can")
+MODALS = frozenset("can could will would shall should may might must 'll won't can't".split())
+_FAMILY_OF = {form: forms.split()[0] for forms in _IRREGULAR_FAMILIES for form in forms.split()}
+
+
+def word_family(word: str) -> str:
+    """A key shared by the forms of one word: "went" and "go" -> "go", "walked" and "walks" -> "walk", and
+    every modal auxiliary -> "<modal>". Only a key for comparing, like fold_plural."""
+    word = squashed(word)
+    if word in MODALS:
+        return "<modal>"
+    if word in _FAMILY_OF:
+        return _FAMILY_OF[word]
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """YAKE's English stop words plus spoken-language and number words (SPOKEN_STOPWORDS)."""
