@@ -133,10 +133,18 @@ def _deltas(values: np.ndarray, reach: int = 2) -> np.ndarray:
     return total / (2 * sum(w * w for w in range(1, reach + 1)))
 
 
+CURRENCIES = {"$": "dollars", "£": "pounds", "€": "euros"}
+
+
 def speakable(token: str) -> str:
-    """A recognised word as espeak-ng should say it: no punctuation but apostrophes and digits' commas."""
+    """A recognised word as espeak-ng should say it: no punctuation but apostrophes and digits' commas, and
+    an amount of money in the order it is said ("$300" is "300 dollars"; espeak-ng says "dollar 300", and
+    the "dollars" heard after the number would be a sound no word explains)."""
     text = token.strip()
     text = re.sub(r"(?<=\d),(?=\d)", "", text)
+    money = re.fullmatch(r"([$£€])(\d+(?:\.\d+)?)(\W*)", text)
+    if money:
+        text = f"{money[2]} {CURRENCIES[money[1]]}{money[3]}"
     text = re.sub(r"[^\w'%$.-]", " ", text).strip(" .-'")
     return text or "uh"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ave_core.align import speakable
 from ave_core.asr import FasterWhisperRecognizer, RecognizedSpeech
 from ave_core.audio import detect_speech, read_pcm16, silences_between
 from ave_core.config import AsrConfig, DirectorConfig, VadConfig
@@ -182,6 +183,14 @@ def test_a_restart_said_straight_on_is_cut_when_it_repairs_the_fragment(said: st
 def test_a_phrase_that_goes_on_is_not_a_false_start_to_cut(said: str) -> None:
     found = RepeatsAndFalseStarts().detect(DetectionInput(_said(said), None, []))
     assert all(d.confidence < DirectorConfig().repeat_min_confidence for d in found), found
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [("$300", "300 dollars"), ("$1,500.", "1500 dollars"), ("£20,", "20 pounds"), ("60%", "60%")],
+)
+def test_money_is_synthesised_in_the_order_it_is_said(written: str, said: str) -> None:
+    assert speakable(written) == said
 
 
 def test_forms_of_one_word_share_a_family() -> None:
