@@ -588,11 +588,11 @@ def doc_section(
         "lower the confidence of what was heard in the sound; a finding read from the words alone (a "
         "filler or a repeat the recogniser wrote) is lowered only by the recogniser's own uncertainty. "
         "Voicing is the autocorrelation peak divided by the window's own (Boersma 1993), and only a peak "
-        "counts: before, a low voice (about 100 Hz: en-us, en-us+m2, JFK) read as 17-50 % voiced and was "
-        "taken for whispering, which lowered every confidence by 0.4, and a rumble read as voiced. The music "
-        "check looks 0.3 s away from the speech, not at its edges. JFK, no longer taken for whispering, "
-        "now has one filler detected at 0.51 (a 90 ms sound no word explains; not cut, a strict xfail "
-        "test).",
+        "counts: before, a low voice (85-110 Hz) read as 17-54 % voiced, en-us+m2 and en-gb-x-gbcwmd+m5 "
+        "(under 35 %) were taken for whispering, which lowered every confidence by 0.4, and a rumble read "
+        "as voiced. The music check looks 0.3 s away from the speech, not at its edges. With the models "
+        "retrained on the corrected voicing, JFK has one filler detected at 0.51 (a 90 ms sound no word "
+        "explains; not cut, a strict xfail test).",
         "",
         "**Where the goals are not met, and why.** Word edges: aligning the audio with the transcript "
         "spoken by espeak-ng puts them a few ms from the truth where the recogniser wrote the right "

@@ -479,7 +479,7 @@ def test_jfk_gets_no_filler_cut(jfk_edit) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="issue 11, not met: the aligned detector hears a 90 ms filler (confidence 0.51) in JFK's speech; "
-    "before the voicing measure was fixed, JFK's low voice read as whispered and lowered every confidence",
+    "it came with the models retrained on the corrected voicing measure",
 )
 def test_jfk_gets_no_filler_detected(jfk_edit) -> None:
     transcript, _, _ = jfk_edit
