@@ -164,6 +164,8 @@ def filler_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfi
     kept = [w for i, w in enumerate(words) if not w.is_filler and i not in cut_words]
     cuts = []
     for start_s, end_s, text, confidence, note in found:
+        if _on_a_kept_word(start_s, end_s, kept):
+            continue  # the recogniser dated the filler over a word it also heard: cutting there clips it
         previous_end = max((w.end for w in kept if w.end <= start_s + 0.03), default=None)
         next_start = min((w.start for w in kept if w.start >= end_s - 0.03), default=None)
         # with no word before it, the filler is cut alone: the lead-in is cut as silence only where the VAD
@@ -187,6 +189,13 @@ def filler_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfi
             )
         )
     return cuts
+
+
+def _on_a_kept_word(start_s: float, end_s: float, kept: Sequence[Word]) -> bool:
+    """Whether half of a filler's span or more (a zero-length one: its point) lies inside one kept word."""
+    if end_s <= start_s:
+        return any(w.start < start_s < w.end for w in kept)
+    return any(min(end_s, w.end) - max(start_s, w.start) >= 0.5 * (end_s - start_s) for w in kept)
 
 
 def _evidence_note(disfluency: Disfluency) -> str:

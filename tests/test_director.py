@@ -26,6 +26,7 @@ from ave_core.models import (
     Chapter,
     Concept,
     Cut,
+    Disfluency,
     EmotionalPeak,
     Plan,
     Retake,
@@ -435,3 +436,16 @@ def test_without_a_key_auto_uses_rules_and_says_so(
 def test_schema_has_no_references_and_requires_cuts() -> None:
     schema = proposal_schema()
     assert "$ref" not in json.dumps(schema) and "cuts" in schema["required"]
+
+
+def test_a_filler_dated_over_a_word_the_recogniser_also_heard_is_not_cut() -> None:
+    # tiny.en writes "Um," 0.6 s late, on top of the next word: the sound was elsewhere, the word is real
+    words = spoken((1.0, "keeps the noise outside."), (2.5, "Um,"), (3.7, "think about the lights."))
+    words.insert(5, Word(word="finally,", start=3.0, end=3.3, probability=0.9))
+    words[4].start, words[4].end = 3.04, 3.2
+    ctx = context(words, 6.0)
+    filler = Disfluency(kind="filler", start=3.04, end=3.2, text="um", confidence=0.9, word_indices=[4])
+    ctx.transcript.disfluencies = [filler]
+    assert removed(rule_based_plan(ctx, DirectorConfig()), 3.0, 3.3) == 0
+    filler.start, filler.end = words[4].start, words[4].end = 2.5, 2.75  # where it was said: cut
+    assert removed(rule_based_plan(ctx, DirectorConfig()), 2.5, 2.75) == pytest.approx(0.25)
