@@ -7,6 +7,8 @@ the render's frame grid, and no wordless sliver of a few frames is left between 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -107,14 +109,32 @@ def nothing_spoken(ctx: DirectorInput) -> bool:
     return ctx.audio.has_audio and not ctx.audio.speech and not ctx.transcript.words
 
 
+class _WordsByTime:
+    """Words found by time without a pass over all of them (a 6-hour transcript has 60,000): those whose span
+    may meet a stretch, in their given order, so that a loop over them decides as a loop over all would."""
+
+    def __init__(self, words: Sequence[Word]) -> None:
+        self.words = list(words)
+        self.order = sorted(range(len(self.words)), key=lambda i: self.words[i].start)
+        self.starts = [self.words[i].start for i in self.order]
+        self.longest = max((max(w.end - w.start, 0.0) for w in self.words), default=0.0)
+
+    def meeting(self, start: float, end: float) -> list[Word]:
+        """The words with start <= `end` and end >= `start`."""
+        low = bisect.bisect_left(self.starts, start - self.longest)
+        high = bisect.bisect_right(self.starts, end)
+        found = sorted(i for i in self.order[low:high] if self.words[i].end >= start)
+        return [self.words[i] for i in found]
+
+
 def _pauses(ctx: DirectorInput, words: Sequence[Word]) -> list[Span]:
     """Stretches with neither VAD speech nor a kept word: the VAD's silences, shrunk around words."""
     silences = ctx.audio.silences if ctx.audio.has_audio else []
-    spoken = [w for w in words if not w.is_filler]
+    spoken = _WordsByTime([w for w in words if not w.is_filler])
     pauses = []
     for silence in silences:
         start, end = silence.start, silence.end
-        for word in spoken:
+        for word in spoken.meeting(start, end):
             if word.end > start and word.start < end:  # a word reaches into the silence
                 if word.start <= start:
                     start = word.end
@@ -162,12 +182,16 @@ def filler_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfi
             if w.is_filler
         ]
     kept = [w for i, w in enumerate(words) if not w.is_filler and i not in cut_words]
+    kept_by_time = _WordsByTime(kept)
+    ends, starts = sorted(w.end for w in kept), sorted(w.start for w in kept)
     cuts = []
     for start_s, end_s, text, confidence, note in found:
-        if _on_a_kept_word(start_s, end_s, kept):
+        if _on_a_kept_word(start_s, end_s, kept_by_time.meeting(start_s, end_s)):
             continue  # the recogniser dated the filler over a word it also heard: cutting there clips it
-        previous_end = max((w.end for w in kept if w.end <= start_s + 0.03), default=None)
-        next_start = min((w.start for w in kept if w.start >= end_s - 0.03), default=None)
+        before = bisect.bisect_right(ends, start_s + 0.03)  # the latest end of a kept word before it
+        previous_end = ends[before - 1] if before else None
+        after = bisect.bisect_left(starts, end_s - 0.03)  # the earliest start of a kept word after it
+        next_start = starts[after] if after < len(starts) else None
         # with no word before it, the filler is cut alone: the lead-in is cut as silence only where the VAD
         # hears none, since the recogniser may have missed words there
         first = max(0.0, start_s - 0.05)
@@ -237,11 +261,15 @@ def _neighbour_start(words: Sequence[Word], index: int) -> float | None:
 def unlabelled_cuts(ctx: DirectorInput, words: Sequence[Word], config: DirectorConfig) -> list[Cut]:
     """Short voiced sounds that are a VAD segment of their own with no word in it: probable fillers."""
     cuts = []
+    by_time = _WordsByTime(words)
     for stretch in ctx.transcript.unlabelled_speech:
         segment = _span_containing(ctx.audio.speech, (stretch.start + stretch.end) / 2)
         if segment is None or segment.duration_s > config.unlabelled_max_s:
             continue
-        if any(w.end > segment.start and w.start < segment.end for w in words):
+        if any(
+            w.end > segment.start and w.start < segment.end
+            for w in by_time.meeting(segment.start, segment.end)
+        ):
             continue  # words share the segment: the sound may be part of one
         cuts.append(
             Cut(
@@ -307,16 +335,18 @@ def merge_cuts(cuts: Sequence[Cut], duration: float) -> list[Cut]:
 def snap_out_of_words(cuts: Sequence[Cut], kept_words: Sequence[Word]) -> tuple[list[Cut], list[str]]:
     """Move every cut edge that falls inside a kept word to that word's edge; report each move."""
     repaired, notes = [], []
+    by_time = _WordsByTime(kept_words)
     for cut in cuts:
         start, end = cut.start, cut.end
-        for word in kept_words:
+        near = by_time.meeting(start, end)  # only a word meeting the cut can move its edges or lie inside it
+        for word in near:
             if word.start < start < word.end:
                 notes.append(f"cut start {start:.2f} moved out of '{word.word}' to {word.end:.2f}")
                 start = word.end
             if word.start < end < word.end:
                 notes.append(f"cut end {end:.2f} moved out of '{word.word}' to {word.start:.2f}")
                 end = word.start
-        inside = [w for w in kept_words if w.start >= start and w.end <= end and w.end > w.start]
+        inside = [w for w in near if w.start >= start and w.end <= end and w.end > w.start]
         if inside:
             notes.append(f"cut {start:.2f}-{end:.2f} {DROPPED_CUT} '{inside[0].word}'")
             continue
@@ -355,7 +385,12 @@ def cut_slivers(
     between two cuts, or at either end of the video): a flash of a few frames is a jump cut, not content.
     A piece that shows any part of a word stays, and so does the last piece left."""
     pieces = [p for p in keep_ranges(cuts, duration) if p.duration_s > 0]
-    slivers = [p for p in pieces if p.duration_s < min_keep_s and not _shows_a_word(p, words)]
+    by_time = _WordsByTime(words)
+    slivers = [
+        p
+        for p in pieces
+        if p.duration_s < min_keep_s and not _shows_a_word(p, by_time.meeting(p.start, p.end))
+    ]
     if slivers and len(slivers) == len(pieces):
         slivers.remove(max(slivers, key=lambda p: p.duration_s))
     extended, notes = list(cuts), []
@@ -388,12 +423,18 @@ def keep_ranges(cuts: Sequence[Cut], duration: float) -> list[Span]:
 def kept_words(words: Sequence[Word], cuts: Sequence[Cut]) -> list[Word]:
     """Words that no cut is meant to remove: not fillers and not inside a retake, repeat, false start or
     filler cut (a word the recogniser wrote for a filler)."""
-    retakes = [c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start", "filler"))]
-    return [
-        _widest(w)
-        for w in words
-        if not w.is_filler and not any(r.start <= w.start and w.end <= r.end + 0.05 for r in retakes)
-    ]
+    retakes = sorted(
+        (c for c in cuts if any(r in c.reason for r in ("retake", "repeat", "false_start", "filler"))),
+        key=lambda c: c.start,
+    )
+    starts = [c.start for c in retakes]
+    latest_end = list(itertools.accumulate((c.end for c in retakes), max))  # of the cuts starting so far
+
+    def inside_a_retake(word: Word) -> bool:
+        begun = bisect.bisect_right(starts, word.start)
+        return bool(begun) and word.end <= latest_end[begun - 1] + 0.05
+
+    return [_widest(w) for w in words if not w.is_filler and not inside_a_retake(w)]
 
 
 def _widest(word: Word) -> Word:

@@ -449,3 +449,22 @@ def test_a_filler_dated_over_a_word_the_recogniser_also_heard_is_not_cut() -> No
     assert removed(rule_based_plan(ctx, DirectorConfig()), 3.0, 3.3) == 0
     filler.start, filler.end = words[4].start, words[4].end = 2.5, 2.75  # where it was said: cut
     assert removed(rule_based_plan(ctx, DirectorConfig()), 2.5, 2.75) == pytest.approx(0.25)
+
+
+def test_words_met_by_time_are_those_a_pass_over_all_would_find() -> None:
+    import random
+
+    from ave_core.director import _WordsByTime
+
+    rng = random.Random(7)
+    words = []
+    for _ in range(400):
+        start = rng.uniform(0, 100)
+        words.append(
+            Word(word="w", start=start, end=start + rng.choice([0.0, 0.1, 0.4, 1.5]), probability=0.9)
+        )
+    index = _WordsByTime(words)
+    for _ in range(200):
+        a = rng.uniform(-2, 102)
+        b = a + rng.choice([0.0, 0.05, 0.5, 3.0])
+        assert index.meeting(a, b) == [w for w in words if w.start <= b and w.end >= a]
