@@ -46,3 +46,6 @@ rule all:
     default_target: True
     input:
         get_final_output(),
+
+
+include: "rules/guard.smk"

@@ -13,7 +13,6 @@ rule research:
         "logs/{video}/research.log",
     benchmark:
         "benchmarks/{video}/research.tsv"
-    retries: 1
     conda:
         "../envs/decide.yaml"
     resources:
@@ -42,7 +41,6 @@ checkpoint direct:
         "logs/{video}/direct.log",
     benchmark:
         "benchmarks/{video}/direct.tsv"
-    retries: 1
     conda:
         "../envs/decide.yaml"
     resources:

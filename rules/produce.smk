@@ -233,7 +233,6 @@ rule metadata:
         "logs/{video}/metadata.log",
     benchmark:
         "benchmarks/{video}/metadata.tsv"
-    retries: 1
     conda:
         "../envs/decide.yaml"
     resources:

@@ -18,7 +18,6 @@ checkpoint shorts_select:
         "logs/{video}/shorts_select.log",
     benchmark:
         "benchmarks/{video}/shorts_select.tsv"
-    retries: 1
     conda:
         "../envs/shorts.yaml"
     resources:
