@@ -33,11 +33,16 @@ SPLIT_SEARCH_S = 60.0  # a window ends at the quietest moment of its last minute
 QUIET_S = 0.3  # ... measured over this long
 
 
+# EBU R128 as heard: a mono sound plays on both speakers, so it is measured as dual mono (3 dB above one
+# channel alone); sounds of two or more channels are measured as they are
+LOUDNESS_FILTER = "ebur128=peak=true:dualmono=true:framelog=verbose"
+
+
 def measure_loudness(source: str | Path, stream_index: int) -> tuple[Loudness, str]:
     """EBU R128 integrated loudness, loudness range and true peak of one audio stream (ffmpeg ebur128)."""
     ffmpeg = ffmpeg_binary()
     args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-i", str(source)]
-    args += ["-map", f"0:{stream_index}", "-vn", "-af", "ebur128=peak=true:framelog=verbose"]
+    args += ["-map", f"0:{stream_index}", "-vn", "-af", LOUDNESS_FILTER]
     args += ["-f", "null", "-"]
     proc = run_tool(args, what=f"{source}: measuring loudness")
     return ebur128_loudness(proc.stderr, source), tool_version(ffmpeg)

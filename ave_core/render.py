@@ -188,15 +188,23 @@ def audio_spans(pieces: Sequence[Piece], fps: float, rate: int = AUDIO_RATE) -> 
 def _pieces_blocks(
     audio: SourceAudio, pieces: Sequence[Piece], media: MediaInfo, config: RenderConfig
 ) -> Iterator[np.ndarray]:
-    """The sound of `pieces` joined as the render joins them, as float32 stereo blocks at AUDIO_RATE."""
+    """The sound of `pieces` joined as the render joins them, as float32 blocks at AUDIO_RATE of the
+    sound's own channels (mono stays mono)."""
     if audio.rate != AUDIO_RATE:
         raise RenderError(f"{audio.path}: {audio.rate} Hz, expected {AUDIO_RATE} — delete it and rerun")
     spans = audio_spans(pieces, output_fps(media))
-    return edit_audio_blocks(audio, spans, config.join_fade_ms / 1000 if config.join_fade_ms else 0.0)
+    fade_s = config.join_fade_ms / 1000 if config.join_fade_ms else 0.0
+    return edit_audio_blocks(audio, spans, fade_s, channels=_edit_channels(audio))
 
 
-def _raw_input() -> list[str]:
-    return ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", "2", "-i", "pipe:0"]
+def _edit_channels(audio: SourceAudio) -> int:
+    """The edit's channels: a mono sound stays mono (a stereo copy of it would be the same sound at twice
+    the encoding work), anything else is stereo."""
+    return 1 if audio.channels == 1 else 2
+
+
+def _raw_input(channels: int) -> list[str]:
+    return ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", str(channels), "-i", "pipe:0"]
 
 
 def _edit_pieces(plan: Plan, media: MediaInfo, config: RenderConfig) -> list[Piece]:
@@ -226,10 +234,10 @@ def measure_pieces_loudness(
 def _measure(
     audio: SourceAudio, media: MediaInfo, pieces: Sequence[Piece], config: RenderConfig
 ) -> EditLoudness:
-    from .audio import ebur128_loudness
+    from .audio import LOUDNESS_FILTER, ebur128_loudness
 
-    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", *_raw_input()]
-    args += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", *_raw_input(_edit_channels(audio))]
+    args += ["-af", LOUDNESS_FILTER, "-f", "null", "-"]
     blocks = _pieces_blocks(audio, pieces, media, config)
     stderr = run_tool_fed(args, blocks, what=f"{audio.path}: measuring the edit's loudness")
     producer = make_producer("render_audio", "ffmpeg", extra_versions={"ffmpeg": tool_version(args[0])})
@@ -252,9 +260,11 @@ def encode_pieces_sound(
     not at all; returns the measurement."""
     with opened_sound(sound) as audio:
         measured = _measure(audio, media, pieces, config)
-        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input()]
+        channels = _edit_channels(audio)
+        args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *_raw_input(channels)]
         gain = _loudnorm(measured.loudness, config)
-        args += ["-af", f"{gain},aformat=sample_fmts=fltp:channel_layouts=stereo"]
+        layout = "mono" if channels == 1 else "stereo"
+        args += ["-af", f"{gain},aformat=sample_fmts=fltp:channel_layouts={layout}"]
         with publishing(out) as (partial,):
             args += ["-c:a", "aac", "-b:a", config.audio_bitrate, "-f", "mp4", str(partial)]
             run_tool_fed(
@@ -594,9 +604,9 @@ def sync_offset(
 def _final_sound(final: Path, speech_wav: Path) -> float | None:
     """Decode final.mp4's sound once: its integrated loudness (LUFS; None for silence), and a 16 kHz mono
     WAV of it at `speech_wav` for the sync checks (read a window at a time: hours cost no memory)."""
-    from .audio import ebur128_loudness
+    from .audio import LOUDNESS_FILTER, ebur128_loudness
 
-    graph = "[0:a:0]asplit=2[l][s];[l]ebur128=peak=true:framelog=verbose[m];[s]aformat=channel_layouts=mono,"
+    graph = f"[0:a:0]asplit=2[l][s];[l]{LOUDNESS_FILTER}[m];[s]aformat=channel_layouts=mono,"
     graph += f"aresample={SPEECH_RATE},aformat=sample_fmts=s16[speech]"
     args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(final)]
     args += ["-filter_complex", graph, "-map", "[m]", "-f", "null", "-"]

@@ -133,6 +133,41 @@ def test_one_chunk_and_many_chunks_give_the_same_audio(talk_media, cuts_of_talk,
     assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.98  # same sound at the same times
 
 
+def _channels_and_heard_loudness(sound: Path) -> tuple[int, float]:
+    """The sound's channel count, and its loudness played on two speakers (a mono sound at full level on
+    both, as browsers play it)."""
+    channels = probe(sound, slug="sound").audio_streams[0].channels
+    both = "pan=stereo|c0=c0|c1=c0," if channels == 1 else ""
+    proc = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(sound), "-af", f"{both}ebur128",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
+    return channels, float(summary.split("I:")[1].split("LUFS")[0])
+
+
+def test_a_mono_sound_stays_mono_and_is_as_loud_as_its_stereo_copy(
+    talk_media, cuts_of_talk, tmp_path: Path
+) -> None:
+    """The talk's mono sound and the same sound on both channels of a stereo file: the first is encoded
+    mono (half the work), the second stereo, and both play equally loud on two speakers."""
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk)
+    config = RenderConfig()
+    mono_wav, _ = source_sound(source, media, tmp_path)
+    stereo_wav = tmp_path / "stereo.wav"
+    ffmpeg("-i", str(mono_wav), "-ac", "2", "-c:a", "pcm_s16le", str(stereo_wav))
+    assert SourceAudio.open(mono_wav).channels == 1 and SourceAudio.open(stereo_wav).channels == 2
+    render_audio(mono_wav, media, plan, config, tmp_path / "mono.m4a")
+    render_audio(stereo_wav, media, plan, config, tmp_path / "stereo.m4a")
+    mono_channels, mono_lufs = _channels_and_heard_loudness(tmp_path / "mono.m4a")
+    stereo_channels, stereo_lufs = _channels_and_heard_loudness(tmp_path / "stereo.m4a")
+    assert (mono_channels, stereo_channels) == (1, 2)
+    assert mono_lufs == pytest.approx(stereo_lufs, abs=0.2)
+    assert mono_lufs == pytest.approx(config.target_lufs, abs=1.0)
+
+
 def test_joins_do_not_click(talk_media, tmp_path: Path) -> None:
     source, media, truth, _ = talk_media
     # cut in the middle of speech on purpose: the hardest join
