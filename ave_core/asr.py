@@ -171,6 +171,7 @@ class FasterWhisperRecognizer:
             initial_prompt=VERBATIM_PROMPT if self.settings.verbatim_prompt else None,
             # a prompt carried from segment to segment drifts away from verbatim text
             condition_on_previous_text=False,
+            hallucination_silence_threshold=self.settings.hallucination_silence_s,
         )
         result = [
             RecognizedSegment(
@@ -220,6 +221,7 @@ class OpenAIWhisperRecognizer:
             word_timestamps=True,
             initial_prompt=VERBATIM_PROMPT if self.settings.verbatim_prompt else None,
             condition_on_previous_text=False,
+            hallucination_silence_threshold=self.settings.hallucination_silence_s,
             fp16=self.device == "cuda",
         )
         segments = [

@@ -121,6 +121,12 @@ class AsrConfig(Section):
     verbatim_prompt: bool = Field(
         True, description="prompt with disfluencies so the model keeps 'um' and 'uh'"
     )
+    hallucination_silence_s: float | None = Field(
+        0.3,
+        gt=0,
+        description="skip a stretch the model is unsure of that has a silence this long beside it (words "
+        "invented over silence, such as 'Thank you.' after the last sentence); null turns it off",
+    )
     filler_words: list[str] = Field(
         ["um", "uh", "erm", "er", "ah", "eh", "hmm", "mm", "mhm", "mmhmm", "uhm"],
         description="words that are always fillers (context rules add 'like', 'you know', 'I mean')",

@@ -289,6 +289,22 @@ def test_real_speech_jfk_matches_the_bare_model(whisper_model: str, shared_dev: 
     assert americans and americans[0].start == pytest.approx(1.8, abs=0.5)
 
 
+@pytest.mark.parametrize("silence_s", [0.16, 0.3])
+def test_no_words_are_invented_over_the_silence_after_the_last_sentence(
+    whisper_model: str, shared_dev: Path, tmp_path: Path, silence_s: float
+) -> None:
+    """JFK with a short silence after it, as a video's sound padded to its picture: tiny.en with the
+    verbatim prompt wrote "Thank you." over it (at 0.16 s: the evaluation's JFK) until
+    asr.hallucination_silence_s; the last word stays "country"."""
+    wav = tmp_path / "jfk.wav"
+    flac = shared_dev / "speech" / "jfk" / "jfk.flac"
+    ffmpeg("-i", str(flac), "-af", f"apad=pad_dur={silence_s}", "-ac", "1", "-ar", "16000", str(wav))
+    samples, _ = read_pcm16(wav)
+    heard = FasterWhisperRecognizer(AsrConfig(model=whisper_model)).recognize(samples)
+    words = [normalise_text(w.word) for s in heard.segments for w in s.words]
+    assert words[-1] == "country", words[-6:]
+
+
 def test_openai_whisper_loads_a_checkpoint_file(tmp_path: Path) -> None:
     whisper = pytest.importorskip("whisper", reason="openai-whisper not installed (make test installs it)")
     import torch
