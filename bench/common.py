@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 import resource
 import subprocess
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ave_core.asr import bundled_models
+from ave_core.config import AsrConfig
 from ave_core.text import squashed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,6 +25,14 @@ DEV = SHARED / "media" / "dev"
 OUT = REPO / "bench" / "out"
 
 T = TypeVar("T")
+
+
+def recognition_cache(folder: Path, name: str, config: AsrConfig) -> Path:
+    """Where a clip's recognised words are kept between runs: named by the settings that change them, so a
+    changed default is heard again rather than read from a run made before it."""
+    fields = {"model", "language", "beam_size", "compute_type", "verbatim_prompt", "hallucination_silence_s"}
+    settings = json.dumps(config.model_dump(include=fields), sort_keys=True)
+    return folder / f"{name}.{hashlib.sha1(settings.encode()).hexdigest()[:10]}.asr.pkl"
 
 
 def model_path() -> str:

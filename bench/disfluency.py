@@ -44,7 +44,7 @@ from ave_core.evaluation import covered
 from ave_core.models import Analysis, AudioAnalysis, Plan, Transcript, make_producer
 from ave_core.text import squashed
 from ave_core.transcript import aligned_word_times, build_transcript, prepare_words
-from bench.common import DEV, OUT, REPO, decode_16k, model_path, replace_section
+from bench.common import DEV, OUT, REPO, decode_16k, model_path, recognition_cache, replace_section
 
 FOLDER = OUT / "disfluency"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -56,10 +56,14 @@ THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
 
 def recognise(item: str, samples: np.ndarray, verbatim: bool) -> tuple[RecognizedSpeech, float]:
     """The recogniser's words for an item, cached on disk (bench/out/disfluency/*.asr.pkl)."""
-    cache = FOLDER / f"{item}.{'verbatim' if verbatim else 'bare'}.asr.pkl"
+    # bare: no prompt and no check for words invented over silence, as faster-whisper's defaults
+    config = AsrConfig(model=model_path())
+    if not verbatim:
+        config = config.model_copy(update={"verbatim_prompt": False, "hallucination_silence_s": None})
+    cache = recognition_cache(FOLDER, item, config)
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    recogniser = FasterWhisperRecognizer(AsrConfig(model=model_path(), verbatim_prompt=verbatim), 2)
+    recogniser = FasterWhisperRecognizer(config, 2)
     started = time.perf_counter()
     result = recogniser.recognize(samples), time.perf_counter() - started
     cache.write_bytes(pickle.dumps(result))
@@ -210,7 +214,7 @@ def evaluate_item(
     figures["truth_repeats"] = [(a, b) for a, b, _ in repeats]
     # the edited audio is heard again once per plan: the cache is keyed by the plan's cuts
     plan_key = hashlib.sha1(json.dumps(cuts).encode()).hexdigest()[:12]
-    final = FOLDER / f"{item.name}.final-{plan_key}.asr.pkl"
+    final = recognition_cache(FOLDER, f"{item.name}.final-{plan_key}", AsrConfig(model=model_path()))
     if quick:
         figures["fillers_heard_in_final"] = []
         return figures

@@ -33,7 +33,7 @@ from ave_core.corpus import (
 )
 from ave_core.evaluation import covered
 from ave_core.transcript import build_transcript
-from bench.common import OUT, model_path
+from bench.common import OUT, model_path, recognition_cache
 from bench.disfluency import audio_of, clipped_words, fragments, plan_for
 
 FOLDER = OUT / "repairs"
@@ -59,10 +59,11 @@ def items() -> list[CorpusItem]:
 
 
 def recognise(item: CorpusItem, samples: Any) -> RecognizedSpeech:
-    cache = FOLDER / f"{item.name}.verbatim.asr.pkl"
+    config = AsrConfig(model=model_path())
+    cache = recognition_cache(FOLDER, item.name, config)
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    speech = FasterWhisperRecognizer(AsrConfig(model=model_path()), 2).recognize(samples)
+    speech = FasterWhisperRecognizer(config, 2).recognize(samples)
     cache.write_bytes(pickle.dumps(speech))
     return speech
 
