@@ -582,8 +582,9 @@ def doc_section(
             + ". The code before (c3b823e, with the recognition of that day, before "
             "asr.hallucination_silence_s) found 11 of 100 on the held-out voices, cut 6 and clipped 10 "
             "content words (tuning voices: 16, 15 and 3): more repairs cut means more words clipped. Of "
-            "the held-out ones clipped, 8 are the plan's cuts of other kinds in one clean talk (there "
-            "before), and the rest mostly the recogniser's punctuation: it writes "
+            "the 18 held-out words clipped in the run before this one, 8 were the plan's cuts of other "
+            "kinds in one clean talk (there before), and the rest mostly the recogniser's punctuation: it "
+            "writes "
             '"if you try. Try and try" as "try, try and try", a repeated word, and the cut takes the first. '
             "The sentences and the rule were written before the first run; the two fixes below were found "
             "in this set's transcripts, so it is no clean hold-out for them: the corpus figures above are.",
