@@ -451,7 +451,11 @@ class ReviewConfig(Section):
         6.0, gt=0, le=60, description="of a longer cut, the source player plays only this many first seconds"
     )
     video_width: int = Field(
-        320, ge=64, le=1280, description="width of the players' excerpts in pixels (embedded in the page)"
+        320,
+        ge=64,
+        le=1280,
+        description="width of the players' excerpts in pixels (embedded in the page); the render makes "
+        "the edited video's small copy, so a change renders the edit again",
     )
 
 

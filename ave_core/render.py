@@ -31,6 +31,7 @@ from .models import (
     make_producer,
 )
 from .publish import publishing, write_text_atomic
+from .review import COPY_KEYFRAME_S, small_picture_codec, small_picture_filter
 from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks, opened_sound
 from .timemap import EditMap, FrameGrid, output_fps
 from .tools import ffmpeg_binary, ffprobe_binary, run_tool, run_tool_fed, tool_version
@@ -381,13 +382,16 @@ def piece_chains(
 def render_chunk(
     source: Path, media: MediaInfo, job: ChunkJob, config: RenderConfig, video_out: Path,
     captions: Path | None = None, threads: int = 0, sound: Path | None = None, cover: Path | None = None,
+    review_copy: Path | None = None, review_width: int = 320,
 ) -> None:  # fmt: skip
     """Render one chunk's picture as H.264 (the sound is rendered once for the whole edit: render_audio).
 
     The source is opened a little before the chunk's first piece, so a chunk decodes only its own stretch.
     `threads` caps the encoder's threads (0: ffmpeg's choice, all cores): a cluster job keeps to its CPUs.
     A recording without picture becomes an audiogram: `cover` (or a plain ground), the waveform of `sound`
-    (the edit's finished sound, render/audio.m4a), captions.
+    (the edit's finished sound, render/audio.m4a), captions. `review_copy`, when given, receives the same
+    picture `review_width` across, as the review page's excerpts are made (a second output of the same
+    frames: the review then needs no decode of final.mp4).
     """
     fps = output_fps(media)
     width, height = output_size(media) if media.video is not None else audiogram_size(config)
@@ -437,6 +441,7 @@ def render_chunk(
         encode_picture(
             source, media, frames, chains, label, config, video_out, origin_s=origin,
             extra_inputs=extra_inputs, threads=threads, what=f"{source}: rendering chunk {job.index}",
+            small_copy=(review_copy, review_width) if review_copy is not None else None,
         )  # fmt: skip
     finally:
         burned.unlink(missing_ok=True)
@@ -445,17 +450,33 @@ def render_chunk(
 def encode_picture(
     source: Path, media: MediaInfo, frames: int, chains: Sequence[str], label: str, config: RenderConfig,
     video_out: Path, *, origin_s: float = 0.0, extra_inputs: Sequence[str] = (), threads: int = 0, what: str,
+    small_copy: tuple[Path, int] | None = None,
 ) -> None:  # fmt: skip
     """Encode the picture the filter `chains` leave at [label] as H.264, exactly `frames` frames, whole or
     not at all. The source (input 0) is opened at `origin_s`: ffmpeg seeks there, and the chains count from
-    it."""
+    it. `small_copy` (a path and a width): the same frames also as the review's excerpts are made, with a
+    keyframe every review.COPY_KEYFRAME_S."""
     fps = output_fps(media)
     seek = ["-ss", f"{origin_s:.6f}"] if origin_s > 0 else []
     args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *seek, "-i", str(source), *extra_inputs]
+    outputs = [video_out]
+    if small_copy is not None:
+        copy_out, copy_width = small_copy
+        chains = [
+            *chains,
+            f"[{label}]split=2[picture][small]",
+            f"[small]{small_picture_filter(copy_width)}[copy]",
+        ]
+        label = "picture"
+        outputs.append(copy_out)
     args += ["-filter_complex", ";".join(chains), "-map", f"[{label}]", "-frames:v", str(frames)]
     args += ["-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p"]
-    with publishing(video_out) as (video_partial,):
-        args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(video_partial)]
+    with publishing(*outputs) as partials:
+        args += ["-threads", str(threads), "-r", f"{fps:.6f}", "-an", str(partials[0])]
+        if small_copy is not None:
+            keyframe_every = max(1, round(fps * COPY_KEYFRAME_S))
+            args += ["-map", "[copy]", "-frames:v", str(frames), *small_picture_codec(keyframe_every)]
+            args += ["-threads", "1", "-r", f"{fps:.6f}", "-an", "-f", "mp4", str(partials[1])]
         run_tool(args, what=what, writes=video_out)
 
 

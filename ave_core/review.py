@@ -9,7 +9,10 @@ the page, which neither a phone nor the report has.
 
 Where the excerpts cover most of a file (a cut every few seconds), cutting each one would decode most of the
 file's full-size picture several times over (from the keyframe before each excerpt): the file is then made
-small once, with a keyframe where each excerpt starts, and the excerpts are copied out of that proxy.
+small once, with a keyframe where each excerpt starts, and the excerpts are copied out of that proxy. The
+edited video's small copy is made by the render itself, from the frames it encodes (render_chunk's second
+output, a keyframe every COPY_KEYFRAME_S): decoding final.mp4's full-size picture again cost more than
+making the copy.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ REASON_ORDER = ("creator", "retake", "filler", "silence")  # the colour a merged
 CRF = 30  # the excerpts are for judging a cut, not for watching: small beats sharp
 AUDIO_BITRATE = "48k"  # mono speech; the sound is most of an excerpt's bytes
 PROXY_SHARE = 0.5  # excerpts covering more of a file than this are copied out of a small proxy of it
+# the render's small copy of the edit has a keyframe this often: an excerpt copied out of it starts at its
+# span or up to this much before it (its caption says where)
+COPY_KEYFRAME_S = 1.0
 # the source's and the edit's ffmpegs run side by side, one thread each: decoder and encoder threads cost CPU
 # (a fifth more, measured on 2 cores) that two busy processes cannot turn into speed
 THREADS = ["-threads", "1"]
@@ -46,6 +52,14 @@ class CutExcerpts:
     source: Span
     edited: Span
     shortened: bool  # the cut is longer than max_cut_shown_s: the source player stops inside it
+
+
+@dataclass(frozen=True)
+class Player:
+    """One embedded excerpt and the stretch of its file it shows."""
+
+    uri: str
+    shown: Span
 
 
 def excerpt_spans(
@@ -66,17 +80,33 @@ def excerpt_spans(
     return excerpts
 
 
+def small_picture_filter(width: int) -> str:
+    """The filter that makes a picture an excerpt's size: `width` across (never wider), 4:2:0."""
+    # area averaging: sharper than bicubic when a picture shrinks several times, and cheaper
+    return f"scale='min({width},iw)':-2:flags=area,setsar=1,format=yuv420p"
+
+
+def small_picture_codec(keyframe_every: int | None = None) -> list[str]:
+    """ffmpeg output options of an excerpt's picture; with a keyframe at least every `keyframe_every`
+    frames and no B-frames, for a copy that excerpts are copied out of."""
+    args = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
+    if keyframe_every is not None:
+        args += ["-bf", "0", "-g", str(keyframe_every)]
+    return args
+
+
+def _small_sound(audio_stream: str) -> list[str]:
+    # ffmpeg's fast AAC coder: a third of the default one's time, enough to judge a cut by
+    return ["-map", audio_stream, "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+
+
 def _small_streams(width: int, video_stream: str | None, audio_stream: str | None) -> list[str]:
     """ffmpeg output options of an excerpt's streams: the picture scaled to `width`, mono AAC."""
     args: list[str] = []
     if video_stream is not None:
-        # area averaging: sharper than bicubic when a picture shrinks several times, and cheaper
-        scale = f"scale='min({width},iw)':-2:flags=area,setsar=1,format=yuv420p"
-        args += ["-map", video_stream, "-vf", scale, *THREADS]
-        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-profile:v", "main"]
+        args += ["-map", video_stream, "-vf", small_picture_filter(width), *THREADS, *small_picture_codec()]
     if audio_stream is not None:
-        # ffmpeg's fast AAC coder: a third of the default one's time, enough to judge a cut by
-        args += ["-map", audio_stream, "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-ac", "1"]
+        args += _small_sound(audio_stream)
     return args
 
 
@@ -113,22 +143,45 @@ def make_proxy(
         # no B-frames: a copied excerpt then ends on the frame its duration asks for
         args += ["-bf", "0", "-force_key_frames", ",".join(f"{t:.3f}" for t in sorted(set(starts_s)))]
     run_tool([*args, "-f", "mp4", out], what=f"{source}: making the review's small copy", writes=out)
-    if video_stream is None:
-        return []
+    return _keyframes(out) if video_stream is not None else []
+
+
+def make_edit_copy(
+    pictures: Sequence[Path], final: str | Path, audio_stream: str | None, out: Path
+) -> list[float]:
+    """The edited video as its excerpts are made, from the render's small copies of its chunks' pictures
+    (joined as they are, as final.mp4's chunks are) and final.mp4's sound; returns its keyframe times."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{_concat_path(p)}'\n" for p in pictures), encoding="utf-8")
+    args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *THREADS]
+    args += ["-f", "concat", "-safe", "0", "-i", listing, "-i", final, "-map", "0:v", "-c:v", "copy"]
+    if audio_stream is not None:
+        args += _small_sound(audio_stream.replace("0:", "1:", 1))
+    run_tool([*args, "-f", "mp4", out], what=f"{final}: joining the render's small copies", writes=out)
+    return _keyframes(out)
+
+
+def _concat_path(path: Path) -> str:
+    return str(Path(path).resolve()).replace("'", "'\\''")
+
+
+def _keyframes(path: Path) -> list[float]:
     packets = run_tool(
         [ffprobe_binary(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
-         "-of", "csv=p=0", out], what=f"{out}: reading the keyframes of the review's small copy",
+         "-of", "csv=p=0", path], what=f"{path}: reading the keyframes of the review's small copy",
     ).stdout  # fmt: skip
     return sorted(
         float(time) for time, flags in (line.split(",", 1) for line in packets.split()) if "K" in flags
     )
 
 
-def copy_excerpts(proxy: Path, keyframes_s: Sequence[float], jobs: Sequence[tuple[Span, Path]]) -> None:
-    """Excerpts copied out of the proxy, each from its keyframe at (or a frame after) its span's start, all
-    by one ffmpeg (a process costs more than copying a few seconds)."""
+def copy_excerpts(proxy: Path, keyframes_s: Sequence[float], jobs: Sequence[tuple[Span, Path]]) -> list[Span]:
+    """Excerpts copied out of the proxy, each from its keyframe at (or a frame after) its span's start, else
+    the last one before it, all by one ffmpeg (a process costs more than copying a few seconds); returns
+    the stretches they show."""
     inputs: list[str | Path] = []
     outputs: list[str | Path] = []
+    shown = []
     for index, (span, out) in enumerate(jobs):
         start = span.start
         at_or_after = [k for k in keyframes_s if start - 1e-3 <= k < start + 0.1]
@@ -137,8 +190,10 @@ def copy_excerpts(proxy: Path, keyframes_s: Sequence[float], jobs: Sequence[tupl
             start = at_or_after[0] if at_or_after else before[-1]
         inputs += ["-ss", f"{start:.6f}", "-t", f"{max(span.end - start, 0.04):.3f}", "-i", proxy]
         outputs += ["-map", f"{index}", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", out]
+        shown.append(Span(start=start, end=max(span.end, start)))
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *inputs, *outputs]
     run_tool(args, what=f"{proxy}: copying {len(jobs)} excerpts", writes=jobs[0][1] if jobs else None)
+    return shown
 
 
 Streams = tuple[str | None, str | None]  # ffmpeg -map specifiers of the picture and the sound, or None
@@ -153,17 +208,34 @@ def cut_excerpts(
     width: int,
     proxy_share: float,
     proxy: Path,
-) -> None:
+) -> list[Span]:
     """One file's excerpts: copied out of a small proxy of it when they cover more than `proxy_share` of
-    it, else each cut from the file itself (a few cuts in a long recording)."""
+    it, else each cut from the file itself (a few cuts in a long recording); returns what they show."""
     shown_s = sum(span.duration_s for span, _ in jobs)
     if not (duration_s > 0 and shown_s > proxy_share * duration_s):
         for span, out in jobs:
             cut_excerpt(path, span, out, width, *streams)
-        return
+        return [span for span, _ in jobs]
     keyframes = make_proxy(path, [span.start for span, _ in jobs], proxy, width, *streams)
+    return copy_in_batches(proxy, keyframes, jobs)
+
+
+def copy_in_batches(proxy: Path, keyframes: Sequence[float], jobs: Sequence[tuple[Span, Path]]) -> list[Span]:
+    """copy_excerpts, COPY_BATCH excerpts to an ffmpeg."""
+    shown = []
     for first in range(0, len(jobs), COPY_BATCH):
-        copy_excerpts(proxy, keyframes, jobs[first : first + COPY_BATCH])
+        shown += copy_excerpts(proxy, keyframes, jobs[first : first + COPY_BATCH])
+    return shown
+
+
+def edited_excerpts(
+    pictures: Sequence[Path], final: str | Path, audio_stream: str | None, jobs: Sequence[tuple[Span, Path]],
+    proxy: Path,
+) -> list[Span]:  # fmt: skip
+    """The edited video's excerpts, copied out of the render's small copies joined with final.mp4's sound."""
+    if not jobs:
+        return []
+    return copy_in_batches(proxy, make_edit_copy(pictures, final, audio_stream, proxy), jobs)
 
 
 def _reason_class(reason: str) -> str:
@@ -187,9 +259,12 @@ def build_review(
     video_width: int = 320,
     chapters: Sequence[Chapter] = (),
     proxy_share: float = PROXY_SHARE,
+    edit_copies: Sequence[Path] = (),
 ) -> str:
     """The review page as one self-contained HTML document. A file whose excerpts cover more than
-    `proxy_share` of it has them copied out of a small proxy of it (one decode), else each is cut alone."""
+    `proxy_share` of it has them copied out of a small proxy of it (one decode), else each is cut alone.
+    `edit_copies`, the render's small copies of its chunks' pictures in order, stand for final.mp4's
+    picture when there is one: its excerpts are then copied out of them."""
     excerpts = excerpt_spans(plan, media.duration_s, context_s, max_cut_shown_s)
     main_audio = media.main_audio()
     # the source's own streams (the default audio track of several); the render's first of each kind
@@ -199,7 +274,7 @@ def build_review(
     )
     final_streams = ("0:v:0" if media.video else None, "0:a:0" if main_audio else None)
     mime = "video/mp4" if media.video else "audio/mp4"
-    players: dict[tuple[int, str], str] = {}  # (cut number, "source" or "edited") -> data: URI
+    players: dict[tuple[int, str], Player] = {}  # (cut number, "source" or "edited") -> its excerpt
     edited_s = EditMap.from_keep(plan.keep).duration_s
     with tempfile.TemporaryDirectory(prefix="ave-review-") as folder:
         tmp = Path(folder)
@@ -209,19 +284,45 @@ def build_review(
         ]
         # the two files side by side: the review is the last job, when the other cores have done their work
         with ThreadPoolExecutor(2) as pool:
-            done = [
-                pool.submit(cut_excerpts, source_path, source_streams, media.duration_s, source_jobs,
-                            video_width, proxy_share, tmp / "proxy-source.mp4"),
-                pool.submit(cut_excerpts, final_path, final_streams, edited_s, edited_jobs, video_width,
-                            proxy_share, tmp / "proxy-edited.mp4"),
-            ]  # fmt: skip
-            for future in done:
-                future.result()
+            source_task = pool.submit(
+                cut_excerpts,
+                source_path,
+                source_streams,
+                media.duration_s,
+                source_jobs,
+                video_width,
+                proxy_share,
+                tmp / "proxy-source.mp4",
+            )
+            if media.video is not None and edit_copies:
+                edited_task = pool.submit(
+                    edited_excerpts,
+                    edit_copies,
+                    final_path,
+                    final_streams[1],
+                    edited_jobs,
+                    tmp / "proxy-edited.mp4",
+                )
+            else:
+                edited_task = pool.submit(
+                    cut_excerpts,
+                    final_path,
+                    final_streams,
+                    edited_s,
+                    edited_jobs,
+                    video_width,
+                    proxy_share,
+                    tmp / "proxy-edited.mp4",
+                )
+            shown = {
+                "source": dict(zip([out for _, out in source_jobs], source_task.result(), strict=True)),
+                "edited": dict(zip([out for _, out in edited_jobs], edited_task.result(), strict=True)),
+            }  # fmt: skip
         for excerpt in excerpts:
             for kind in ("source", "edited"):
                 out = tmp / f"{kind}-{excerpt.number}.mp4"
                 if out.exists():
-                    players[(excerpt.number, kind)] = _data_uri(out, mime)
+                    players[(excerpt.number, kind)] = Player(_data_uri(out, mime), shown[kind][out])
     lines = script_lines(words, plan, media.duration_s, chapters)
     return _page(video, plan, media, lines, excerpts, players, mime)
 
@@ -270,7 +371,7 @@ def _page(
     media: MediaInfo,
     lines: Sequence[ScriptLine],
     excerpts: Sequence[CutExcerpts],
-    players: dict[tuple[int, str], str],
+    players: dict[tuple[int, str], Player],
     mime: str,
 ) -> str:
     numbers = {id(e.cut): e.number for e in excerpts}
@@ -346,10 +447,11 @@ def _script_line(line: ScriptLine, numbers: dict[int, int]) -> str:
     return f"<p><time>{format_time(line.time)}</time>{' '.join(parts)}</p>"
 
 
-def _player(uri: str | None, mime: str, caption: str) -> str:
+def _player(player: Player | None, mime: str, caption: str) -> str:
     tag = "video" if mime.startswith("video") else "audio"
-    if uri is None:
+    if player is None:
         return f"<figure><figcaption>{html.escape(caption)}: nothing left of it</figcaption></figure>"
+    uri = player.uri
     # preload="none": a long talk's page holds hundreds of players; a phone should open only those played
     return (
         f"<figure><figcaption>{html.escape(caption)}</figcaption>"
@@ -357,16 +459,19 @@ def _player(uri: str | None, mime: str, caption: str) -> str:
     )
 
 
-def _entry(excerpt: CutExcerpts, players: dict[tuple[int, str], str], mime: str) -> str:
+def _entry(excerpt: CutExcerpts, players: dict[tuple[int, str], Player], mime: str) -> str:
     cut = excerpt.cut
     reason = _reason_class(cut.reason)
     who = "your edit" if cut.source == "creator" else "machine"
     shortened = f" (its first {excerpt.source.end - cut.start:.0f} s)" if excerpt.shortened else ""
+    source, edited = players.get((excerpt.number, "source")), players.get((excerpt.number, "edited"))
+    source_span = source.shown if source else excerpt.source
+    edited_span = edited.shown if edited else excerpt.edited
     source_caption = (
-        f"Source {format_time(excerpt.source.start)}–{format_time(excerpt.source.end)}: the cut is "
+        f"Source {format_time(source_span.start)}–{format_time(source_span.end)}: the cut is "
         f"{format_time(cut.start)}–{format_time(cut.end)}{shortened}"
     )
-    edited_caption = f"Edited video {format_time(excerpt.edited.start)}–{format_time(excerpt.edited.end)}"
+    edited_caption = f"Edited video {format_time(edited_span.start)}–{format_time(edited_span.end)}"
     rationale = html.escape(cut.rationale or cut.reason)
     return (
         f'<li class="entry r-{reason}" id="cut-{excerpt.number}" data-reason="{html.escape(cut.reason)}" '
@@ -376,7 +481,7 @@ def _entry(excerpt: CutExcerpts, players: dict[tuple[int, str], str], mime: str)
         f'<span class="meter" title="confidence {cut.confidence:.0%}"><i style="width:{cut.confidence:.0%}">'
         f"</i></span> {cut.confidence:.0%} · {who}</h3>"
         f'<p class="removed">{rationale}</p><div class="players">'
-        + _player(players.get((excerpt.number, "source")), mime, source_caption)
-        + _player(players.get((excerpt.number, "edited")), mime, edited_caption)
+        + _player(source, mime, source_caption)
+        + _player(edited, mime, edited_caption)
         + "</div></li>"
     )

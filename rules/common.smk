@@ -237,6 +237,16 @@ def get_benchmarks(wildcards):
 
 def get_render_chunks(wildcards):
     """The render's picture chunks, known once the plan exists (direct is a checkpoint)."""
+    return {"videos": render_chunk_files(wildcards, "chunk")}
+
+
+def get_review_copies(wildcards):
+    """The render chunks' small copies of their pictures, which the review's edited excerpts come from."""
+    return {"copies": render_chunk_files(wildcards, "review")}
+
+
+def render_chunk_files(wildcards, kind):
+    """Each render chunk's file of a kind: chunk (its picture) or review (its small copy)."""
     from ave_core.models import MediaInfo, Plan, read_artifact
     from ave_core.render import chunk_count
     from ave_core.config import RenderConfig
@@ -247,7 +257,7 @@ def get_render_chunks(wildcards):
     media = read_artifact(f"results/{wildcards.video}/media.json", MediaInfo)
     chunks = range(chunk_count(plan, media, RenderConfig(**section("render"))))
     folder = f"results/{wildcards.video}/render"
-    return {"videos": expand("{folder}/chunk-{chunk}.mp4", folder=folder, chunk=chunks)}
+    return expand("{folder}/{kind}-{chunk}.mp4", folder=folder, kind=kind, chunk=chunks)
 
 
 def get_short_renders(wildcards):

@@ -65,6 +65,9 @@ rule render_chunk:
         cover=get_cover,
     output:
         video=temp("results/{video}/render/chunk-{chunk}.mp4"),
+        # the same picture as the review page's excerpts are made: the review copies them out of it. Kept
+        # (a few MB), so that a change to review.* reruns the review page alone
+        review="results/{video}/render/review-{chunk}.mp4",
     log:
         "logs/{video}/render_chunk-{chunk}.log",
     benchmark:
@@ -78,6 +81,7 @@ rule render_chunk:
         runtime=scaled(20, per_input_gb=10),
     params:
         render=section("render"),
+        review_width=section("review")["video_width"],
         code=script_code("render_chunk"),
     script:
         "../scripts/render_chunk.py"
@@ -319,6 +323,7 @@ rule report_pages:
 
 rule review:
     input:
+        unpack(get_review_copies),
         video=get_video_path,
         final="results/{video}/final.mp4",
         media="results/{video}/media.json",

@@ -29,5 +29,7 @@ with stage_logging(snakemake.log[0], "render_chunk") as log:
         threads=snakemake.threads,
         sound=Path(snakemake.input.sound) if snakemake.input.get("sound") else None,
         cover=Path(snakemake.input.cover[0]) if snakemake.input.cover else None,
+        review_copy=Path(snakemake.output.review),
+        review_width=snakemake.params.review_width,
     )
     log.info("chunk %d: %d pieces, %d B-roll clips", job.index, len(job.pieces), len(job.broll))

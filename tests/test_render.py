@@ -346,3 +346,47 @@ def test_a_broll_clip_over_a_chunk_boundary_goes_on_in_the_next_chunk(
     assert red[0] > 150 and red[2] < 80, red
     assert blue[2] > 150 and blue[0] < 80, blue  # the clip's second half, in the next chunk
     assert not (after[2] > 150 and after[0] < 80), after  # and gone when it ends
+
+
+def test_the_review_copy_is_the_rendered_picture_small_frame_for_frame(
+    talk_media, cuts_of_talk, tmp_path: Path
+) -> None:
+    from ave_core.review import COPY_KEYFRAME_S, make_edit_copy
+
+    source, media, truth, _ = talk_media
+    plan = make_plan(truth.duration, cuts_of_talk, emphasis=(2.0,))
+    config = RenderConfig(chunk_s=3, preset="ultrafast")
+    full, _ = source_sound(source, media, tmp_path)
+    render_audio(full, media, plan, config, tmp_path / "audio.m4a")
+    videos, copies = [], []
+    for job in chunk_jobs(plan, media, config, None, tmp_path):
+        videos.append(tmp_path / f"chunk-{job.index}.mp4")
+        copies.append(tmp_path / f"review-{job.index}.mp4")
+        render_chunk(source, media, job, config, videos[-1], review_copy=copies[-1], review_width=320)
+    assert len(copies) >= 3
+    final = tmp_path / "final.mp4"
+    join_chunks(videos, tmp_path / "audio.m4a", final)
+    keyframes = make_edit_copy(copies, final, "0:a:0", tmp_path / "edit-copy.mp4")
+    joined = probe(tmp_path / "edit-copy.mp4", slug="copy")
+    assert joined.video is not None and joined.video.display_width == 320 and joined.has_audio
+    assert joined.video.frame_count == probe(final, slug="final").video.frame_count
+    assert max(np.diff([0.0, *keyframes])) <= COPY_KEYFRAME_S + 1e-3
+
+    def frames(path: Path) -> np.ndarray:
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(path), "-vf", "scale=320:180:flags=area", "-f", "rawvideo",
+             "-pix_fmt", "gray", "-"], capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 180, 320).astype(float)
+
+    small, big = frames(tmp_path / "edit-copy.mp4"), frames(final)
+    assert small.shape == big.shape
+    # frame for frame: each copy frame is nearest its own frame of final.mp4 (CRF 30 at 320 px: a few
+    # grey levels off), not a neighbour's
+    moving = [
+        k for k in range(2, len(big) - 2) if min(np.abs(big[k] - big[k + d]).mean() for d in (-2, 2)) > 1.0
+    ]
+    assert len(moving) >= 10, "the talk's picture must change for this test to tell frames apart"
+    for k in moving:
+        same = np.abs(small[k] - big[k]).mean()
+        assert same < 6.0 and same < min(np.abs(small[k] - big[k + d]).mean() for d in (-2, 2)), k

@@ -4,6 +4,7 @@ edited video, embedded so the page stands alone; checked in a real (headless) Ch
 from __future__ import annotations
 
 import base64
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import pytest
 
 from ave_core.media import probe
 from ave_core.models import Cut, Plan, Span, Word, complement, make_producer
-from ave_core.review import build_review, excerpt_spans, write_review
+from ave_core.review import (
+    COPY_KEYFRAME_S,
+    build_review,
+    excerpt_spans,
+    small_picture_codec,
+    small_picture_filter,
+    write_review,
+)
 from ave_core.synth import Truth
 from ave_core.timemap import EditMap
 from tests.browser import Browser
@@ -27,8 +35,18 @@ class Page(HTMLParser):
         super().__init__()
         self.entries: list[dict[str, str]] = []
         self.players: dict[str, list[str]] = {}
+        self.captions: dict[str, list[str]] = {}
+        self._in_caption = False
         self.links: list[str] = []
         self.external: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption:
+            self.captions[self.entries[-1]["id"]][-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "figcaption":
+            self._in_caption = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
@@ -37,6 +55,9 @@ class Page(HTMLParser):
             self.players[values["id"]] = []
         if tag in ("video", "audio"):
             self.players[self.entries[-1]["id"]].append(values["src"])
+        self._in_caption = tag == "figcaption" and bool(self.entries)
+        if self._in_caption:
+            self.captions.setdefault(self.entries[-1]["id"], []).append("")
         if tag == "a" and values.get("href", "").startswith("#cut-"):
             self.links.append(values["href"][1:])
         for name in ("src", "href"):
@@ -53,11 +74,31 @@ def edited_copy(source: Path, keep: list[Span], out: Path) -> Path:
     return out
 
 
-@pytest.fixture(scope="module", params=[1.0, 0.0], ids=["each excerpt cut alone", "copied from a proxy"])
+def render_copies(final: Path, parts: int, folder: Path) -> list[Path]:
+    """The edited video's picture in `parts` chunks as render_chunk's second output makes them."""
+    frames = int(probe(final, slug="final").video.frame_count)
+    copies, first = [], 0
+    for k in range(parts):
+        count = frames // parts if k < parts - 1 else frames - first
+        out = folder / f"review-{k}.mp4"
+        trim = f"trim=start_frame={first}:end_frame={first + count},setpts=PTS-STARTPTS"
+        scale = small_picture_filter(240)
+        ffmpeg("-i", str(final), "-vf", f"{trim},{scale}", "-an", *small_picture_codec(25), str(out))
+        copies.append(out)
+        first += count
+    return copies
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(1.0, False), (0.0, False), (0.0, True)],
+    ids=["each excerpt cut alone", "copied from a proxy", "edit copied from the render's copies"],
+)
 def reviewed(talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory, request):
     """A plan cutting the talk's fillers and its longest pause, the edited video, and the review page: its
-    excerpts cut one by one from the files, and copied out of a small proxy of each (what a cut every few
-    seconds gets)."""
+    excerpts cut one by one from the files, copied out of a small proxy of each (what a cut every few
+    seconds gets), and the edit's copied out of the render's small copies of its chunks."""
+    proxy_share, from_render = request.param
     source, truth = talk
     folder = tmp_path_factory.mktemp("review")
     cuts = [Cut(start=u.start - 0.05, end=u.end + 0.05, reason="filler", rationale=u.text, confidence=0.9)
@@ -73,16 +114,17 @@ def reviewed(talk: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory,
              for u in truth.utterances for i, w in enumerate(u.text.split())]  # fmt: skip
     final = edited_copy(source, keep, folder / "final.mp4")
     media = probe(source, slug="talk")
+    copies = render_copies(final, 2, folder) if from_render else []
     page = build_review(
         "talk", plan, words, media, source, final, context_s=CONTEXT_S, video_width=240,
-        proxy_share=request.param,
+        proxy_share=proxy_share, edit_copies=copies,
     )  # fmt: skip
     write_review(folder / "review.html", page)
-    return plan, folder / "review.html", media
+    return plan, folder / "review.html", media, from_render
 
 
 def test_one_entry_per_cut_with_two_embedded_players(reviewed, tmp_path: Path) -> None:
-    plan, page_path, media = reviewed
+    plan, page_path, media, from_render = reviewed
     page = Page()
     page.feed(page_path.read_text())
     assert [e["id"] for e in page.entries] == [f"cut-{n}" for n in range(1, len(plan.cuts) + 1)]
@@ -92,18 +134,38 @@ def test_one_entry_per_cut_with_two_embedded_players(reviewed, tmp_path: Path) -
     spans = excerpt_spans(plan, media.duration_s, CONTEXT_S, 6.0)
     for entry, excerpt in zip(page.entries, spans, strict=True):
         source_uri, edited_uri = page.players[entry["id"]]
-        for uri, span in ((source_uri, excerpt.source), (edited_uri, excerpt.edited)):
+        source_caption, edited_caption = page.captions[entry["id"]]
+        for uri, span, caption, kind in (
+            (source_uri, excerpt.source, source_caption, "source"),
+            (edited_uri, excerpt.edited, edited_caption, "edited"),
+        ):
             assert uri.startswith("data:video/mp4;base64,")
             clip = tmp_path / f"{entry['id']}.mp4"
             clip.write_bytes(base64.b64decode(uri.split(",", 1)[1]))
             info = probe(clip, slug="clip")
             assert info.video is not None and info.has_audio
             assert info.video.display_width == 240
-            assert abs(info.duration_s - span.duration_s) < 0.1, (entry["id"], info.duration_s, span)
+            shown_start, shown_end = caption_span(caption)
+            assert shown_end - shown_start == pytest.approx(info.duration_s, abs=0.15), caption
+            assert shown_end == pytest.approx(span.end, abs=0.1)
+            early = COPY_KEYFRAME_S if from_render and kind == "edited" else 0.0
+            # an excerpt copied out of the render's copy starts at the keyframe at or before its span
+            assert span.start - early - 0.1 <= shown_start <= span.start + 0.1, (entry["id"], caption, span)
+            assert span.duration_s - 0.1 < info.duration_s < span.duration_s + early + 0.1, (
+                entry["id"],
+                span,
+            )
+
+
+def caption_span(caption: str) -> tuple[float, float]:
+    """The stretch a player's caption names ("Source 0:01.5–0:04.0: ..."), in seconds."""
+    times = re.findall(r"(\d+):(\d+(?:\.\d+)?)", caption)[:2]
+    start, end = (int(m) * 60 + float(s) for m, s in times)
+    return start, end
 
 
 def test_the_edited_player_shows_the_join_the_cut_became(reviewed) -> None:
-    plan, _, media = reviewed
+    plan, _, media, _ = reviewed
     edit_map = EditMap.from_keep(plan.keep)
     for excerpt in excerpt_spans(plan, media.duration_s, CONTEXT_S, 6.0):
         join = edit_map.to_edited_clamped(excerpt.cut.start)
@@ -123,7 +185,7 @@ def test_a_long_cut_plays_only_its_first_seconds() -> None:
 
 
 def test_the_page_works_in_a_real_browser_on_a_phone(reviewed, tmp_path: Path) -> None:
-    plan, page_path, _ = reviewed
+    plan, page_path, _, _ = reviewed
     with Browser() as browser:
         browser.open(page_path)
         entries = browser.evaluate("document.querySelectorAll('li.entry').length")
