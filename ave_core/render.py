@@ -31,7 +31,7 @@ from .models import (
     make_producer,
 )
 from .publish import publishing, write_text_atomic
-from .review import COPY_KEYFRAME_S, small_picture_codec, small_picture_filter
+from .review import COPY_KEYFRAME_S, concat_path, small_picture_codec, small_picture_filter
 from .timebase import SOURCE_AUDIO_RATE, SPEECH_RATE, SourceAudio, edit_audio_blocks, opened_sound
 from .timemap import EditMap, FrameGrid, output_fps
 from .tools import ffmpeg_binary, ffprobe_binary, run_tool, run_tool_fed, tool_version
@@ -550,7 +550,7 @@ def join_chunks(videos: Sequence[Path], audio: Path, out: Path) -> None:
     scratch.mkdir(parents=True)
     try:
         listing = scratch / "videos.txt"
-        write_text_atomic(listing, "".join(f"file '{_concat_path(v)}'\n" for v in videos))
+        write_text_atomic(listing, "".join(f"file '{concat_path(v)}'\n" for v in videos))
         args = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y"]
         args += ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio)]
         with publishing(out) as (partial,):
@@ -558,10 +558,6 @@ def join_chunks(videos: Sequence[Path], audio: Path, out: Path) -> None:
             run_tool(args, what=f"{out}: joining {len(videos)} chunks", writes=out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _concat_path(path: Path) -> str:
-    return str(path.resolve()).replace("'", "'\\''")
 
 
 def _probe_stream(path: Path, selector: str, entries: str) -> dict[str, str]:

@@ -152,7 +152,7 @@ def make_edit_copy(
     """The edited video as its excerpts are made, from the render's small copies of its chunks' pictures
     (joined as they are, as final.mp4's chunks are) and final.mp4's sound; returns its keyframe times."""
     listing = out.with_suffix(".txt")
-    listing.write_text("".join(f"file '{_concat_path(p)}'\n" for p in pictures), encoding="utf-8")
+    listing.write_text("".join(f"file '{concat_path(p)}'\n" for p in pictures), encoding="utf-8")
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *THREADS]
     args += ["-f", "concat", "-safe", "0", "-i", listing, "-i", final, "-map", "0:v", "-c:v", "copy"]
     if audio_stream is not None:
@@ -161,7 +161,8 @@ def make_edit_copy(
     return _keyframes(out)
 
 
-def _concat_path(path: Path) -> str:
+def concat_path(path: Path) -> str:
+    """A path as an ffmpeg concat list writes it: absolute, its quotes escaped."""
     return str(Path(path).resolve()).replace("'", "'\\''")
 
 
