@@ -146,17 +146,15 @@ def make_proxy(
     return _keyframes(out) if video_stream is not None else []
 
 
-def make_edit_copy(
-    pictures: Sequence[Path], final: str | Path, audio_stream: str | None, out: Path
-) -> list[float]:
+def make_edit_copy(pictures: Sequence[Path], final: str | Path, with_sound: bool, out: Path) -> list[float]:
     """The edited video as its excerpts are made, from the render's small copies of its chunks' pictures
     (joined as they are, as final.mp4's chunks are) and final.mp4's sound; returns its keyframe times."""
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{concat_path(p)}'\n" for p in pictures), encoding="utf-8")
     args: list[str | Path] = [ffmpeg_binary(), "-nostdin", "-v", "error", "-y", *THREADS]
     args += ["-f", "concat", "-safe", "0", "-i", listing, "-i", final, "-map", "0:v", "-c:v", "copy"]
-    if audio_stream is not None:
-        args += _small_sound(audio_stream.replace("0:", "1:", 1))
+    if with_sound:
+        args += _small_sound("1:a:0")  # the render's one sound track
     run_tool([*args, "-f", "mp4", out], what=f"{final}: joining the render's small copies", writes=out)
     return _keyframes(out)
 
@@ -230,13 +228,16 @@ def copy_in_batches(proxy: Path, keyframes: Sequence[float], jobs: Sequence[tupl
 
 
 def edited_excerpts(
-    pictures: Sequence[Path], final: str | Path, audio_stream: str | None, jobs: Sequence[tuple[Span, Path]],
+    pictures: Sequence[Path],
+    final: str | Path,
+    with_sound: bool,
+    jobs: Sequence[tuple[Span, Path]],
     proxy: Path,
-) -> list[Span]:  # fmt: skip
+) -> list[Span]:
     """The edited video's excerpts, copied out of the render's small copies joined with final.mp4's sound."""
     if not jobs:
         return []
-    return copy_in_batches(proxy, make_edit_copy(pictures, final, audio_stream, proxy), jobs)
+    return copy_in_batches(proxy, make_edit_copy(pictures, final, with_sound, proxy), jobs)
 
 
 def _reason_class(reason: str) -> str:
@@ -300,7 +301,7 @@ def build_review(
                     edited_excerpts,
                     edit_copies,
                     final_path,
-                    final_streams[1],
+                    main_audio is not None,
                     edited_jobs,
                     tmp / "proxy-edited.mp4",
                 )

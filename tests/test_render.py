@@ -366,7 +366,7 @@ def test_the_review_copy_is_the_rendered_picture_small_frame_for_frame(
     assert len(copies) >= 3
     final = tmp_path / "final.mp4"
     join_chunks(videos, tmp_path / "audio.m4a", final)
-    keyframes = make_edit_copy(copies, final, "0:a:0", tmp_path / "edit-copy.mp4")
+    keyframes = make_edit_copy(copies, final, True, tmp_path / "edit-copy.mp4")
     joined = probe(tmp_path / "edit-copy.mp4", slug="copy")
     assert joined.video is not None and joined.video.display_width == 320 and joined.has_audio
     assert joined.video.frame_count == probe(final, slug="final").video.frame_count
